@@ -1,0 +1,5 @@
+from services.badges.app import SPEC
+from shared.entrypoint import main
+from shared.service import serve
+
+main(SPEC.name, lambda settings: serve(SPEC, settings))

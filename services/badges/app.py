@@ -1,0 +1,34 @@
+"""Composition root of the badges service."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import asyncpg
+
+from services.badges import handlers
+from services.badges.config import MIGRATIONS, SERVICE
+from shared.bus import Bus
+from shared.config import Settings
+from shared.crypto import SecretBox
+from shared.service import ServiceSpec
+
+
+@dataclass(frozen=True)
+class Deps:
+    settings: Settings
+    secrets: SecretBox
+
+
+def make_deps(settings: Settings, pool: asyncpg.Pool, bus: Bus) -> Deps:
+    return Deps(settings=settings, secrets=SecretBox(settings.encryption_keys))
+
+
+SPEC = ServiceSpec(
+    name=SERVICE,
+    migrations=MIGRATIONS,
+    make_deps=make_deps,
+    request_handlers=handlers.REQUEST_HANDLERS,
+    event_handlers={},
+    event_queue=None,
+)

@@ -1,0 +1,15 @@
+"""The badges service's business outcomes, in BadgeKit's words."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shared.errors import Conflict, NotFound
+
+
+def not_found(model: str, field: str, value: str) -> NotFound:
+    return NotFound(f"Could not find {model} field: `{field}`, value: `{value}`")
+
+
+def slug_taken(model: str, submitted: dict[str, Any]) -> Conflict:
+    return Conflict(f"{model} with that `slug` already exists", details=submitted)

@@ -1,0 +1,23 @@
+"""Typed keys of the gateway's application and request state."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from services.gateway.auth import Authenticator, Principal
+from services.gateway.consumers import ConsumerCache
+from services.gateway.ratelimit import RateLimiter
+from shared.bus import Bus
+from shared.config import Settings
+from shared.rpc import RpcClient
+
+settings_key = web.AppKey("settings", Settings)
+bus_key = web.AppKey("bus", Bus)
+rpc_key = web.AppKey("rpc", RpcClient)
+consumers_key = web.AppKey("consumers", ConsumerCache)
+authenticator_key = web.AppKey("authenticator", Authenticator)
+rate_limiter_key = web.AppKey("rate_limiter", RateLimiter)
+
+correlation_key = web.RequestKey("correlation_id", str)
+principal_key = web.RequestKey("principal", Principal)
+body_key = web.RequestKey("body", bytes)

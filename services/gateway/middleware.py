@@ -1,0 +1,137 @@
+"""The gateway's two middlewares: the request's frame (correlation id, access log, metrics,
+BadgeKit error bodies) and its authentication (JWT, key scope, rate limit)."""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import structlog
+from aiohttp import web
+
+from services.gateway import metrics
+from services.gateway.keys import (
+    authenticator_key,
+    body_key,
+    correlation_key,
+    principal_key,
+    rate_limiter_key,
+)
+from services.gateway.render import json_response
+from shared.errors import (
+    AppError,
+    InternalError,
+    MethodNotAllowed,
+    NotAuthorized,
+    NotFound,
+    PayloadTooLarge,
+    TooManyRequests,
+)
+
+log = structlog.get_logger()
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+H = TypeVar("H", bound=Handler)
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+REQUEST_ID_HEADER = "X-Request-Id"
+
+
+def public(handler: H) -> H:
+    """Mark a route as answered without authentication."""
+    handler.plaudit_public = True  # type: ignore[attr-defined]
+    return handler
+
+
+def master_only(handler: H) -> H:
+    """Mark a route that an API consumer key may never call, even under its own system."""
+    handler.plaudit_master_only = True  # type: ignore[attr-defined]
+    return handler
+
+
+def _route_template(request: web.Request) -> str:
+    resource = request.match_info.route.resource
+    return resource.canonical if resource is not None else "unmatched"
+
+
+def _as_app_error(error: web.HTTPException, request: web.Request) -> AppError:
+    if isinstance(error, web.HTTPNotFound):
+        return NotFound(f"{request.path} does not exist")
+    if isinstance(error, web.HTTPMethodNotAllowed):
+        return MethodNotAllowed(f"{request.method} is not allowed on {request.path}")
+    if isinstance(error, web.HTTPRequestEntityTooLarge):
+        return PayloadTooLarge("The request body is too large")
+    generic = AppError(error.reason)
+    generic.status, generic.code = error.status, error.reason.replace(" ", "")
+    return generic
+
+
+@web.middleware
+async def frame_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    given = request.headers.get(REQUEST_ID_HEADER, "")
+    correlation_id = given if _REQUEST_ID.match(given) else str(uuid.uuid4())
+    request[correlation_key] = correlation_id
+    started = time.perf_counter()
+    route = _route_template(request)
+    with structlog.contextvars.bound_contextvars(correlation_id=correlation_id):
+        try:
+            response = await handler(request)
+        except web.HTTPException as error:
+            response = _error_response(_as_app_error(error, request))
+        except AppError as error:
+            response = _error_response(error)
+        except Exception:
+            log.exception("http.failed", method=request.method, route=route)
+            response = _error_response(InternalError())
+        elapsed = time.perf_counter() - started
+        response.headers[REQUEST_ID_HEADER] = correlation_id
+        metrics.REQUESTS.labels(request.method, route, str(response.status)).inc()
+        metrics.LATENCY.labels(route).observe(elapsed)
+        log.info(
+            "http.request",
+            method=request.method,
+            route=route,
+            status=response.status,
+            ms=round(elapsed * 1000, 2),
+        )
+    return response
+
+
+def _error_response(error: AppError) -> web.Response:
+    return json_response(error.to_body(), status=error.status, headers=error.headers or None)
+
+
+def _route_flag(request: web.Request, flag: str) -> Any:
+    return getattr(request.match_info.handler, flag, False)
+
+
+@web.middleware
+async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    if request.match_info.http_exception is not None:
+        # BadgeKit answers an unknown route before any authentication.
+        raise request.match_info.http_exception
+    if _route_flag(request, "plaudit_public"):
+        return await handler(request)
+    body = await request.read()
+    request[body_key] = body
+    principal = await request.app[authenticator_key].authenticate(
+        method=request.method,
+        raw_path=request.raw_path,
+        authorization=request.headers.get("Authorization"),
+        body=body,
+    )
+    if not principal.is_master:
+        if request.match_info.get("system") != principal.system:
+            raise NotAuthorized("This API key is not valid for this system")
+        if _route_flag(request, "plaudit_master_only"):
+            raise NotAuthorized("This route needs the master key")
+    retry_after = request.app[rate_limiter_key].take(principal.key)
+    if retry_after is not None:
+        raise TooManyRequests(
+            "Too many requests for this API key; slow down",
+            headers={"Retry-After": str(retry_after)},
+        )
+    request[principal_key] = principal
+    return await handler(request)

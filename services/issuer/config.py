@@ -1,0 +1,8 @@
+"""The issuer service's own constants; everything configurable is in `shared.config.Settings`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+SERVICE = "issuer"
+MIGRATIONS = Path(__file__).parent / "migrations"

@@ -1,0 +1,237 @@
+"""Running handlers inside a service: one transaction per message, events through the outbox.
+
+A service registers plain `async def` handlers in explicit dicts (`REQUEST_HANDLERS`,
+`EVENT_HANDLERS` at the bottom of its `handlers.py`); a handler takes the message model first and
+a `Context` second. The dispatchers here do the rest:
+
+- a query runs on a pooled connection and its result is the reply;
+- a command runs in a transaction that also writes its events to the outbox and its reply to the
+  inbox, keyed by the request's `message_id`; a redelivered request gets that stored reply
+  instead of running twice;
+- an event runs its subscribers in a transaction that first records its `message_id` in the
+  inbox; a redelivery finds it there and is skipped. The message is acked after the commit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+import asyncpg
+import pydantic
+import structlog
+from aio_pika.abc import AbstractIncomingMessage
+
+from shared.db import Connection
+from shared.envelope import Envelope
+from shared.errors import AppError, InternalError, PermanentError, RetryableError
+from shared.messages import MESSAGE_TYPES
+from shared.messages.base import Command, Event, Message
+from shared.messages.common import Ping
+from shared.outbox import OutboxRelay, write_events
+from shared.rpc import error_reply, ok_reply
+
+log = structlog.get_logger()
+
+DepsT = TypeVar("DepsT")
+# Retryable failures wait this long (at most) before the message goes back to the queue, so a
+# database outage does not turn into a hot redelivery loop.
+MAX_REQUEUE_DELAY_S = 5.0
+
+
+@dataclass
+class Context(Generic[DepsT]):
+    """What a handler gets besides its message: a connection (in the transaction, for commands
+    and events), the service's dependencies, and `emit` to add an event to the outbox."""
+
+    conn: Connection
+    deps: DepsT
+    envelope: Envelope
+    system_id: int | None = None
+    events: list[Envelope] = field(default_factory=list)
+
+    def emit(self, event: Event, *, system_id: int) -> None:
+        self.events.append(
+            Envelope.wrap(
+                event,
+                correlation_id=self.envelope.correlation_id,
+                causation_id=str(self.envelope.message_id),
+                system_id=system_id,
+            )
+        )
+
+
+@dataclass(frozen=True)
+class Sensitive:
+    """A reply holding a secret shown once: the caller gets `data`; the stored copy a redelivery
+    would replay is `stored`, without the secret."""
+
+    data: Any
+    stored: Any
+
+
+Handler = Callable[[Any, Context[DepsT]], Awaitable[Any]]
+
+
+def _models(handlers: Mapping[Any, Any]) -> dict[str, type[Message]]:
+    for model in handlers:
+        if MESSAGE_TYPES.get(model.TYPE) is not model:
+            raise RuntimeError(f"{model.__name__} is not a registered message model")
+    return {model.TYPE: model for model in handlers}
+
+
+class RequestDispatcher(Generic[DepsT]):
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        deps: DepsT,
+        handlers: Mapping[type[Message], Handler[DepsT]],
+        relay: OutboxRelay | None = None,
+    ) -> None:
+        self._pool = pool
+        self._deps = deps
+        self._handlers = {model.TYPE: handler for model, handler in handlers.items()}
+        self._models: dict[str, type[Message]] = {**_models(handlers), Ping.TYPE: Ping}
+        self._relay = relay
+
+    async def __call__(self, envelope: Envelope, message: AbstractIncomingMessage) -> bytes:
+        """Answer one request; never raises (every failure becomes an error reply)."""
+        model = self._models.get(envelope.type)
+        try:
+            if model is None:
+                raise InternalError(f"No handler for {envelope.type}")
+            request = model.from_data(envelope.data)
+            if isinstance(request, Ping):
+                return ok_reply({"database": await self._pool.fetchval("SELECT true")})
+            if issubclass(model, Command):
+                return await self._command(request, envelope, redelivered=bool(message.redelivered))
+            async with self._pool.acquire() as conn:
+                context = Context(conn, self._deps, envelope)
+                return ok_reply(await self._handlers[envelope.type](request, context))
+        except AppError as error:
+            return error_reply(error)
+        except pydantic.ValidationError:
+            log.exception("request.invalid_message")
+            return error_reply(InternalError("The request message did not match its contract"))
+        except Exception:
+            # Never send exception text (SQL, driver messages) back towards a client.
+            log.exception("request.failed")
+            return error_reply(InternalError())
+
+    async def _command(self, request: Message, envelope: Envelope, *, redelivered: bool) -> bytes:
+        async with self._pool.acquire() as conn:
+            # Only a redelivery can have been handled before: skip the look-up otherwise.
+            if redelivered and (stored := await _stored_reply(conn, envelope)) is not None:
+                log.info("request.replayed")
+                return stored
+            context = Context(conn, self._deps, envelope)
+            try:
+                reply = await self._run_command(conn, context, request)
+            except _AlreadyHandled:
+                # The same request ran concurrently elsewhere and committed first.
+                return await _stored_reply(conn, envelope) or error_reply(InternalError())
+        if context.events and self._relay is not None:
+            self._relay.wake()
+        return reply
+
+    async def _run_command(
+        self, conn: Connection, context: Context[DepsT], request: Message
+    ) -> bytes:
+        envelope = context.envelope
+        async with conn.transaction():
+            result = await self._handlers[envelope.type](request, context)
+            sent, kept = (
+                (result.data, result.stored) if isinstance(result, Sensitive) else (result,) * 2
+            )
+            reply = ok_reply(sent)
+            await write_events(conn, context.events)
+            recorded = await conn.fetchval(
+                "INSERT INTO inbox (message_id, type, system_id, reply)"
+                " VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING true",
+                envelope.message_id,
+                envelope.type,
+                context.system_id,
+                reply if kept is sent else ok_reply(kept),
+            )
+            if not recorded:
+                raise _AlreadyHandled
+        return reply
+
+
+class _AlreadyHandled(Exception):
+    pass
+
+
+async def _stored_reply(conn: Connection, envelope: Envelope) -> bytes | None:
+    reply: bytes | None = await conn.fetchval(
+        "SELECT reply FROM inbox WHERE message_id = $1", envelope.message_id
+    )
+    return reply
+
+
+class EventDispatcher(Generic[DepsT]):
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        deps: DepsT,
+        handlers: Mapping[type[Event], Sequence[Handler[DepsT]]],
+        relay: OutboxRelay | None = None,
+    ) -> None:
+        self._pool = pool
+        self._deps = deps
+        self._handlers = {model.TYPE: list(subscribers) for model, subscribers in handlers.items()}
+        self._models = _models(handlers)
+        self._relay = relay
+
+    async def __call__(self, message: AbstractIncomingMessage) -> None:
+        """Handle one delivery: ack after commit, requeue on a transient failure, dead-letter a
+        message that can never succeed."""
+        try:
+            envelope = Envelope.from_bytes(message.body)
+        except ValueError:
+            log.error("event.malformed", routing_key=message.routing_key)
+            await message.reject(requeue=False)
+            return
+        with structlog.contextvars.bound_contextvars(
+            correlation_id=envelope.correlation_id,
+            message_id=str(envelope.message_id),
+            type=envelope.type,
+        ):
+            try:
+                await self.handle(envelope)
+            except (PermanentError, pydantic.ValidationError):
+                log.exception("event.dead_lettered")
+                await message.reject(requeue=False)
+            except Exception as error:
+                delay = error.delay_s if isinstance(error, RetryableError) else 1.0
+                log.warning("event.retrying", error=type(error).__name__, delay_s=delay)
+                await asyncio.sleep(min(delay, MAX_REQUEUE_DELAY_S))
+                await message.nack(requeue=True)
+            else:
+                await message.ack()
+
+    async def handle(self, envelope: Envelope) -> bool:
+        """Run the subscribers of one event; False when it had been handled before."""
+        model = self._models.get(envelope.type)
+        async with self._pool.acquire() as conn, conn.transaction():
+            fresh = await conn.fetchval(
+                "INSERT INTO inbox (message_id, type, system_id) VALUES ($1, $2, $3)"
+                " ON CONFLICT DO NOTHING RETURNING true",
+                envelope.message_id,
+                envelope.type,
+                envelope.system_id,
+            )
+            if not fresh:
+                log.info("event.duplicate_skipped")
+                return False
+            context = Context(conn, self._deps, envelope, system_id=envelope.system_id)
+            if model is not None:
+                event = model.from_data(envelope.data)
+                for handler in self._handlers[envelope.type]:
+                    await handler(event, context)
+            await write_events(conn, context.events)
+        if context.events and self._relay is not None:
+            self._relay.wake()
+        return True

@@ -1,0 +1,90 @@
+"""Requests answered by the badges service (gateway → `badges.requests` → reply)."""
+
+from __future__ import annotations
+
+from shared.messages.base import Command, Query
+from shared.messages.fields import (
+    Fields,
+    Name,
+    OptionalEmail,
+    OptionalText,
+    OptionalUrl,
+    Page,
+    Patch,
+    Slug,
+    Url,
+)
+
+
+class SystemFields(Fields):
+    slug: Slug
+    name: Name
+    url: Url
+    description: OptionalText = None
+    email: OptionalEmail = None
+    image_url: OptionalUrl = None
+
+
+class SystemChanges(Patch):
+    """What PUT may change. `id` and `slug` are not here: they never change."""
+
+    name: Name | None = None
+    url: Url | None = None
+    description: OptionalText = None
+    email: OptionalEmail = None
+    image_url: OptionalUrl = None
+
+
+class CreateSystem(Command):
+    TYPE = "badges.create_system"
+    system: SystemFields
+
+
+class UpdateSystem(Command):
+    TYPE = "badges.update_system"
+    slug: str
+    changes: SystemChanges
+
+
+class DeleteSystem(Command):
+    TYPE = "badges.delete_system"
+    slug: str
+
+
+class GetSystem(Query):
+    TYPE = "badges.get_system"
+    slug: str
+
+
+class ListSystems(Query):
+    TYPE = "badges.list_systems"
+    page: Page | None = None
+
+
+class ConsumerFields(Fields):
+    description: OptionalText = None
+
+
+class CreateConsumer(Command):
+    TYPE = "badges.create_consumer"
+    system: str
+    consumer: ConsumerFields
+
+
+class DeleteConsumer(Command):
+    TYPE = "badges.delete_consumer"
+    system: str
+    api_key: str
+
+
+class ListConsumers(Query):
+    TYPE = "badges.list_consumers"
+    system: str
+    page: Page | None = None
+
+
+class GetConsumerCredentials(Query):
+    """The gateway's look-up of an API key: answers the system and the encrypted secret."""
+
+    TYPE = "badges.get_consumer_credentials"
+    api_key: str

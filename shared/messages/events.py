@@ -1,0 +1,43 @@
+"""Domain events: `<resource>.<past participle>`, routed on the events exchange by type.
+
+`data` always carries `system`, the system's slug; the envelope carries its immutable id.
+"""
+
+from __future__ import annotations
+
+from shared.messages.base import Event
+
+
+class SystemCreated(Event):
+    TYPE = "system.created"
+    system: str
+    name: str
+    url: str
+
+
+class SystemUpdated(Event):
+    TYPE = "system.updated"
+    system: str
+    changed: list[str]
+
+
+class SystemDeleted(Event):
+    """Every service purges what it holds for the system (`Envelope.system_id`)."""
+
+    TYPE = "system.deleted"
+    system: str
+
+
+class ConsumerCreated(Event):
+    TYPE = "consumer.created"
+    system: str
+    api_key: str
+    description: str | None
+
+
+class ConsumerDeleted(Event):
+    """Every gateway drops the key from its cache at once."""
+
+    TYPE = "consumer.deleted"
+    system: str
+    api_key: str

@@ -1,0 +1,84 @@
+"""The RabbitMQ topology, declared in full by every process at start.
+
+- `plaudit.events` (topic): domain events, routing key = event type. Its alternate exchange
+  `plaudit.unroutable` keeps anything no queue is bound to in the queue of the same name.
+- `<service>.events` (quorum): one per subscribing service, bound only to the event types that
+  service acts on. An explicit delivery limit; over it, or on rejection, messages are
+  dead-lettered at least once through `plaudit.dead-letter` into `<service>.events.dlq`.
+- `<service>.requests` (classic): request/reply traffic. Requests carry an expiration equal to
+  the caller's deadline, so a request nobody took in time disappears instead of running late.
+- Replies go to each gateway's exclusive callback queue through the default exchange.
+
+Declaring a queue again with other arguments is refused by the broker: changing an argument here
+means a new queue name or an operator policy, never a silent redeclare.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+EVENTS_EXCHANGE = "plaudit.events"
+UNROUTABLE_EXCHANGE = "plaudit.unroutable"
+UNROUTABLE_QUEUE = "plaudit.unroutable"
+DEAD_LETTER_EXCHANGE = "plaudit.dead-letter"
+
+# Deliveries of one message before it is dead-lettered: enough to ride out a restart or a
+# short database outage, few enough that a poison message stops looping quickly.
+DELIVERY_LIMIT = 10
+
+
+@dataclass(frozen=True)
+class EventQueue:
+    name: str
+    bindings: tuple[str, ...]
+    arguments: dict[str, Any] = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(
+            self,
+            "arguments",
+            {
+                "x-queue-type": "quorum",
+                "x-delivery-limit": DELIVERY_LIMIT,
+                "x-dead-letter-exchange": DEAD_LETTER_EXCHANGE,
+                "x-dead-letter-routing-key": self.dead_letter_queue,
+                "x-dead-letter-strategy": "at-least-once",
+                "x-overflow": "reject-publish",
+            },
+        )
+
+    @property
+    def dead_letter_queue(self) -> str:
+        return f"{self.name}.dlq"
+
+
+QUORUM: dict[str, Any] = {"x-queue-type": "quorum"}
+
+ISSUER_EVENTS = EventQueue("issuer.events", ("system.*",))
+WEBHOOKS_EVENTS = EventQueue("webhooks.events", ("#",))
+EVENT_QUEUES = (ISSUER_EVENTS, WEBHOOKS_EVENTS)
+
+# What every gateway process must hear at once, on its own exclusive queue.
+GATEWAY_BROADCASTS = ("consumer.deleted", "system.deleted")
+
+SERVICES = ("badges", "issuer", "webhooks")
+
+
+def request_queue(service: str) -> str:
+    return f"{service}.requests"
+
+
+def dead_letter_queues() -> list[str]:
+    return [queue.dead_letter_queue for queue in EVENT_QUEUES]
+
+
+def durable_queues() -> dict[str, dict[str, Any]]:
+    """Every durable queue of the topology, with its declaration arguments."""
+    queues: dict[str, dict[str, Any]] = {UNROUTABLE_QUEUE: QUORUM}
+    for event_queue in EVENT_QUEUES:
+        queues[event_queue.dead_letter_queue] = QUORUM
+        queues[event_queue.name] = event_queue.arguments
+    for service in SERVICES:
+        queues[request_queue(service)] = {}
+    return queues

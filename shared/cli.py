@@ -101,6 +101,48 @@ def cmd_gen_key(args: argparse.Namespace) -> int:
     return 0
 
 
+async def _ping(url: str, service: str, timeout_s: float) -> bool:
+    from shared.bus import Bus
+    from shared.errors import AppError
+    from shared.logging import new_correlation_id
+    from shared.messages.common import Ping
+    from shared.rpc import RpcClient
+
+    bus = await Bus.connect(url, client_name="plaudit-cli")
+    try:
+        rpc = RpcClient(bus, name="cli")
+        await rpc.start()
+        try:
+            await rpc.call(
+                service, Ping(), correlation_id=new_correlation_id(), timeout_s=timeout_s
+            )
+        except AppError:
+            return False
+        finally:
+            await rpc.stop()
+    finally:
+        await bus.close()
+    return True
+
+
+def cmd_ping(args: argparse.Namespace) -> int:
+    """Exit 0 when the service answers: the gateway over HTTP, the others through the broker."""
+    if args.service == "gateway":
+        try:
+            with urllib.request.urlopen(f"{args.url}/healthz", timeout=args.timeout) as response:
+                ok = response.status == 200
+        except OSError:
+            ok = False
+    else:
+        url = os.environ.get("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
+        try:
+            ok = asyncio.run(_ping(url, args.service, args.timeout))
+        except Exception:
+            ok = False
+    print(f"{args.service}: {'ok' if ok else 'not answering'}")
+    return 0 if ok else 1
+
+
 def cmd_dead_letters(args: argparse.Namespace) -> int:
     from shared.deadletters import inspect, redrive
 
@@ -153,6 +195,11 @@ def parser() -> argparse.ArgumentParser:
 
     gen_key = commands.add_parser("gen-key", help="print a new secret for PLAUDIT_ENCRYPTION_KEY")
     gen_key.set_defaults(run=cmd_gen_key)
+
+    ping = commands.add_parser("ping", help="check that a service answers (health checks)")
+    ping.add_argument("service", choices=["gateway", "badges", "issuer", "webhooks"])
+    ping.add_argument("--timeout", type=float, default=3.0)
+    ping.set_defaults(run=cmd_ping)
 
     dead = commands.add_parser("dead-letters", help="inspect or redrive dead-letter queues")
     dead.add_argument("action", choices=["list", "redrive"])

@@ -4,8 +4,24 @@ from __future__ import annotations
 
 import hashlib
 import time
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import jwt
+
+# PyJWT warns about HMAC secrets under 32 bytes; BadgeKit deployments have secrets of any length,
+# which must keep working (a short MASTER_SECRET is reported once, when the gateway starts).
+_KEY_LENGTH_WARNING: type[Warning] = getattr(
+    getattr(jwt, "warnings", None), "InsecureKeyLengthWarning", UserWarning
+)
+
+
+@contextmanager
+def short_secrets_allowed() -> Iterator[None]:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", _KEY_LENGTH_WARNING)
+        yield
 
 
 def mint(
@@ -25,7 +41,8 @@ def mint(
     }
     if body is not None:
         claims["body"] = {"alg": "sha256", "hash": hashlib.sha256(body).hexdigest()}
-    return jwt.encode(claims, secret, algorithm="HS256")
+    with short_secrets_allowed():
+        return jwt.encode(claims, secret, algorithm="HS256")
 
 
 def authorization(token: str) -> str:

@@ -1,5 +1,6 @@
 import sys
 
+import structlog
 from aiohttp import web
 
 from services.gateway.app import create_app
@@ -7,6 +8,8 @@ from services.gateway.config import SERVICE, SHUTDOWN_TIMEOUT_S
 from shared.config import is_loopback_host
 from shared.entrypoint import load_settings
 from shared.logging import configure_logging
+
+log = structlog.get_logger()
 
 
 def run() -> None:
@@ -18,6 +21,8 @@ def run() -> None:
             f"plaudit: refusing to listen on {settings.gateway_host} with the development "
             f"default of {', '.join(in_use)}; set them, or listen on 127.0.0.1"
         )
+    if len(settings.master_secret_value) < 32:
+        log.warning("gateway.weak_master_secret", advice="use at least 32 random bytes")
     try:
         import uvloop
 

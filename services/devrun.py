@@ -1,0 +1,149 @@
+"""`make run`: the whole system in the foreground, against the local Postgres and RabbitMQ.
+
+Creates the database when it is missing (each service migrates its own schema at start), starts
+the four services, waits until the gateway is ready, prints its URL and a first signed call,
+and on Ctrl-C (or SIGTERM) stops every process cleanly. Every variable of DESIGN.md overrides
+its default, so the same command runs against any database and broker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from urllib.parse import urlsplit, urlunsplit
+
+import aio_pika
+import asyncpg
+
+from shared.config import Settings
+from shared.entrypoint import load_settings, redact_url
+
+SERVICES = ("badges", "issuer", "webhooks", "gateway")
+READY_TIMEOUT_S = 60.0
+STOP_TIMEOUT_S = 15.0
+
+
+def say(text: str) -> None:
+    sys.stderr.write(f"plaudit: {text}\n")
+    sys.stderr.flush()
+
+
+async def ensure_database(dsn: str) -> None:
+    try:
+        conn = await asyncpg.connect(dsn)
+    except asyncpg.InvalidCatalogNameError:
+        parts = urlsplit(dsn)
+        name = parts.path.lstrip("/")
+        admin = await asyncpg.connect(urlunsplit(parts._replace(path="/postgres")))
+        try:
+            await admin.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            await admin.close()
+        say(f"created database {name}")
+    except OSError as error:
+        sys.exit(
+            f"plaudit: cannot reach Postgres at {redact_url(dsn)} ({error}); start it "
+            "(pg_ctlcluster ... start, or `docker compose up postgres`) or set DATABASE_URL"
+        )
+    else:
+        await conn.close()
+
+
+async def check_broker(url: str) -> None:
+    try:
+        connection = await aio_pika.connect(url)
+    except Exception as error:
+        sys.exit(
+            f"plaudit: cannot reach RabbitMQ at {redact_url(url)} ({error}); start it "
+            "(rabbitmq-server -detached, or `docker compose up rabbitmq`) or set AMQP_URL"
+        )
+    await connection.close()
+
+
+def wait_ready(settings: Settings, processes: dict[str, subprocess.Popen[bytes]]) -> bool:
+    url = f"http://{settings.gateway_host}:{settings.gateway_port}/readyz"
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    while time.monotonic() < deadline:
+        for name, process in processes.items():
+            if process.poll() is not None:
+                say(f"{name} exited with code {process.returncode} while starting; see its log")
+                return False
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return True
+        except OSError:
+            pass
+        time.sleep(0.3)
+    say(f"the gateway was not ready after {READY_TIMEOUT_S:.0f} s")
+    return False
+
+
+def stop(processes: dict[str, subprocess.Popen[bytes]]) -> None:
+    for process in processes.values():
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + STOP_TIMEOUT_S
+    for name, process in processes.items():
+        try:
+            process.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            say(f"{name} did not stop in time; killing it")
+            process.kill()
+            process.wait()
+
+
+def main() -> None:
+    os.environ.setdefault("PLAUDIT_ENV", "development")
+    settings = load_settings()
+    say(f"database {redact_url(settings.database_url)}, broker {redact_url(settings.amqp_url)}")
+    asyncio.run(ensure_database(settings.database_url))
+    asyncio.run(check_broker(settings.amqp_url))
+    stopping = False
+
+    def on_signal(signum: int, frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    processes = {
+        name: subprocess.Popen(
+            [sys.executable, "-m", f"services.{name}"],
+            # The children ignore the terminal's Ctrl-C: this supervisor stops them in order.
+            start_new_session=True,
+        )
+        for name in SERVICES
+    }
+    say("starting " + ", ".join(SERVICES))
+    if not wait_ready(settings, processes):
+        stop(processes)
+        sys.exit(1)
+    base = f"http://{settings.gateway_host}:{settings.gateway_port}"
+    say(f"ready: the gateway listens on {base}")
+    say(
+        "try:  .venv/bin/plaudit call POST /systems "
+        '\'{"slug": "demo", "name": "Demo", "url": "https://demo.example.org"}\''
+    )
+    say("stop with Ctrl-C")
+    code = 0
+    while not stopping:
+        for name, process in processes.items():
+            if process.poll() is not None:
+                say(f"{name} exited with code {process.returncode}; stopping everything")
+                stopping, code = True, 1
+                break
+        time.sleep(0.2)
+    say("stopping")
+    stop(processes)
+    say("stopped")
+    sys.exit(code)
+
+
+if __name__ == "__main__":
+    main()

@@ -48,7 +48,9 @@ class AppError(Exception):
         message = str(fields.pop("message", "An internal error occurred"))
         headers = fields.pop("headers", None) or {}
         details = fields.pop("details", None)
-        error = AppError(message, details=details, headers=headers, **fields)
+        cls = _known_errors().get(code, AppError)
+        error = cls.__new__(cls)  # bypass subclass constructors: the wire has every field
+        AppError.__init__(error, message, details=details, headers=headers, **fields)
         error.status, error.code = status, code
         return error
 
@@ -123,6 +125,16 @@ class ServiceUnavailable(AppError):
 
     def __init__(self, message: str, *, retry_after_s: int = 1) -> None:
         super().__init__(message, headers={"Retry-After": str(retry_after_s)})
+
+
+def _known_errors() -> dict[str, type[AppError]]:
+    known: dict[str, type[AppError]] = {}
+    pending = list(AppError.__subclasses__())
+    while pending:
+        cls = pending.pop()
+        known.setdefault(cls.code, cls)
+        pending.extend(cls.__subclasses__())
+    return known
 
 
 class RetryableError(Exception):

@@ -1,0 +1,237 @@
+"""Handlers run by the dispatchers on real Postgres: one transaction, the inbox, the outbox."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import asyncpg
+import orjson
+import pytest
+
+from shared.envelope import Envelope
+from shared.errors import Conflict, PermanentError
+from shared.handling import Context, EventDispatcher, RequestDispatcher, Sensitive
+from shared.messages.badges import CreateConsumer, ListSystems
+from shared.messages.common import Ping
+from shared.messages.events import SystemCreated, SystemDeleted
+
+pytestmark = pytest.mark.integration
+
+
+@dataclass
+class Deps:
+    calls: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Delivery:
+    """What the dispatchers read of an AMQP delivery."""
+
+    redelivered: bool = False
+    outcome: str = ""
+
+    async def ack(self) -> None:
+        self.outcome = "ack"
+
+    async def nack(self, requeue: bool = True) -> None:
+        self.outcome = "requeue" if requeue else "nack"
+
+    async def reject(self, requeue: bool = False) -> None:
+        self.outcome = "requeue" if requeue else "dead-letter"
+
+
+async def add_note(command: CreateConsumer, ctx: Context[Deps]) -> Any:
+    ctx.deps.calls.append(command.system)
+    if command.system == "taken":
+        raise Conflict("note with that `text` already exists")
+    if command.system == "crash":
+        await ctx.conn.execute("INSERT INTO notes (text) VALUES ('half-written')")
+        raise RuntimeError("password=hunter2 at db-host")
+    await ctx.conn.execute("INSERT INTO notes (text) VALUES ($1)", command.system)
+    ctx.system_id = 42
+    ctx.emit(
+        SystemCreated(system=command.system, name="n", url="https://n.example.org"), system_id=42
+    )
+    return Sensitive(
+        data={"note": command.system, "secret": "s3cret"}, stored={"note": command.system}
+    )
+
+
+async def count_notes(query: ListSystems, ctx: Context[Deps]) -> Any:
+    return {"count": await ctx.conn.fetchval("SELECT count(*) FROM notes")}
+
+
+def request(message: Any) -> Envelope:
+    return Envelope.wrap(message, correlation_id="c-1")
+
+
+def reply(body: bytes) -> dict[str, Any]:
+    decoded: dict[str, Any] = orjson.loads(body)
+    return decoded
+
+
+@pytest.fixture
+def requests(pool: asyncpg.Pool) -> RequestDispatcher[Deps]:
+    return RequestDispatcher(pool, Deps(), {CreateConsumer: add_note, ListSystems: count_notes})
+
+
+def note(text: str) -> CreateConsumer:
+    return CreateConsumer(system=text, consumer={})  # type: ignore[arg-type]
+
+
+class TestRequests:
+    async def test_command_commits_its_effect_events_and_reply(
+        self, requests: RequestDispatcher[Deps], pool: asyncpg.Pool
+    ) -> None:
+        envelope = request(note("first"))
+        answer = reply(await requests(envelope, Delivery()))  # type: ignore[arg-type]
+        assert answer == {"ok": True, "data": {"note": "first", "secret": "s3cret"}}
+        assert await pool.fetchval("SELECT count(*) FROM notes") == 1
+        row = await pool.fetchrow("SELECT routing_key, body FROM outbox")
+        event = Envelope.from_bytes(row["body"])
+        assert (row["routing_key"], event.type, event.system_id) == (
+            "system.created",
+            "system.created",
+            42,
+        )
+        assert event.correlation_id == "c-1"
+        assert event.causation_id == str(envelope.message_id)
+        stored = await pool.fetchrow("SELECT type, system_id, reply FROM inbox")
+        assert (stored["type"], stored["system_id"]) == ("badges.create_consumer", 42)
+        # The stored reply, which a redelivery would replay, keeps no secret.
+        assert reply(stored["reply"]) == {"ok": True, "data": {"note": "first"}}
+
+    async def test_redelivered_request_gets_the_stored_reply_and_runs_once(
+        self, requests: RequestDispatcher[Deps], pool: asyncpg.Pool
+    ) -> None:
+        envelope = request(note("once"))
+        await requests(envelope, Delivery())  # type: ignore[arg-type]
+        again = reply(await requests(envelope, Delivery(redelivered=True)))  # type: ignore[arg-type]
+        assert again == {"ok": True, "data": {"note": "once"}}
+        assert await pool.fetchval("SELECT count(*) FROM notes") == 1
+        assert await pool.fetchval("SELECT count(*) FROM outbox") == 1
+
+    async def test_a_duplicate_that_slips_past_the_lookup_still_runs_once(
+        self, requests: RequestDispatcher[Deps], pool: asyncpg.Pool
+    ) -> None:
+        envelope = request(note("twice"))
+        await requests(envelope, Delivery())  # type: ignore[arg-type]
+        # Not flagged as redelivered (a second consumer got it): the inbox insert catches it.
+        await pool.execute("DELETE FROM notes")
+        again = reply(await requests(envelope, Delivery()))  # type: ignore[arg-type]
+        assert again["ok"] is True
+        assert await pool.fetchval("SELECT count(*) FROM notes") == 0
+
+    async def test_business_error_rolls_back_and_answers_its_status(
+        self, requests: RequestDispatcher[Deps], pool: asyncpg.Pool
+    ) -> None:
+        answer = reply(await requests(request(note("taken")), Delivery()))  # type: ignore[arg-type]
+        assert answer["ok"] is False
+        assert answer["error"]["status"] == 409
+        assert answer["error"]["code"] == "ResourceConflict"
+        assert await pool.fetchval("SELECT count(*) FROM inbox") == 0
+
+    async def test_unexpected_error_leaks_nothing_and_writes_nothing(
+        self, requests: RequestDispatcher[Deps], pool: asyncpg.Pool
+    ) -> None:
+        answer = reply(await requests(request(note("crash")), Delivery()))  # type: ignore[arg-type]
+        assert answer["error"]["status"] == 500
+        assert "hunter2" not in orjson.dumps(answer).decode()
+        assert await pool.fetchval("SELECT count(*) FROM notes") == 0
+        assert await pool.fetchval("SELECT count(*) FROM outbox") == 0
+
+    async def test_query_and_ping(
+        self, requests: RequestDispatcher[Deps], pool: asyncpg.Pool
+    ) -> None:
+        await requests(request(note("a")), Delivery())  # type: ignore[arg-type]
+        counted = reply(await requests(request(ListSystems()), Delivery()))  # type: ignore[arg-type]
+        assert counted == {"ok": True, "data": {"count": 1}}
+        pong = reply(await requests(request(Ping()), Delivery()))  # type: ignore[arg-type]
+        assert pong == {"ok": True, "data": {"database": True}}
+        assert await pool.fetchval("SELECT count(*) FROM inbox") == 1
+
+    async def test_a_request_breaking_its_contract(self, requests: RequestDispatcher[Deps]) -> None:
+        broken = Envelope(type="badges.create_consumer", correlation_id="c", data={"nope": 1})
+        answer = reply(await requests(broken, Delivery()))  # type: ignore[arg-type]
+        assert answer["error"]["status"] == 500
+
+
+async def remember(event: SystemCreated, ctx: Context[Deps]) -> None:
+    ctx.deps.calls.append(event.system)
+    if event.system == "flaky" and ctx.deps.calls.count("flaky") == 1:
+        raise ConnectionError("database went away")
+    if event.system == "poison":
+        raise PermanentError("cannot ever work")
+    await ctx.conn.execute("INSERT INTO notes (text) VALUES ($1)", event.system)
+
+
+async def forget(event: SystemDeleted, ctx: Context[Deps]) -> None:
+    ctx.emit(SystemDeleted(system=event.system), system_id=ctx.system_id or 0)
+
+
+@pytest.fixture
+def events(pool: asyncpg.Pool) -> EventDispatcher[Deps]:
+    return EventDispatcher(pool, Deps(), {SystemCreated: [remember], SystemDeleted: [forget]})
+
+
+def delivery_of(event: Any, **kwargs: Any) -> tuple[Envelope, Any]:
+    envelope = Envelope.wrap(event, correlation_id="c", system_id=5)
+
+    class Message(Delivery):
+        body = envelope.to_bytes()
+        routing_key = envelope.type
+
+    return envelope, Message(**kwargs)
+
+
+def created(system: str) -> SystemCreated:
+    return SystemCreated(system=system, name="n", url="https://n.example.org")
+
+
+class TestEvents:
+    async def test_handled_once_and_acked(
+        self, events: EventDispatcher[Deps], pool: asyncpg.Pool
+    ) -> None:
+        _, message = delivery_of(created("a"))
+        await events(message)
+        assert message.outcome == "ack"
+        await events(message)
+        assert message.outcome == "ack"
+        assert await pool.fetchval("SELECT count(*) FROM notes") == 1
+        assert await pool.fetchval("SELECT system_id FROM inbox") == 5
+
+    async def test_transient_failure_is_requeued_without_a_trace(
+        self, events: EventDispatcher[Deps], pool: asyncpg.Pool
+    ) -> None:
+        _, message = delivery_of(created("flaky"))
+        await events(message)
+        assert message.outcome == "requeue"
+        assert await pool.fetchval("SELECT count(*) FROM inbox") == 0
+        await events(message)
+        assert message.outcome == "ack"
+        assert await pool.fetchval("SELECT count(*) FROM notes") == 1
+
+    async def test_permanent_failure_is_dead_lettered(self, events: EventDispatcher[Deps]) -> None:
+        _, message = delivery_of(created("poison"))
+        await events(message)
+        assert message.outcome == "dead-letter"
+
+    async def test_malformed_message_is_dead_lettered(self, events: EventDispatcher[Deps]) -> None:
+        _, message = delivery_of(created("x"))
+        message.body = b"not json"
+        await events(message)
+        assert message.outcome == "dead-letter"
+
+    async def test_events_caused_by_an_event_go_through_the_outbox(
+        self, events: EventDispatcher[Deps], pool: asyncpg.Pool
+    ) -> None:
+        envelope, message = delivery_of(SystemDeleted(system="gone"))
+        await events(message)
+        row = await pool.fetchrow("SELECT body FROM outbox")
+        assert Envelope.from_bytes(row["body"]).causation_id == str(envelope.message_id)
+
+    async def test_unknown_event_types_are_acked(self, events: EventDispatcher[Deps]) -> None:
+        envelope = Envelope(type="badge.awarded", correlation_id="c", data={"system": "s"})
+        assert await events.handle(envelope) is True
+        assert await events.handle(envelope) is False

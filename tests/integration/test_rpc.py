@@ -1,0 +1,97 @@
+"""Request/reply over a real RabbitMQ: replies, deadlines, expired requests."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import aio_pika
+import pytest
+
+from shared import topology
+from shared.bus import Bus
+from shared.envelope import Envelope
+from shared.errors import NotFound, ServiceUnavailable
+from shared.messages.badges import GetSystem
+from shared.rpc import DEADLINE_HEADER, RpcClient, RpcServer, error_reply, now_ms, ok_reply
+from tests.support.infra import Isolation
+
+pytestmark = pytest.mark.integration
+
+
+async def test_call_and_reply(own_vhost: Isolation) -> None:
+    bus = await Bus.connect(own_vhost.amqp_url, client_name="tests")
+    seen: list[Envelope] = []
+
+    async def handle(envelope: Envelope, message: aio_pika.abc.AbstractIncomingMessage) -> bytes:
+        seen.append(envelope)
+        slug = envelope.data["slug"]
+        if slug == "missing":
+            return error_reply(NotFound("Could not find system"))
+        return ok_reply({"slug": slug})
+
+    server = RpcServer(bus, "badges", handle, prefetch=8)
+    client = RpcClient(bus, name="gateway")
+    await server.start()
+    await client.start()
+    try:
+        answer = await client.call("badges", GetSystem(slug="a"), correlation_id="c-9", timeout_s=5)
+        assert answer == {"slug": "a"}
+        assert seen[0].correlation_id == "c-9"
+        with pytest.raises(NotFound, match="Could not find system"):
+            await client.call("badges", GetSystem(slug="missing"), correlation_id="c", timeout_s=5)
+        answers = await asyncio.gather(
+            *(
+                client.call("badges", GetSystem(slug=str(n)), correlation_id="c", timeout_s=5)
+                for n in range(50)
+            )
+        )
+        assert [a["slug"] for a in answers] == [str(n) for n in range(50)]
+        assert await client.probe()
+    finally:
+        await client.stop()
+        await server.stop()
+        await bus.close()
+
+
+async def test_no_answer_in_time_is_service_unavailable(own_vhost: Isolation) -> None:
+    bus = await Bus.connect(own_vhost.amqp_url, client_name="tests")
+    client = RpcClient(bus, name="gateway")
+    await client.start()
+    try:
+        started = time.monotonic()
+        with pytest.raises(ServiceUnavailable) as caught:
+            await client.call("issuer", GetSystem(slug="x"), correlation_id="c", timeout_s=0.3)
+        assert time.monotonic() - started < 2
+        assert caught.value.status == 503
+        assert caught.value.headers == {"Retry-After": "1"}
+    finally:
+        await client.stop()
+        await bus.close()
+
+
+async def test_a_request_past_its_deadline_is_dropped_unexecuted(own_vhost: Isolation) -> None:
+    bus = await Bus.connect(own_vhost.amqp_url, client_name="tests")
+    handled: list[str] = []
+
+    async def handle(envelope: Envelope, message: aio_pika.abc.AbstractIncomingMessage) -> bytes:
+        handled.append(envelope.data["slug"])
+        return ok_reply(None)
+
+    late = Envelope.wrap(GetSystem(slug="late"), correlation_id="c")
+    await bus.publish_direct(
+        aio_pika.Message(late.to_bytes(), headers={DEADLINE_HEADER: now_ms() - 1}),
+        topology.request_queue("webhooks"),
+    )
+    server = RpcServer(bus, "webhooks", handle, prefetch=8)
+    client = RpcClient(bus, name="gateway")
+    await server.start()
+    await client.start()
+    try:
+        # A later request is answered, so the late one was taken before it and dropped.
+        await client.call("webhooks", GetSystem(slug="on-time"), correlation_id="c", timeout_s=5)
+        assert handled == ["on-time"]
+    finally:
+        await client.stop()
+        await server.stop()
+        await bus.close()

@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+import pytest
+
+from services.gateway.body import parse_body
+from shared.errors import InvalidContent, UnsupportedMediaType
+
+
+def test_json_object() -> None:
+    body = parse_body("application/json; charset=utf-8", b'{"slug": "s", "n": 1}')
+    assert body.fields == {"slug": "s", "n": 1}
+    assert body.raw == b'{"slug": "s", "n": 1}'
+
+
+@pytest.mark.parametrize("raw", [b"[1, 2]", b'"text"', b"{broken"])
+def test_json_must_be_an_object(raw: bytes) -> None:
+    with pytest.raises(InvalidContent):
+        parse_body("application/json", raw)
+
+
+def test_form_with_lists() -> None:
+    body = parse_body(
+        "application/x-www-form-urlencoded", b"slug=s&tags[]=a&tags[]=b&cat=x&cat=y&empty="
+    )
+    assert body.fields == {"slug": "s", "tags": ["a", "b"], "cat": ["x", "y"], "empty": ""}
+
+
+def test_multipart_fields_and_files() -> None:
+    raw = (
+        b'--B\r\nContent-Disposition: form-data; name="slug"\r\n\r\nchicago\r\n'
+        b'--B\r\nContent-Disposition: form-data; name="image"; filename="a.png"\r\n'
+        b"Content-Type: image/png\r\n\r\n\x89PNG\r\n\x1a\n\r\n--B--\r\n"
+    )
+    body = parse_body("multipart/form-data; boundary=B", raw)
+    assert body.fields == {"slug": "chicago"}
+    assert body.files["image"].filename == "a.png"
+    assert body.files["image"].content_type == "image/png"
+    assert body.files["image"].data == b"\x89PNG\r\n\x1a\n"
+
+
+def test_empty_body() -> None:
+    assert parse_body("", b"").fields == {}
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "", "application/xml"])
+def test_other_media_types(content_type: str) -> None:
+    with pytest.raises(UnsupportedMediaType):
+        parse_body(content_type, b"slug=x")

@@ -97,6 +97,21 @@ class Settings(BaseSettings):
     def _duration(cls, value: Any) -> Any:
         return parse_duration(value) if isinstance(value, str) else value
 
+    @field_validator(
+        "master_secret",
+        "plaudit_encryption_key",
+        "public_url",
+        "open_campus_base_url",
+        "open_campus_api_key",
+        mode="before",
+    )
+    @classmethod
+    def _blank_is_unset(cls, value: Any) -> Any:
+        """An empty variable (`MASTER_SECRET=`) counts as unset, never as an empty secret."""
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value
+
     @field_validator("public_url", "open_campus_base_url")
     @classmethod
     def _strip_trailing_slash(cls, value: str | None) -> str | None:

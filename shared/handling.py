@@ -134,6 +134,7 @@ class RequestDispatcher(Generic[DepsT]):
                 return await _stored_reply(conn, envelope) or error_reply(InternalError())
         if context.events and self._relay is not None:
             self._relay.wake()
+        log.info("request.committed", system_id=context.system_id, events=len(context.events))
         return reply
 
     async def _run_command(

@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 
 import aiohttp
 import orjson
+from multidict import CIMultiDict
 
 from shared.tokens import authorization, mint
 
@@ -17,7 +18,7 @@ from shared.tokens import authorization, mint
 class Answer:
     status: int
     body: Any
-    headers: dict[str, str]
+    headers: CIMultiDict[str]
 
 
 class Client:
@@ -64,7 +65,7 @@ class Client:
                 body = orjson.loads(raw_body) if raw_body else None
             except orjson.JSONDecodeError:
                 body = raw_body.decode(errors="replace")
-            return Answer(response.status, body, dict(response.headers))
+            return Answer(response.status, body, CIMultiDict(response.headers))
 
     async def get(self, path: str, **kwargs: Any) -> Answer:
         return await self.request("GET", path, **kwargs)

@@ -15,8 +15,10 @@ import shutil
 import subprocess
 import urllib.request
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import aio_pika
@@ -24,8 +26,17 @@ import asyncpg
 
 from shared.config import Settings
 
+T = TypeVar("T")
+
 DEFAULT_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
 DEFAULT_AMQP = "amqp://guest:guest@127.0.0.1:5672/"
+
+
+def run_sync(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine to completion from sync code, even inside a running event loop (async
+    tests create stacks too): in a thread of its own."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
 
 
 def with_database(dsn: str, name: str) -> str:
@@ -101,7 +112,7 @@ class Servers:
     def find(cls) -> Servers:
         dsn = with_database(os.environ.get("DATABASE_URL", DEFAULT_DSN), "postgres")
         amqp_url = with_vhost(os.environ.get("AMQP_URL", DEFAULT_AMQP), "/")
-        if asyncio.run(_reachable(dsn, amqp_url)):
+        if run_sync(_reachable(dsn, amqp_url)):
             return cls(dsn, amqp_url, VhostAdmin(amqp_url))
         if shutil.which("docker") is None:
             raise RuntimeError(
@@ -166,7 +177,7 @@ class Isolation:
             finally:
                 await conn.close()
 
-        asyncio.run(create_database())
+        run_sync(create_database())
         self.servers.vhosts.create(self.name)
         return self
 
@@ -178,5 +189,5 @@ class Isolation:
             finally:
                 await conn.close()
 
-        asyncio.run(drop_database())
+        run_sync(drop_database())
         self.servers.vhosts.delete(self.name)

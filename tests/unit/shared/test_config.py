@@ -73,6 +73,13 @@ class TestEnvironment:
         assert settings.webhook_allow_private is False
         assert settings.development_defaults_in_use() == []
 
+    def test_blank_secrets_count_as_unset(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        with pytest.raises(pydantic.ValidationError, match="MASTER_SECRET"):
+            settings_from(monkeypatch, **{**PRODUCTION, "MASTER_SECRET": ""})
+        assert settings_from(
+            monkeypatch, PLAUDIT_ENV="test", OPEN_CAMPUS_API_KEY=""
+        ).open_campus_api_key
+
     def test_development_defaults(self, monkeypatch: pytest.MonkeyPatch) -> None:
         settings = settings_from(monkeypatch, PLAUDIT_ENV="development", GATEWAY_PORT="8181")
         assert settings.plaudit_env is Environment.DEVELOPMENT

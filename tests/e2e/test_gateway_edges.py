@@ -1,0 +1,131 @@
+"""The gateway's public edges: health, readiness, metrics, unknown routes, auth over HTTP,
+correlation ids, and what logs must never hold."""
+
+from __future__ import annotations
+
+import hashlib
+
+import jwt
+import pytest
+
+from tests.e2e.test_systems_api import new_slug, system_body
+from tests.support.client import Client
+from tests.support.stack import Stack, wait_for
+
+pytestmark = pytest.mark.e2e
+
+
+class TestPublicRoutes:
+    @pytest.mark.parametrize("path", ["/", "/healthcheck"])
+    async def test_badgekit_ping(self, client: Client, path: str) -> None:
+        answer = await client.get(path, sign=False)
+        assert answer.status == 200
+        assert answer.body["app"] == "BadgeKit API"
+        assert isinstance(answer.body["version"], str)
+
+    async def test_healthz(self, client: Client) -> None:
+        assert (await client.get("/healthz", sign=False)).body == {"status": "ok"}
+
+    async def test_readyz(self, client: Client) -> None:
+        answer = await client.get("/readyz", sign=False)
+        assert answer.status == 200
+        assert answer.body == {
+            "status": "ready",
+            "broker": "ok",
+            "services": {"badges": "ok", "issuer": "ok", "webhooks": "ok"},
+        }
+
+    async def test_metrics_use_route_templates(self, client: Client) -> None:
+        slug = new_slug()
+        await client.post("/systems", json=system_body(slug))
+        await client.get(f"/systems/{slug}")
+        text = (await client.get("/metrics", sign=False)).body
+        assert 'route="/systems/{system}"' in text
+        assert slug not in text
+
+    async def test_unknown_route_is_not_found_before_auth(self, client: Client) -> None:
+        answer = await client.get("/no/such/route", sign=False)
+        assert answer.status == 404
+        assert answer.body == {
+            "code": "ResourceNotFound",
+            "message": "/no/such/route does not exist",
+        }
+
+    async def test_wrong_method(self, client: Client) -> None:
+        answer = await client.request("PATCH", "/systems")
+        assert answer.status == 405
+        assert answer.body["code"] == "MethodNotAllowed"
+
+
+class TestAuthOverHttp:
+    async def test_missing_header(self, client: Client) -> None:
+        answer = await client.get("/systems", sign=False)
+        assert answer.status == 403
+        assert answer.body["code"] == "NotAuthorized"
+        assert answer.body["message"].startswith("Missing valid Authorization header")
+
+    async def test_alg_none_is_refused(self, client: Client) -> None:
+        token = jwt.encode(
+            {"key": "master", "method": "GET", "path": "/systems", "exp": 4_000_000_000},
+            None,
+            algorithm="none",
+        )
+        answer = await client.get("/systems", headers={"Authorization": f'JWT token="{token}"'})
+        assert answer.status == 403
+        assert answer.body["message"] == "Unsupported JWT algorithm: only HS256 is accepted"
+
+    async def test_body_hash_is_checked_on_the_raw_body(self, client: Client, stack: Stack) -> None:
+        body = b'{"slug": "x", "name": "y", "url": "https://x.example.org"}'
+        claims = {
+            "key": "master",
+            "method": "POST",
+            "path": "/systems",
+            "exp": 4_000_000_000 // 1000 * 1000,
+            "body": {"alg": "sha256", "hash": hashlib.sha256(body + b" ").hexdigest()},
+        }
+        token = jwt.encode(claims, stack.settings.master_secret_value, algorithm="HS256")
+        answer = await client.post(
+            "/systems",
+            raw=body,
+            content_type="application/json",
+            headers={"Authorization": f'JWT token="{token}"'},
+        )
+        assert answer.status == 403
+
+
+class TestObservability:
+    async def test_correlation_id_follows_the_request_through_every_service(
+        self, client: Client, stack: Stack
+    ) -> None:
+        request_id = f"trace-{new_slug()}"
+        answer = await client.post(
+            "/systems", json=system_body(new_slug()), headers={"X-Request-Id": request_id}
+        )
+        assert answer.headers["X-Request-Id"] == request_id
+
+        def seen_by(service: str) -> bool:
+            return any(e.get("correlation_id") == request_id for e in stack.log_events(service))
+
+        for service in ("gateway", "badges", "issuer", "webhooks"):
+            wait_for(lambda s=service: seen_by(s), timeout_s=5, what=f"{service} to log the id")
+
+    async def test_logs_hold_no_emails_secrets_or_raw_paths(
+        self, client: Client, stack: Stack
+    ) -> None:
+        slug = new_slug()
+        email = f"{slug}@private.example.org"
+        await client.post("/systems", json=system_body(slug, email=email))
+        consumer = (await client.post(f"/systems/{slug}/consumers", json={})).body["consumer"]
+        await client.get(f"/systems/{slug}")
+        marker = f"/systems/{slug}"
+        wait_for(
+            lambda: any(e.get("route") == "/systems/{system}" for e in stack.log_events("gateway")),
+            timeout_s=5,
+            what="the request log line",
+        )
+        for service in ("gateway", "badges", "issuer", "webhooks"):
+            text = stack.log_text(service)
+            assert email not in text
+            assert consumer["apiSecret"] not in text
+            assert stack.settings.master_secret_value not in text
+            assert marker not in text

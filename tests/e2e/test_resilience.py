@@ -1,0 +1,149 @@
+"""The foundation's promises under process faults: restarts, SIGKILL mid-burst, clean SIGTERM,
+one service down."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import Callable
+
+import aiohttp
+import asyncpg
+import pytest
+
+from tests.e2e.test_systems_api import new_slug, system_body
+from tests.support.client import Client
+from tests.support.stack import SERVICES, Stack, wait_for
+
+pytestmark = pytest.mark.e2e
+
+
+def client_for(stack: Stack, http: aiohttp.ClientSession) -> Client:
+    return Client(http, stack.base_url, stack.settings.master_secret_value)
+
+
+async def created_events(stack: Stack, service: str) -> dict[int, int]:
+    """system.created events handled by a subscriber, counted per system id."""
+    conn = await asyncpg.connect(stack.isolation.database_url)
+    try:
+        rows = await conn.fetch(
+            f"SELECT system_id, count(*) AS n FROM {service}.inbox"
+            " WHERE type = 'system.created' GROUP BY system_id"
+        )
+    finally:
+        await conn.close()
+    return {row["system_id"]: row["n"] for row in rows}
+
+
+async def systems_in_database(stack: Stack) -> dict[str, int]:
+    conn = await asyncpg.connect(stack.isolation.database_url)
+    try:
+        rows = await conn.fetch("SELECT slug, id FROM badges.systems")
+    finally:
+        await conn.close()
+    return {row["slug"]: row["id"] for row in rows}
+
+
+async def test_a_system_survives_a_restart_of_every_process(
+    own_stack: Callable[..., Stack], http: aiohttp.ClientSession
+) -> None:
+    stack = own_stack()
+    stack.start()
+    client = client_for(stack, http)
+    slug = new_slug()
+    created = await client.post("/systems", json=system_body(slug))
+    assert created.status == 201
+    for name in SERVICES:
+        assert stack.stop(name) == 0, (
+            f"{name} did not stop cleanly:\n{stack.log_text(name)[-2000:]}"
+        )
+    stack.start()
+    again = await client.get(f"/systems/{slug}")
+    assert again.status == 200
+    assert again.body["system"] == created.body["system"]
+
+
+async def test_sigkill_of_badges_during_a_burst_loses_and_duplicates_nothing(
+    own_stack: Callable[..., Stack], http: aiohttp.ClientSession
+) -> None:
+    stack = own_stack()
+    stack.start()
+    client = client_for(stack, http)
+    slugs = [new_slug() for _ in range(300)]
+    outcomes: dict[str, int] = {}
+    limit = asyncio.Semaphore(16)
+    fifth_answered = asyncio.Event()
+
+    async def create(slug: str) -> None:
+        async with limit:
+            outcomes[slug] = (await client.post("/systems", json=system_body(slug))).status
+            if len(outcomes) >= len(slugs) // 5:
+                fifth_answered.set()
+
+    burst = [asyncio.create_task(create(slug)) for slug in slugs]
+    await asyncio.wait_for(fifth_answered.wait(), 30)
+    # Killed with a fifth answered: requests are in the queue, in flight and mid-commit.
+    stack.kill("badges")
+    stack.start("badges", wait=False)
+    await asyncio.gather(*burst)
+    stack.wait_ready()
+
+    acknowledged = {slug for slug, status in outcomes.items() if status == 201}
+    assert set(outcomes.values()) <= {201, 503}, outcomes
+    assert len(acknowledged) >= 60
+    stored = await systems_in_database(stack)
+    # No acknowledged create is lost, and nothing appears that was never asked for.
+    assert acknowledged <= set(stored)
+    assert set(stored) <= set(slugs)
+    # A create answered 503 may still have committed (after the gateway's deadline): then it
+    # must be complete too. Every committed create's event reaches both subscribers, once.
+    expected = {system_id: 1 for system_id in stored.values()}
+    for service in ("issuer", "webhooks"):
+
+        async def delivered(service: str = service) -> bool:
+            return await created_events(stack, service) == expected
+
+        deadline = asyncio.get_running_loop().time() + 20
+        while not await delivered():
+            assert asyncio.get_running_loop().time() < deadline, (
+                f"{service} saw {await created_events(stack, service)} instead of one event each"
+            )
+            await asyncio.sleep(0.1)
+    # A redelivered request that had committed got its stored reply instead of a second run.
+    assert all(status == 201 for slug, status in outcomes.items() if slug in acknowledged)
+
+
+async def test_sigterm_stops_every_process_cleanly(own_stack: Callable[..., Stack]) -> None:
+    stack = own_stack()
+    stack.start()
+    for name in SERVICES:
+        stack.signal(name, signal.SIGTERM)
+    for name in SERVICES:
+        assert stack.processes[name].wait(timeout=20) == 0
+        assert "Traceback" not in stack.log_text(name)
+    assert any(e.get("event") == "service.stopped" for e in stack.log_events("badges"))
+
+
+async def test_one_service_down_fails_only_its_own_routes(
+    own_stack: Callable[..., Stack], http: aiohttp.ClientSession
+) -> None:
+    stack = own_stack()
+    stack.start()
+    client = client_for(stack, http)
+    stack.stop("issuer")
+    ready = await client.get("/readyz", sign=False)
+    assert ready.status == 200
+    assert ready.body["services"] == {"badges": "ok", "issuer": "unavailable", "webhooks": "ok"}
+    assert (await client.post("/systems", json=system_body(new_slug()))).status == 201
+    stack.stop("badges")
+    answer = await client.get("/systems")
+    assert answer.status == 503
+    assert answer.body["code"] == "ServiceUnavailable"
+    assert answer.headers["Retry-After"] == "1"
+    stack.start("badges", "issuer", wait=False)
+    wait_for(
+        lambda: stack.readiness() and stack.readiness()["services"]["badges"] == "ok",
+        timeout_s=20,
+        what="badges to answer again",
+    )
+    assert (await client.get("/systems")).status == 200

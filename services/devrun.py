@@ -22,6 +22,7 @@ import asyncpg
 
 from shared.config import Settings
 from shared.entrypoint import load_settings, redact_url
+from shared.tokens import mint
 
 SERVICES = ("badges", "issuer", "webhooks", "gateway")
 READY_TIMEOUT_S = 60.0
@@ -130,6 +131,14 @@ def main() -> None:
         "try:  .venv/bin/plaudit call POST /systems "
         '\'{"slug": "demo", "name": "Demo", "url": "https://demo.example.org"}\''
     )
+    token = mint(
+        settings.master_secret_value,
+        method="GET",
+        path="/systems",
+        ttl_s=settings.auth_max_token_ttl_s,
+    )
+    say(f"or:   curl -H 'Authorization: JWT token=\"{token}\"' {base}/systems")
+    say(f"      (a master token for GET /systems, valid {settings.auth_max_token_ttl_s} s)")
     say("stop with Ctrl-C")
     code = 0
     while not stopping:

@@ -63,6 +63,16 @@ class Context(Generic[DepsT]):
         )
 
 
+async def forget_system_messages(ctx: Context[Any]) -> None:
+    """Purge the inbox rows of a deleted system (`ctx.system_id`), except the current message's
+    own row: that one is what makes a redelivery of the deletion a no-op."""
+    await ctx.conn.execute(
+        "DELETE FROM inbox WHERE system_id = $1 AND message_id <> $2",
+        ctx.system_id,
+        ctx.envelope.message_id,
+    )
+
+
 @dataclass(frozen=True)
 class Sensitive:
     """A reply holding a secret shown once: the caller gets `data`; the stored copy a redelivery
@@ -235,4 +245,5 @@ class EventDispatcher(Generic[DepsT]):
             await write_events(conn, context.events)
         if context.events and self._relay is not None:
             self._relay.wake()
+        log.info("event.handled", system_id=envelope.system_id, subscribed=model is not None)
         return True

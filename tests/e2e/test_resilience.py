@@ -22,25 +22,26 @@ def client_for(stack: Stack, http: aiohttp.ClientSession) -> Client:
     return Client(http, stack.base_url, stack.settings.master_secret_value)
 
 
-async def created_events(stack: Stack, service: str) -> dict[int, int]:
-    """system.created events handled by a subscriber, counted per system id."""
+async def query(stack: Stack, sql: str) -> list[asyncpg.Record]:
     conn = await asyncpg.connect(stack.isolation.database_url)
     try:
-        rows = await conn.fetch(
-            f"SELECT system_id, count(*) AS n FROM {service}.inbox"
-            " WHERE type = 'system.created' GROUP BY system_id"
-        )
+        return await conn.fetch(sql)
     finally:
         await conn.close()
+
+
+async def created_events(stack: Stack, service: str) -> dict[int, int]:
+    """system.created events handled by a subscriber, counted per system id."""
+    rows = await query(
+        stack,
+        f"SELECT system_id, count(*) AS n FROM {service}.inbox"
+        " WHERE type = 'system.created' GROUP BY system_id",
+    )
     return {row["system_id"]: row["n"] for row in rows}
 
 
 async def systems_in_database(stack: Stack) -> dict[str, int]:
-    conn = await asyncpg.connect(stack.isolation.database_url)
-    try:
-        rows = await conn.fetch("SELECT slug, id FROM badges.systems")
-    finally:
-        await conn.close()
+    rows = await query(stack, "SELECT slug, id FROM badges.systems")
     return {row["slug"]: row["id"] for row in rows}
 
 

@@ -169,25 +169,21 @@ class Isolation:
         values = {key.lower(): value for key, value in self.env(**overrides).items()}
         return Settings(**values)  # type: ignore[arg-type]
 
-    def create(self) -> Isolation:
-        async def create_database() -> None:
+    def _admin(self, sql: str) -> None:
+        async def execute() -> None:
             conn = await asyncpg.connect(self.servers.admin_dsn)
             try:
-                await conn.execute(f'CREATE DATABASE "{self.name}"')
+                await conn.execute(sql)
             finally:
                 await conn.close()
 
-        run_sync(create_database())
+        run_sync(execute())
+
+    def create(self) -> Isolation:
+        self._admin(f'CREATE DATABASE "{self.name}"')
         self.servers.vhosts.create(self.name)
         return self
 
     def drop(self) -> None:
-        async def drop_database() -> None:
-            conn = await asyncpg.connect(self.servers.admin_dsn)
-            try:
-                await conn.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
-            finally:
-                await conn.close()
-
-        run_sync(drop_database())
+        self._admin(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
         self.servers.vhosts.delete(self.name)

@@ -1,0 +1,71 @@
+"""Scenarios: one small async function each, registered by name.
+
+A scenario gets a `Setup` (a signed client for the data it needs, and the run's unique id) and
+returns a `CallFactory`: request number `index` of the run, unsigned. Requests that create
+something use the index in their slugs and emails, so every request of every run is new.
+
+An awards scenario, for instance, creates its system, issuer, program and badge through
+`setup.call` and returns `lambda index: Call.json("POST", f"{badge}/instances",
+{"email": f"{setup.run_id}-{index}@example.org"})`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from bench.signing import Call, CallFactory
+
+
+class Setup(Protocol):
+    run_id: str  # unique per run: a prefix for slugs, so runs never collide
+
+    async def call(self, call: Call) -> Any:
+        """Send one signed request; its JSON answer, or `SetupFailed` unless it is a 2xx."""
+        ...
+
+
+class SetupFailed(Exception):
+    pass
+
+
+Prepare = Callable[[Setup], Awaitable[CallFactory]]
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    summary: str
+    prepare: Prepare
+
+
+SCENARIOS: dict[str, Scenario] = {}
+
+
+def scenario(name: str, summary: str) -> Callable[[Prepare], Prepare]:
+    def register(prepare: Prepare) -> Prepare:
+        SCENARIOS[name] = Scenario(name, summary, prepare)
+        return prepare
+
+    return register
+
+
+def system_fields(slug: str) -> dict[str, str]:
+    return {"slug": slug, "name": f"Bench {slug}", "url": f"https://{slug}.example.org"}
+
+
+@scenario("systems-create", "POST /systems: a new system, with a unique slug, per request")
+async def systems_create(setup: Setup) -> CallFactory:
+    def call(index: int) -> Call:
+        return Call.json("POST", "/systems", system_fields(f"{setup.run_id}-{index}"))
+
+    return call
+
+
+@scenario("get-system", "GET /systems/<slug>: one system, created before the run, read back")
+async def get_system(setup: Setup) -> CallFactory:
+    slug = f"{setup.run_id}-read"
+    await setup.call(Call.json("POST", "/systems", system_fields(slug)))
+    read = Call("GET", f"/systems/{slug}")
+    return lambda index: read

@@ -1,0 +1,53 @@
+"""`--spawn`: the four services on a database and vhost of their own, for one run.
+
+Reuses the end-to-end tests' harness (tests.support): the services run as processes with
+`PLAUDIT_ENV=test`, each writing its log to a file; everything is stopped and dropped afterwards.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from bench.runner import say
+from tests.support.infra import Isolation, Servers
+from tests.support.stack import Stack
+
+# The per-key rate limit (200/s, bursts of 400 by default) would throttle the benchmark itself.
+UNTHROTTLED = {"RATE_LIMIT_PER_S": "1000000", "RATE_LIMIT_BURST": "1000000"}
+
+
+@contextmanager
+def spawned_stack(*, master_secret: str | None, keep_logs: bool) -> Iterator[Stack]:
+    env = dict(UNTHROTTLED)
+    if master_secret is not None:
+        env["MASTER_SECRET"] = master_secret
+    servers = Servers.find()
+    isolation = Isolation(servers)
+    log_dir = Path(tempfile.mkdtemp(prefix="plaudit-bench-"))
+    stack: Stack | None = None
+    clean = False
+    try:
+        say(f"spawn: database and vhost {isolation.name}")
+        isolation.create()
+        stack = Stack(isolation, log_dir, **env)
+        say(f"spawn: starting the four services (gateway on {stack.base_url})")
+        stack.start()
+        yield stack
+        clean = True
+    finally:
+        say("spawn: stopping the services, dropping the database and vhost")
+        if stack is not None:
+            stack.close()
+        try:
+            isolation.drop()
+        except Exception as error:
+            say(f"spawn: could not drop {isolation.name} entirely: {error}")
+        servers.stop()
+        if clean and not keep_logs:
+            shutil.rmtree(log_dir, ignore_errors=True)
+        else:
+            say(f"spawn: the services' logs are in {log_dir}")

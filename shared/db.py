@@ -44,6 +44,12 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
         )
 
 
+async def _keep_session(conn: asyncpg.Connection) -> None:
+    """Released connections skip asyncpg's reset query (`RESET ALL; UNLISTEN *; ...`), one round
+    trip per release: no code here leaves session state behind (no LISTEN, no session-level
+    advisory lock, no plain SET). asyncpg still rolls back an open transaction."""
+
+
 async def create_pool(
     dsn: str, schema: str, *, min_size: int = 2, max_size: int = POOL_SIZE
 ) -> asyncpg.Pool:
@@ -53,6 +59,7 @@ async def create_pool(
         max_size=max_size,
         max_queries=MAX_QUERIES,
         init=_init_connection,
+        reset=_keep_session,
         server_settings={"search_path": schema, "application_name": f"plaudit-{schema}"},
     )
     assert pool is not None

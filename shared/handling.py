@@ -157,18 +157,42 @@ class RequestDispatcher(Generic[DepsT]):
                 (result.data, result.stored) if isinstance(result, Sensitive) else (result,) * 2
             )
             reply = ok_reply(sent)
-            await write_events(conn, context.events)
-            recorded = await conn.fetchval(
-                "INSERT INTO inbox (message_id, type, system_id, reply)"
-                " VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING true",
-                envelope.message_id,
-                envelope.type,
+            recorded = await record_request(
+                conn,
+                envelope,
                 context.system_id,
                 reply if kept is sent else ok_reply(kept),
+                context.events,
             )
             if not recorded:
                 raise _AlreadyHandled
         return reply
+
+
+async def record_request(
+    conn: Connection,
+    envelope: Envelope,
+    system_id: int | None,
+    reply: bytes,
+    events: list[Envelope],
+) -> bool:
+    """Write a command's events to the outbox and its reply to the inbox, in one round trip;
+    False when the inbox already had the request (the caller rolls back)."""
+    recorded: bool | None = await conn.fetchval(
+        "WITH events AS ("
+        " INSERT INTO outbox (message_id, routing_key, body)"
+        " SELECT * FROM unnest($5::uuid[], $6::text[], $7::bytea[]))"
+        " INSERT INTO inbox (message_id, type, system_id, reply) VALUES ($1, $2, $3, $4)"
+        " ON CONFLICT DO NOTHING RETURNING true",
+        envelope.message_id,
+        envelope.type,
+        system_id,
+        reply,
+        [event.message_id for event in events],
+        [event.type for event in events],
+        [event.to_bytes() for event in events],
+    )
+    return bool(recorded)
 
 
 class _AlreadyHandled(Exception):
@@ -226,6 +250,17 @@ class EventDispatcher(Generic[DepsT]):
     async def handle(self, envelope: Envelope) -> bool:
         """Run the subscribers of one event; False when it had been handled before."""
         model = self._models.get(envelope.type)
+        if model is None:
+            # Bound but not acted on (yet): recording it is the whole effect, no transaction.
+            fresh = await self._pool.fetchval(
+                "INSERT INTO inbox (message_id, type, system_id) VALUES ($1, $2, $3)"
+                " ON CONFLICT DO NOTHING RETURNING true",
+                envelope.message_id,
+                envelope.type,
+                envelope.system_id,
+            )
+            log.info("event.handled", system_id=envelope.system_id, duplicate=not fresh)
+            return bool(fresh)
         async with self._pool.acquire() as conn, conn.transaction():
             fresh = await conn.fetchval(
                 "INSERT INTO inbox (message_id, type, system_id) VALUES ($1, $2, $3)"
@@ -238,12 +273,11 @@ class EventDispatcher(Generic[DepsT]):
                 log.info("event.duplicate_skipped")
                 return False
             context = Context(conn, self._deps, envelope, system_id=envelope.system_id)
-            if model is not None:
-                event = model.from_data(envelope.data)
-                for handler in self._handlers[envelope.type]:
-                    await handler(event, context)
+            event = model.from_data(envelope.data)
+            for handler in self._handlers[envelope.type]:
+                await handler(event, context)
             await write_events(conn, context.events)
         if context.events and self._relay is not None:
             self._relay.wake()
-        log.info("event.handled", system_id=envelope.system_id, subscribed=model is not None)
+        log.info("event.handled", system_id=envelope.system_id)
         return True

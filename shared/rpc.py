@@ -31,6 +31,8 @@ log = structlog.get_logger()
 
 DEADLINE_HEADER = "x-deadline-ms"
 _PROBE_PREFIX = "probe:"
+# What publishing raises while the connection is down or a channel is being reopened.
+_BROKER_FAILURES = (aio_pika.exceptions.AMQPError, ConnectionError, RuntimeError)
 
 
 def ok_reply(data: Any) -> bytes:
@@ -72,8 +74,10 @@ class RpcClient:
         future: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
         self._pending[key] = future
         try:
-            await send
-            return await asyncio.wait_for(future, timeout_s)
+            # The deadline covers the publish too: on a reconnecting channel it can hang.
+            async with asyncio.timeout(timeout_s):
+                await send
+                return await future
         finally:
             self._pending.pop(key, None)
 
@@ -122,7 +126,7 @@ class RpcClient:
         )
         try:
             await self._round_trip(key, send, timeout_s)
-        except (TimeoutError, aio_pika.exceptions.AMQPError, RuntimeError):
+        except (TimeoutError, *_BROKER_FAILURES):
             return False
         return True
 

@@ -1,11 +1,11 @@
 """BadgeKit's signed-JWT authentication, hardened (DESIGN.md, Authentication).
 
 Order of checks: the header; the token's structure; `alg` must be HS256 (never `none`); the `key`
-claim picks the secret (`master` or an API consumer's); the HMAC-SHA256 signature is verified
-(compared in constant time) before any other claim is trusted; then `exp` (required; seconds, or milliseconds above 10^12; at most
-`AUTH_MAX_TOKEN_TTL_S` ahead), `method`, `path` and the body hash. The token is parsed
-once; messages name the failed check and never echo the token, its claims, a secret or the
-server's clock.
+claim picks the secret (`master` or an API consumer's); the HMAC-SHA256 signature is verified,
+compared in constant time, before any other claim is trusted; then `exp` (required; seconds, or
+milliseconds above 10^12; at most `AUTH_MAX_TOKEN_TTL_S` ahead), `method`, `path` and the body
+hash. The token is parsed once; messages name the failed check and never echo the token, its
+claims, a secret or the server's clock.
 """
 
 from __future__ import annotations

@@ -4,7 +4,9 @@ one service down."""
 from __future__ import annotations
 
 import asyncio
+import shutil
 import signal
+import subprocess
 from collections.abc import Callable
 
 import aiohttp
@@ -148,3 +150,40 @@ async def test_one_service_down_fails_only_its_own_routes(
         what="badges to answer again",
     )
     assert (await client.get("/systems")).status == 200
+
+
+@pytest.mark.skipif(shutil.which("rabbitmqctl") is None, reason="needs rabbitmqctl on this machine")
+async def test_every_process_reconnects_when_the_broker_drops_its_connections(
+    own_stack: Callable[..., Stack], http: aiohttp.ClientSession
+) -> None:
+    stack = own_stack()
+    stack.start()
+    client = client_for(stack, http)
+    assert (await client.post("/systems", json=system_body(new_slug()))).status == 201
+    await asyncio.to_thread(
+        subprocess.run,
+        ["rabbitmqctl", "-q", "close_all_connections", "-p", stack.isolation.name, "test"],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    # Robust connections come back with their channels, queues and consumers.
+    slug = new_slug()
+
+    async def created() -> bool:
+        return (await client.post("/systems", json=system_body(slug))).status == 201
+
+    deadline = asyncio.get_running_loop().time() + 30
+    while not await created():
+        assert asyncio.get_running_loop().time() < deadline, (
+            "no create succeeded after reconnecting"
+        )
+        await asyncio.sleep(0.2)
+    stored = await systems_in_database(stack)
+    expected = {system_id: 1 for system_id in stored.values()}
+    deadline = asyncio.get_running_loop().time() + 30
+    while await created_events(stack, "webhooks") != expected:
+        assert asyncio.get_running_loop().time() < deadline, "events stopped flowing"
+        await asyncio.sleep(0.2)
+    for name in SERVICES:
+        assert stack.processes[name].poll() is None, f"{name} died instead of reconnecting"

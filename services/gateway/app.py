@@ -38,7 +38,7 @@ from shared.crypto import SecretBox
 from shared.entrypoint import wait_until_reachable
 from shared.envelope import Envelope
 from shared.logging import new_correlation_id
-from shared.messages.badges import GetConsumerCredentials
+from shared.messages.systems import GetConsumerCredentials
 from shared.rpc import RpcClient
 
 log = structlog.get_logger()

@@ -18,7 +18,9 @@ from services.gateway.render import created, deleted, json_response, listing, up
 from services.gateway.validation import pagination, validate
 from shared import topology
 from shared.errors import AppError, ValidationFailed
-from shared.messages.badges import (
+from shared.messages.base import Message
+from shared.messages.common import Ping
+from shared.messages.systems import (
     ConsumerFields,
     CreateConsumer,
     CreateSystem,
@@ -31,8 +33,6 @@ from shared.messages.badges import (
     SystemFields,
     UpdateSystem,
 )
-from shared.messages.base import Message
-from shared.messages.common import Ping
 
 try:
     VERSION = version("plaudit")

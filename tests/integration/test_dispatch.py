@@ -12,7 +12,7 @@ import pytest
 from shared.envelope import Envelope
 from shared.errors import Conflict, PermanentError
 from shared.handling import Context, EventDispatcher, RequestDispatcher, Sensitive
-from shared.messages.badges import CreateConsumer, ListSystems
+from shared.messages.systems import CreateConsumer, ListSystems
 from shared.messages.common import Ping
 from shared.messages.events import SystemCreated, SystemDeleted
 

@@ -12,7 +12,7 @@ from shared import topology
 from shared.bus import Bus
 from shared.envelope import Envelope
 from shared.errors import NotFound, ServiceUnavailable
-from shared.messages.badges import GetSystem
+from shared.messages.systems import GetSystem
 from shared.rpc import DEADLINE_HEADER, RpcClient, RpcServer, error_reply, now_ms, ok_reply
 from tests.support.infra import Isolation
 

@@ -4,7 +4,7 @@ import pytest
 
 from services.gateway.validation import validate
 from shared.errors import ValidationFailed
-from shared.messages.badges import SystemChanges, SystemFields
+from shared.messages.systems import SystemChanges, SystemFields
 
 
 def details(fields: dict[str, object]) -> list[dict[str, object]]:

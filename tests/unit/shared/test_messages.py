@@ -7,7 +7,7 @@ import pytest
 from shared.envelope import Envelope
 from shared.errors import AppError, Conflict, ValidationFailed
 from shared.messages import EVENT_TYPES, MESSAGE_TYPES
-from shared.messages.badges import CreateSystem, SystemChanges, SystemFields, UpdateSystem
+from shared.messages.systems import CreateSystem, SystemChanges, SystemFields, UpdateSystem
 from shared.messages.events import SystemCreated
 
 

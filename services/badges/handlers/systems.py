@@ -1,4 +1,4 @@
-"""Handlers of the badges service: one `async def` per message, registered at the bottom."""
+"""Systems and their API consumers."""
 
 from __future__ import annotations
 
@@ -7,11 +7,21 @@ from typing import TYPE_CHECKING, Any
 
 import asyncpg
 
-from services.badges import domain, repository
 from services.badges.config import API_KEY_BYTES, API_SECRET_BYTES
+from services.badges.domain import systems as domain
+from services.badges.domain.common import listing
 from services.badges.errors import not_found, slug_taken
+from services.badges.repository import systems as repository
 from shared.handling import Context, Handler, Sensitive
-from shared.messages.badges import (
+from shared.messages.base import Message
+from shared.messages.events import (
+    ConsumerCreated,
+    ConsumerDeleted,
+    SystemCreated,
+    SystemDeleted,
+    SystemUpdated,
+)
+from shared.messages.systems import (
     CreateConsumer,
     CreateSystem,
     DeleteConsumer,
@@ -21,14 +31,6 @@ from shared.messages.badges import (
     ListConsumers,
     ListSystems,
     UpdateSystem,
-)
-from shared.messages.base import Message
-from shared.messages.events import (
-    ConsumerCreated,
-    ConsumerDeleted,
-    SystemCreated,
-    SystemDeleted,
-    SystemUpdated,
 )
 
 if TYPE_CHECKING:
@@ -64,7 +66,7 @@ async def get_system(query: GetSystem, ctx: Ctx) -> dict[str, Any]:
 
 async def list_systems(query: ListSystems, ctx: Ctx) -> dict[str, Any]:
     rows, total = await repository.list_systems(ctx.conn, query.page)
-    return domain.listing([domain.system(row) for row in rows], total)
+    return listing([domain.system(row) for row in rows], total)
 
 
 async def update_system(cmd: UpdateSystem, ctx: Ctx) -> dict[str, Any]:
@@ -108,7 +110,7 @@ async def create_consumer(cmd: CreateConsumer, ctx: Ctx) -> Sensitive:
 async def list_consumers(query: ListConsumers, ctx: Ctx) -> dict[str, Any]:
     system = await _system(ctx, query.system)
     rows, total = await repository.list_consumers(ctx.conn, system["id"], query.page)
-    return domain.listing([domain.consumer(row) for row in rows], total)
+    return listing([domain.consumer(row) for row in rows], total)
 
 
 async def delete_consumer(cmd: DeleteConsumer, ctx: Ctx) -> dict[str, Any]:
@@ -134,7 +136,7 @@ async def get_consumer_credentials(
     }
 
 
-REQUEST_HANDLERS: dict[type[Message], Handler[Deps]] = {
+HANDLERS: dict[type[Message], Handler[Deps]] = {
     CreateSystem: create_system,
     GetSystem: get_system,
     ListSystems: list_systems,

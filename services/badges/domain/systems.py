@@ -1,4 +1,4 @@
-"""Response shapes, as BadgeKit's `toResponse` gives them (with its omissions fixed)."""
+"""Systems and API consumers as responses show them."""
 
 from __future__ import annotations
 
@@ -27,7 +27,3 @@ def consumer(row: asyncpg.Record) -> dict[str, Any]:
         "description": row["description"],
         "createdAt": row["created_at"].isoformat(),
     }
-
-
-def listing(items: list[dict[str, Any]], total: int) -> dict[str, Any]:
-    return {"items": items, "total": total}

@@ -1,4 +1,4 @@
-"""All SQL of the badges schema."""
+"""SQL of systems and their API consumers."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from typing import Any
 
 import asyncpg
 
+from services.badges.repository.common import limit_clause
 from shared.db import Connection
 from shared.messages.fields import Page
 
@@ -15,12 +16,6 @@ SYSTEM_COLUMNS = "id, slug, name, url, description, email, image_url"
 # PUT may change these columns, and no others: ids and slugs never change.
 SYSTEM_CHANGEABLE = {"name", "url", "description", "email", "image_url"}
 CONSUMER_COLUMNS = "api_key, description, created_at"
-
-
-def _limit(page: Page | None) -> str:
-    if page is None:
-        return ""
-    return f" LIMIT {int(page.count)} OFFSET {(int(page.page) - 1) * int(page.count)}"
 
 
 async def insert_system(conn: Connection, fields: dict[str, Any]) -> Record:
@@ -46,7 +41,7 @@ async def get_system(conn: Connection, slug: str) -> Record | None:
 
 
 async def list_systems(conn: Connection, page: Page | None) -> tuple[list[Record], int]:
-    rows = await conn.fetch(f"SELECT {SYSTEM_COLUMNS} FROM systems ORDER BY id{_limit(page)}")
+    rows = await conn.fetch(f"SELECT {SYSTEM_COLUMNS} FROM systems ORDER BY id{limit_clause(page)}")
     total = await conn.fetchval("SELECT count(*) FROM systems") if page else len(rows)
     return rows, total
 
@@ -96,7 +91,8 @@ async def list_consumers(
     conn: Connection, system_id: int, page: Page | None
 ) -> tuple[list[Record], int]:
     rows = await conn.fetch(
-        f"SELECT {CONSUMER_COLUMNS} FROM consumers WHERE system_id = $1 ORDER BY id{_limit(page)}",
+        f"SELECT {CONSUMER_COLUMNS} FROM consumers WHERE system_id = $1"
+        f" ORDER BY id{limit_clause(page)}",
         system_id,
     )
     total = (

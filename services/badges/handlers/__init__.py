@@ -1,0 +1,17 @@
+"""Handlers of the badges service: one module per resource family, each with its `HANDLERS`
+registry at the bottom, merged here."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from services.badges.handlers import systems
+from shared.handling import Handler
+from shared.messages.base import Message
+
+if TYPE_CHECKING:
+    from services.badges.app import Deps
+
+REQUEST_HANDLERS: dict[type[Message], Handler[Deps]] = {
+    **systems.HANDLERS,
+}

@@ -1,0 +1,1 @@
+"""All SQL of the badges schema, one module per resource family."""

@@ -20,7 +20,6 @@ from services.gateway.config import (
     SERVICE,
 )
 from services.gateway.consumers import ConsumerCache
-from services.gateway.handlers import setup_routes
 from services.gateway.keys import (
     authenticator_key,
     bus_key,
@@ -31,6 +30,7 @@ from services.gateway.keys import (
 )
 from services.gateway.middleware import auth_middleware, frame_middleware
 from services.gateway.ratelimit import RateLimiter
+from services.gateway.routes import setup_routes
 from shared import topology
 from shared.bus import Bus
 from shared.config import Settings

@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from shared.messages.base import Event
 
 
@@ -41,3 +43,21 @@ class ConsumerDeleted(Event):
     TYPE = "consumer.deleted"
     system: str
     api_key: str
+
+
+class BadgeCreated(Event):
+    TYPE = "badge.created"
+    system: str
+    badge: dict[str, Any]
+
+
+class BadgeUpdated(Event):
+    TYPE = "badge.updated"
+    system: str
+    badge: dict[str, Any]
+
+
+class BadgeDeleted(Event):
+    TYPE = "badge.deleted"
+    system: str
+    badge: dict[str, Any]

@@ -67,6 +67,39 @@ def _blank_is_none(value: Any) -> Any:
     return value
 
 
+def _flag(value: Any) -> Any:
+    """BadgeKit's booleans: true/false, 1/0, and their strings, as forms send them."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str) and value.strip().lower() in ("1", "true", "0", "false"):
+        return value.strip().lower() in ("1", "true")
+    raise PydanticCustomError("flag", "Invalid value: expected true, false, 1 or 0")
+
+
+def _listed(value: Any) -> Any:
+    """A single value where a list is expected (a form field sent once) is a list of one."""
+    if value is None or isinstance(value, list):
+        return value
+    return [value]
+
+
+def one_of(*allowed: str) -> AfterValidator:
+    """A string among `allowed`, failing with BadgeKit's enum message."""
+
+    def check(value: str) -> str:
+        if value not in allowed:
+            raise PydanticCustomError(
+                "enum",
+                "Value must be one of the following: {allowed}",
+                {"allowed": ", ".join(allowed)},
+            )
+        return value
+
+    return AfterValidator(check)
+
+
 Strip = BeforeValidator(_stripped)
 Slug = Annotated[str, Strip, _in_range(1, 255), AfterValidator(_slug)]
 Name = Annotated[str, Strip, _in_range(1, 255)]
@@ -76,6 +109,16 @@ ShortText = Annotated[str, _in_range(0, 255)]
 OptionalUrl = Annotated[Url | None, BeforeValidator(_blank_is_none)]
 OptionalEmail = Annotated[Email | None, BeforeValidator(_blank_is_none)]
 OptionalText = Annotated[ShortText | None, BeforeValidator(_blank_is_none)]
+# Long text (descriptions, reflections): bounded so one request cannot fill the database.
+LongText = Annotated[str, _in_range(0, 10_000)]
+RequiredText = Annotated[str, Strip, _in_range(1, 10_000)]
+OptionalLongText = Annotated[LongText | None, BeforeValidator(_blank_is_none)]
+Flag = Annotated[bool, BeforeValidator(_flag)]
+OptionalFlag = Annotated[
+    bool | None, BeforeValidator(lambda v: None if v in ("", None) else _flag(v))
+]
+Listed = BeforeValidator(_listed)
+OptionalInt = Annotated[int | None, BeforeValidator(_blank_is_none)]
 
 
 class Fields(BaseModel):

@@ -1,8 +1,9 @@
-"""Requests answered by the badges service (gateway → `badges.requests` → reply)."""
+"""Systems and their API consumers (served by the badges service)."""
 
 from __future__ import annotations
 
 from shared.messages.base import Command, Query
+from shared.messages.common import ImageUpload
 from shared.messages.fields import (
     Fields,
     Name,
@@ -16,7 +17,9 @@ from shared.messages.fields import (
 )
 
 
-class SystemFields(Fields):
+class OrganizationFields(Fields):
+    """A system, an issuer or a program: BadgeKit gives all three the same fields."""
+
     slug: Slug
     name: Name
     url: Url
@@ -25,7 +28,7 @@ class SystemFields(Fields):
     image_url: OptionalUrl = None
 
 
-class SystemChanges(Patch):
+class OrganizationChanges(Patch):
     """What PUT may change. `id` and `slug` are not here: they never change."""
 
     name: Name | None = None
@@ -37,13 +40,15 @@ class SystemChanges(Patch):
 
 class CreateSystem(Command):
     TYPE = "badges.create_system"
-    system: SystemFields
+    system: OrganizationFields
+    image: ImageUpload | None = None
 
 
 class UpdateSystem(Command):
     TYPE = "badges.update_system"
     slug: str
-    changes: SystemChanges
+    changes: OrganizationChanges
+    image: ImageUpload | None = None
 
 
 class DeleteSystem(Command):

@@ -19,7 +19,7 @@ import yaml
 from aiohttp import web
 from pydantic import SecretStr, ValidationError
 
-from services.gateway.handlers import setup_routes
+from services.gateway.routes import setup_routes
 from shared import topology
 from shared.cli import parser as cli_parser
 from shared.config import Settings, is_loopback_host

@@ -12,9 +12,9 @@ import pytest
 from shared.envelope import Envelope
 from shared.errors import Conflict, PermanentError
 from shared.handling import Context, EventDispatcher, RequestDispatcher, Sensitive
-from shared.messages.systems import CreateConsumer, ListSystems
 from shared.messages.common import Ping
 from shared.messages.events import SystemCreated, SystemDeleted
+from shared.messages.systems import CreateConsumer, ListSystems
 
 pytestmark = pytest.mark.integration
 

@@ -4,12 +4,12 @@ import pytest
 
 from services.gateway.validation import validate
 from shared.errors import ValidationFailed
-from shared.messages.systems import SystemChanges, SystemFields
+from shared.messages.systems import OrganizationChanges, OrganizationFields
 
 
 def details(fields: dict[str, object]) -> list[dict[str, object]]:
     with pytest.raises(ValidationFailed) as caught:
-        validate(SystemFields, fields)
+        validate(OrganizationFields, fields)
     assert caught.value.status == 400
     return caught.value.details  # type: ignore[no-any-return]
 
@@ -52,7 +52,7 @@ def test_wrong_types() -> None:
 
 def test_blank_optional_form_fields_are_absent() -> None:
     fields = validate(
-        SystemFields,
+        OrganizationFields,
         {"slug": "s", "name": "n", "url": "https://s.example.org", "email": "", "imageUrl": " "},
     )
     assert fields.email is None
@@ -60,5 +60,5 @@ def test_blank_optional_form_fields_are_absent() -> None:
 
 
 def test_unknown_fields_are_ignored() -> None:
-    fields = validate(SystemChanges, {"id": 9, "slug": "other", "name": "New"})
+    fields = validate(OrganizationChanges, {"id": 9, "slug": "other", "name": "New"})
     assert fields.model_dump(exclude_unset=True) == {"name": "New"}

@@ -7,8 +7,13 @@ import pytest
 from shared.envelope import Envelope
 from shared.errors import AppError, Conflict, ValidationFailed
 from shared.messages import EVENT_TYPES, MESSAGE_TYPES
-from shared.messages.systems import CreateSystem, SystemChanges, SystemFields, UpdateSystem
 from shared.messages.events import SystemCreated
+from shared.messages.systems import (
+    CreateSystem,
+    OrganizationChanges,
+    OrganizationFields,
+    UpdateSystem,
+)
 
 
 class TestEnvelope:
@@ -53,17 +58,17 @@ class TestRegistry:
 
 class TestPatch:
     def test_only_sent_fields_travel(self) -> None:
-        changes = SystemChanges.model_validate({"name": "New", "email": None})
+        changes = OrganizationChanges.model_validate({"name": "New", "email": None})
         command = UpdateSystem(slug="s", changes=changes)
         data = command.to_data()
-        assert data == {"slug": "s", "changes": {"name": "New", "email": None}}
+        assert data == {"slug": "s", "changes": {"name": "New", "email": None}, "image": None}
         assert UpdateSystem.from_data(data).changes.model_dump(exclude_unset=True) == {
             "name": "New",
             "email": None,
         }
 
     def test_camel_case_on_the_wire(self) -> None:
-        fields = SystemFields.model_validate(
+        fields = OrganizationFields.model_validate(
             {
                 "slug": "s",
                 "name": "n",

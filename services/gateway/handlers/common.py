@@ -1,0 +1,63 @@
+"""What every handler does: read the body, know its scope, ask the owning service."""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from aiohttp import web
+
+from services.gateway.body import Body, parse_body
+from services.gateway.config import REQUEST_TIMEOUT_S
+from services.gateway.images import image_fields
+from services.gateway.keys import body_key, correlation_key, rpc_key, settings_key
+from services.gateway.validation import validate
+from shared.messages.base import Message
+from shared.messages.common import ImageUpload, Scope
+from shared.messages.fields import Fields
+
+M = TypeVar("M", bound=Fields)
+
+
+async def ask(request: web.Request, service: str, message: Message) -> Any:
+    """Send a request to the service that owns it and return its answer."""
+    return await request.app[rpc_key].call(
+        service,
+        message,
+        correlation_id=request[correlation_key],
+        timeout_s=REQUEST_TIMEOUT_S,
+    )
+
+
+async def ask_badges(request: web.Request, message: Message) -> Any:
+    return await ask(request, "badges", message)
+
+
+def body(request: web.Request) -> Body:
+    return parse_body(request.headers.get("Content-Type", ""), request.get(body_key, b""))
+
+
+def fields_of(request: web.Request, model: type[M]) -> M:
+    return validate(model, body(request).fields)
+
+
+def fields_with_image(request: web.Request, model: type[M]) -> tuple[M, ImageUpload | None]:
+    """The body validated as `model`, and the image it uploads, if any."""
+    fields, upload = image_fields(body(request))
+    return validate(model, fields), upload
+
+
+def scope(request: web.Request) -> Scope:
+    """The system, issuer and program the path names."""
+    match = request.match_info
+    return Scope(system=match["system"], issuer=match.get("issuer"), program=match.get("program"))
+
+
+def location(request: web.Request, path: str) -> str:
+    """An absolute URL under PUBLIC_URL."""
+    return request.app[settings_key].base_url + path
+
+
+def here(request: web.Request, *tail: str) -> str:
+    """The absolute URL of this request's path (without its query), extended by `tail`."""
+    path = "/".join([request.path.rstrip("/"), *tail])
+    return location(request, path)

@@ -1,0 +1,81 @@
+"""Health, readiness and metrics: public, never authenticated."""
+
+from __future__ import annotations
+
+import asyncio
+from importlib.metadata import PackageNotFoundError, version
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from services.gateway import metrics
+from services.gateway.config import APP_NAME, PROBE_TIMEOUT_S
+from services.gateway.keys import bus_key, correlation_key, rpc_key
+from services.gateway.middleware import public
+from services.gateway.render import json_response
+from services.gateway.routes import Route
+from shared import topology
+from shared.errors import AppError
+from shared.messages.common import Ping
+
+try:
+    VERSION = version("plaudit")
+except PackageNotFoundError:  # pragma: no cover - running from a tree that was not installed
+    VERSION = "0.0.0"
+
+
+@public
+async def root(request: web.Request) -> web.Response:
+    return json_response({"app": APP_NAME, "version": VERSION})
+
+
+@public
+async def healthz(request: web.Request) -> web.Response:
+    return json_response({"status": "ok"})
+
+
+@public
+async def readyz(request: web.Request) -> web.Response:
+    """Ready when the broker and this gateway's reply path work. Each service is reported too,
+    but one service down makes only its own routes answer 503, not the whole gateway unready."""
+    rpc = request.app[rpc_key]
+
+    async def answers(service: str) -> str:
+        try:
+            await rpc.call(
+                service, Ping(), correlation_id=request[correlation_key], timeout_s=PROBE_TIMEOUT_S
+            )
+        except AppError:
+            return "unavailable"
+        return "ok"
+
+    reply_path, *services = await asyncio.gather(
+        rpc.probe(PROBE_TIMEOUT_S), *(answers(service) for service in topology.SERVICES)
+    )
+    ready = request.app[bus_key].is_connected and reply_path
+    return json_response(
+        {
+            "status": "ready" if ready else "unavailable",
+            "broker": "ok" if ready else "unavailable",
+            "services": dict(zip(topology.SERVICES, services, strict=True)),
+        },
+        status=200 if ready else 503,
+    )
+
+
+@public
+async def prometheus(request: web.Request) -> web.Response:
+    return web.Response(
+        body=generate_latest(metrics.REGISTRY), headers={"Content-Type": CONTENT_TYPE_LATEST}
+    )
+
+
+ROUTES = [
+    Route("GET", "/", root, "BadgeKit's ping: the app's name and version", "health"),
+    Route("GET", "/healthcheck", root, "The same as /", "health"),
+    Route("GET", "/healthz", healthz, "Liveness", "health"),
+    Route(
+        "GET", "/readyz", readyz, "Readiness: the broker, the reply path, each service", "health"
+    ),
+    Route("GET", "/metrics", prometheus, "Prometheus metrics", "health"),
+]

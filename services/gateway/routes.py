@@ -1,0 +1,60 @@
+"""The route table: every route once, with what the OpenAPI document says of it."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from aiohttp import web
+from pydantic import BaseModel
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+SYSTEM = "/systems/{system}"
+ISSUER = "/systems/{system}/issuers/{issuer}"
+PROGRAM = "/systems/{system}/issuers/{issuer}/programs/{program}"
+# BadgeKit's `{C}`: a route that exists at each of the three levels.
+CONTEXTS = (SYSTEM, ISSUER, PROGRAM)
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str
+    handler: Handler
+    summary: str
+    tag: str
+    body: type[BaseModel] | None = None
+    status: int = 200
+    paged: bool = False
+    query: tuple[str, ...] = ()
+
+
+def in_contexts(
+    method: str,
+    tail: str,
+    handler: Handler,
+    summary: str,
+    tag: str,
+    body: type[BaseModel] | None = None,
+    status: int = 200,
+    *,
+    paged: bool = False,
+    query: tuple[str, ...] = (),
+) -> list[Route]:
+    """The same route under a system, an issuer and a program (BadgeKit's `{C}`)."""
+    return [
+        Route(method, context + tail, handler, summary, tag, body, status, paged, query)
+        for context in CONTEXTS
+    ]
+
+
+def all_routes() -> list[Route]:
+    from services.gateway.handlers import health, systems
+
+    return [*health.ROUTES, *systems.ROUTES]
+
+
+def setup_routes(app: web.Application) -> None:
+    for route in all_routes():
+        app.router.add_route(route.method, route.path, route.handler)

@@ -1,0 +1,150 @@
+"""Badges (BadgeKit's badge classes) in a system, issuer or program (served by the badges
+service)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BeforeValidator, Field
+
+from shared.messages.base import Command, Query
+from shared.messages.common import ImageUpload, Scope
+from shared.messages.fields import (
+    Fields,
+    Flag,
+    Listed,
+    LongText,
+    Name,
+    OptionalFlag,
+    OptionalLongText,
+    OptionalText,
+    OptionalUrl,
+    Page,
+    Patch,
+    RequiredText,
+    Slug,
+    Strip,
+    Url,
+    one_of,
+)
+
+TimeUnits = Annotated[str, Strip, one_of("minutes", "hours", "days", "weeks")]
+EvidenceType = Annotated[str, Strip, one_of("URL", "Text", "Photo", "Video", "Sound")]
+Strapline = Annotated[str, Field(max_length=140)]
+
+
+def _tag_values(value: Any) -> Any:
+    """Tags come as strings or as `{value}` objects (as BadgeKit lists them)."""
+    if isinstance(value, list):
+        return [item.get("value") if isinstance(item, dict) else item for item in value]
+    return value
+
+
+class CriterionInput(Fields):
+    id: int | None = None
+    description: RequiredText
+    required: Flag = False
+    note: LongText = ""
+
+
+class AlignmentInput(Fields):
+    name: Name
+    url: Url
+    description: OptionalLongText = None
+
+
+Values = Annotated[list[Annotated[str, Strip, Field(max_length=255)]], Listed]
+Tags = Annotated[
+    list[Annotated[str, Strip, Field(max_length=255)]], Listed, BeforeValidator(_tag_values)
+]
+
+
+class BadgeFields(Fields):
+    """A new badge. The image comes apart: `imageUrl` (or `image` as a URL) or an upload."""
+
+    slug: Slug | None = None
+    name: Name
+    strapline: Strapline | None = None
+    earner_description: RequiredText
+    consumer_description: RequiredText
+    criteria_url: Url
+    unique: Flag
+    issuer_url: OptionalUrl = None
+    rubric_url: OptionalUrl = None
+    image_url: OptionalUrl = None
+    time_value: Annotated[int, Field(ge=0)] | None = None
+    time_units: TimeUnits | None = None
+    limit: Annotated[int, Field(ge=1)] | None = None
+    type: OptionalText = None
+    evidence_type: EvidenceType | None = None
+    criteria: Annotated[list[CriterionInput], Listed] = []
+    alignments: Annotated[list[AlignmentInput], Listed] = []
+    categories: Values = []
+    tags: Tags = []
+
+
+class BadgeChanges(Patch):
+    """What PUT may change. Ids, the slug and the badge's place (system, issuer, program) never
+    change; nested lists change only when given."""
+
+    name: Name | None = None
+    strapline: Strapline | None = None
+    earner_description: RequiredText | None = None
+    consumer_description: RequiredText | None = None
+    criteria_url: Url | None = None
+    unique: OptionalFlag = None
+    archived: OptionalFlag = None
+    issuer_url: OptionalUrl = None
+    rubric_url: OptionalUrl = None
+    image_url: OptionalUrl = None
+    time_value: Annotated[int, Field(ge=0)] | None = None
+    time_units: TimeUnits | None = None
+    limit: Annotated[int, Field(ge=1)] | None = None
+    type: OptionalText = None
+    evidence_type: EvidenceType | None = None
+    criteria: Annotated[list[CriterionInput], Listed] | None = None
+    alignments: Annotated[list[AlignmentInput], Listed] | None = None
+    categories: Values | None = None
+    tags: Tags | None = None
+
+
+class CreateBadge(Command):
+    TYPE = "badges.create_badge"
+    scope: Scope
+    badge: BadgeFields
+    image: ImageUpload | None = None
+
+
+class GetBadge(Query):
+    TYPE = "badges.get_badge"
+    scope: Scope
+    slug: str
+
+
+class ListBadges(Query):
+    TYPE = "badges.list_badges"
+    scope: Scope
+    archived: Literal["true", "false", "any"] = "false"
+    page: Page | None = None
+
+
+class ListPublicBadges(Query):
+    """Every system's badges, for `GET /public/badges`."""
+
+    TYPE = "badges.list_public_badges"
+    archived: Literal["true", "false", "any"] = "false"
+    page: Page | None = None
+
+
+class UpdateBadge(Command):
+    TYPE = "badges.update_badge"
+    scope: Scope
+    slug: str
+    changes: BadgeChanges
+    image: ImageUpload | None = None
+
+
+class DeleteBadge(Command):
+    TYPE = "badges.delete_badge"
+    scope: Scope
+    slug: str

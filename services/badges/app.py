@@ -19,6 +19,11 @@ class Deps:
     settings: Settings
     secrets: SecretBox
 
+    @property
+    def base_url(self) -> str:
+        """PUBLIC_URL: the base of every absolute URL in responses and public documents."""
+        return self.settings.base_url
+
 
 def make_deps(settings: Settings, pool: asyncpg.Pool, bus: Bus) -> Deps:
     return Deps(settings=settings, secrets=SecretBox(settings.encryption_keys))

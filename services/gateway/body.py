@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import email.parser
 import email.policy
+import re
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
@@ -31,18 +32,54 @@ class Body:
     files: dict[str, Upload] = field(default_factory=dict)
 
 
+_BRACKETS = re.compile(r"\[([^\[\]]*)\]")
+# Deeper nesting than any BadgeKit body has is kept as a flat key.
+_MAX_DEPTH = 5
+
+
+def _key_path(name: str) -> list[str]:
+    """`criteria[0][note]` -> `["criteria", "0", "note"]`, as qs reads form keys."""
+    head, bracket, _ = name.partition("[")
+    if not bracket or not head:
+        return [name]
+    tail = name[len(head) :]
+    parts = _BRACKETS.findall(tail)
+    if "".join(f"[{part}]" for part in parts) != tail or len(parts) > _MAX_DEPTH:
+        return [name]
+    return [head, *parts]
+
+
+def _listify(value: Any) -> Any:
+    """Objects whose keys are all indexes become lists, in index order."""
+    if not isinstance(value, dict):
+        return value
+    items = {key: _listify(item) for key, item in value.items()}
+    if items and all(key.isdigit() for key in items):
+        return [items[key] for key in sorted(items, key=int)]
+    return items
+
+
 def _collect(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    """Repeated names (and `name[]`) become lists, as qs does for BadgeKit."""
+    """Form fields the way qs (BadgeKit's body parser) reads them: repeated names and `name[]`
+    become lists, `a[b]=1` an object, `a[0][b]=1` a list of objects."""
     fields: dict[str, Any] = {}
     for name, value in pairs:
-        is_list = name.endswith("[]")
-        name = name.removesuffix("[]")
-        if name in fields:
-            previous = fields[name]
-            fields[name] = [*previous, value] if isinstance(previous, list) else [previous, value]
+        path = _key_path(name)
+        target: Any = fields
+        for part in path[:-1]:
+            existing = target.get(part)
+            if not isinstance(existing, dict):
+                existing = target[part] = {} if existing is None else {"0": existing}
+            target = existing
+        last = path[-1]
+        if last == "":
+            last = str(len(target))
+        if last in target:
+            previous = target[last]
+            target[last] = [*previous, value] if isinstance(previous, list) else [previous, value]
         else:
-            fields[name] = [value] if is_list else value
-    return fields
+            target[last] = value
+    return {key: _listify(value) for key, value in fields.items()}
 
 
 def _multipart(content_type: str, raw: bytes) -> Body:

@@ -50,9 +50,32 @@ def in_contexts(
 
 
 def all_routes() -> list[Route]:
-    from services.gateway.handlers import health, systems
+    from services.gateway.handlers import (
+        applications,
+        badges,
+        claim_codes,
+        health,
+        instances,
+        issuers,
+        milestones,
+        public,
+        reviews,
+        systems,
+    )
 
-    return [*health.ROUTES, *systems.ROUTES]
+    modules = (
+        health,
+        systems,
+        issuers,
+        badges,
+        claim_codes,
+        instances,
+        applications,
+        reviews,
+        milestones,
+        public,
+    )
+    return [route for module in modules for route in module.ROUTES]
 
 
 def setup_routes(app: web.Application) -> None:

@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 import pydantic
 from aiohttp import web
 
-from shared.errors import ValidationFailed
+from shared.errors import InvalidParameter, ValidationFailed
 from shared.messages.fields import Fields, Page
 
 M = TypeVar("M", bound=Fields)
@@ -36,11 +36,27 @@ def _detail(error: Any, fields: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def validate(model: type[M], fields: dict[str, Any]) -> M:
+def validate(model: type[M], fields: dict[str, Any], also: list[dict[str, Any]] | None = None) -> M:
+    """`fields` as `model`, or every problem at once (with `also`, found elsewhere)."""
+    details = list(also or [])
     try:
-        return model.model_validate(fields)
+        validated = model.model_validate(fields)
     except pydantic.ValidationError as error:
-        raise ValidationFailed([_detail(e, fields) for e in error.errors()]) from None
+        details.extend(_detail(e, fields) for e in error.errors())
+    if details:
+        raise ValidationFailed(details)
+    return validated
+
+
+def choice(request: web.Request, parameter: str, values: dict[str, str], default: str) -> str:
+    """A query parameter among BadgeKit's spellings (`values` maps each to its meaning)."""
+    given = request.query.get(parameter)
+    if given is None:
+        return default
+    if given.lower() not in values:
+        spellings = ", ".join(repr(value) for value in values)
+        raise InvalidParameter(parameter, f"`{parameter}` must be one of {spellings}")
+    return values[given.lower()]
 
 
 def pagination(request: web.Request) -> Page | None:

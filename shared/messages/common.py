@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from pydantic import Base64Bytes
+import base64
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator, PlainSerializer
 
 from shared.messages.base import Query
 from shared.messages.fields import Fields
@@ -23,8 +26,20 @@ class Scope(Fields):
     program: str | None = None
 
 
+def _from_base64(value: Any) -> Any:
+    return base64.b64decode(value, validate=True) if isinstance(value, str) else value
+
+
+# Raw bytes in Python, base64 in JSON (on the wire).
+Base64Data = Annotated[
+    bytes,
+    BeforeValidator(_from_base64),
+    PlainSerializer(lambda data: base64.b64encode(data).decode(), when_used="json"),
+]
+
+
 class ImageUpload(Fields):
     """An uploaded image, already checked by the gateway (size, and type by its bytes)."""
 
     content_type: str
-    data: Base64Bytes
+    data: Base64Data

@@ -5,7 +5,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from services.badges.handlers import systems
+from services.badges.handlers import (
+    applications,
+    badges,
+    claim_codes,
+    instances,
+    issuers,
+    milestones,
+    public,
+    reviews,
+    systems,
+)
 from shared.handling import Handler
 from shared.messages.base import Message
 
@@ -14,4 +24,12 @@ if TYPE_CHECKING:
 
 REQUEST_HANDLERS: dict[type[Message], Handler[Deps]] = {
     **systems.HANDLERS,
+    **issuers.HANDLERS,
+    **badges.HANDLERS,
+    **milestones.HANDLERS,
+    **public.HANDLERS,
+    **claim_codes.HANDLERS,
+    **instances.HANDLERS,
+    **applications.HANDLERS,
+    **reviews.HANDLERS,
 }

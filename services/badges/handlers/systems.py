@@ -5,13 +5,14 @@ from __future__ import annotations
 import secrets
 from typing import TYPE_CHECKING, Any
 
-import asyncpg
-
 from services.badges.config import API_KEY_BYTES, API_SECRET_BYTES
-from services.badges.domain import systems as domain
+from services.badges.domain import consumers as domain
+from services.badges.domain import organizations as present
 from services.badges.domain.common import listing
-from services.badges.errors import not_found, slug_taken
-from services.badges.repository import systems as repository
+from services.badges.errors import not_found
+from services.badges.handlers import organizations
+from services.badges.repository import consumers as repository
+from services.badges.repository import organizations as orgs
 from shared.handling import Context, Handler, Sensitive
 from shared.messages.base import Message
 from shared.messages.events import (
@@ -39,86 +40,87 @@ if TYPE_CHECKING:
     Ctx = Context[Deps]
 
 
-async def _system(ctx: Ctx, slug: str) -> asyncpg.Record:
-    row = await repository.get_system(ctx.conn, slug)
-    if row is None:
+async def _system_id(ctx: Ctx, slug: str) -> int:
+    system_id = await orgs.find_id(ctx.conn, "systems", slug, None)
+    if system_id is None:
         raise not_found("system", "slug", slug)
-    ctx.system_id = row["id"]
-    return row
+    ctx.system_id = system_id
+    return system_id
+
+
+async def _shown(ctx: Ctx, system_id: int) -> dict[str, Any]:
+    return present.system(await orgs.get(ctx.conn, "systems", system_id), ctx.deps.base_url)
 
 
 async def create_system(cmd: CreateSystem, ctx: Ctx) -> dict[str, Any]:
-    fields = cmd.system.model_dump()
-    try:
-        row = await repository.insert_system(ctx.conn, fields)
-    except asyncpg.UniqueViolationError:
-        raise slug_taken("system", cmd.system.to_data()) from None
-    ctx.system_id = row["id"]
+    system_id = await organizations.create(ctx, "systems", {}, cmd.system, cmd.image)
+    ctx.system_id = system_id
     ctx.emit(
-        SystemCreated(system=row["slug"], name=row["name"], url=row["url"]), system_id=row["id"]
+        SystemCreated(system=cmd.system.slug, name=cmd.system.name, url=cmd.system.url),
+        system_id=system_id,
     )
-    return domain.system(row)
+    return await _shown(ctx, system_id)
 
 
 async def get_system(query: GetSystem, ctx: Ctx) -> dict[str, Any]:
-    return domain.system(await _system(ctx, query.slug))
+    return await _shown(ctx, await _system_id(ctx, query.slug))
 
 
 async def list_systems(query: ListSystems, ctx: Ctx) -> dict[str, Any]:
-    rows, total = await repository.list_systems(ctx.conn, query.page)
-    return listing([domain.system(row) for row in rows], total)
+    found, total = await orgs.listing(ctx.conn, "systems", None, query.page)
+    return listing([present.system(item, ctx.deps.base_url) for item in found], total)
 
 
 async def update_system(cmd: UpdateSystem, ctx: Ctx) -> dict[str, Any]:
-    changes = cmd.changes.model_dump(exclude_unset=True)
-    row = await repository.update_system(ctx.conn, cmd.slug, changes)
-    if row is None:
-        raise not_found("system", "slug", cmd.slug)
-    ctx.system_id = row["id"]
-    ctx.emit(SystemUpdated(system=row["slug"], changed=sorted(changes)), system_id=row["id"])
-    return domain.system(row)
+    system_id = await _system_id(ctx, cmd.slug)
+    changed = await organizations.update(
+        ctx, "systems", system_id, system_id, cmd.changes, cmd.image
+    )
+    ctx.emit(SystemUpdated(system=cmd.slug, changed=changed), system_id=system_id)
+    return await _shown(ctx, system_id)
 
 
 async def delete_system(cmd: DeleteSystem, ctx: Ctx) -> dict[str, Any]:
-    row = await repository.delete_system(ctx.conn, cmd.slug)
-    if row is None:
-        raise not_found("system", "slug", cmd.slug)
-    ctx.system_id = row["id"]
-    ctx.emit(SystemDeleted(system=row["slug"]), system_id=row["id"])
-    return domain.system(row)
+    """Delete a system and everything in it (foreign keys cascade), its stored replies too."""
+    system_id = await _system_id(ctx, cmd.slug)
+    shown = await _shown(ctx, system_id)
+    await orgs.delete(ctx.conn, "systems", system_id)
+    await repository.forget_replies(ctx.conn, system_id)
+    ctx.emit(SystemDeleted(system=cmd.slug), system_id=system_id)
+    return shown
 
 
 async def create_consumer(cmd: CreateConsumer, ctx: Ctx) -> Sensitive:
-    system = await _system(ctx, cmd.system)
+    system_id = await _system_id(ctx, cmd.system)
     api_key = secrets.token_hex(API_KEY_BYTES)
     api_secret = secrets.token_urlsafe(API_SECRET_BYTES)
     row = await repository.insert_consumer(
         ctx.conn,
-        system["id"],
+        system_id,
         api_key,
         ctx.deps.secrets.encrypt(api_secret),
         cmd.consumer.description,
     )
     ctx.emit(
-        ConsumerCreated(system=system["slug"], api_key=api_key, description=row["description"]),
-        system_id=system["id"],
+        ConsumerCreated(system=cmd.system, api_key=api_key, description=row["description"]),
+        system_id=system_id,
     )
     shown = domain.consumer(row)
     return Sensitive(data={**shown, "apiSecret": api_secret}, stored=shown)
 
 
 async def list_consumers(query: ListConsumers, ctx: Ctx) -> dict[str, Any]:
-    system = await _system(ctx, query.system)
-    rows, total = await repository.list_consumers(ctx.conn, system["id"], query.page)
+    system_id = await _system_id(ctx, query.system)
+    rows, total = await repository.list_consumers(ctx.conn, system_id, query.page)
     return listing([domain.consumer(row) for row in rows], total)
 
 
 async def delete_consumer(cmd: DeleteConsumer, ctx: Ctx) -> dict[str, Any]:
-    system = await _system(ctx, cmd.system)
-    row = await repository.delete_consumer(ctx.conn, system["id"], cmd.api_key)
+    system_id = await _system_id(ctx, cmd.system)
+    row = await repository.delete_consumer(ctx.conn, system_id, cmd.api_key)
     if row is None:
         raise not_found("consumer", "apiKey", cmd.api_key)
-    ctx.emit(ConsumerDeleted(system=system["slug"], api_key=cmd.api_key), system_id=system["id"])
+    ctx.emit(ConsumerDeleted(system=cmd.system, api_key=cmd.api_key), system_id=system_id)
     return domain.consumer(row)
 
 

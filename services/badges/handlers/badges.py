@@ -1,0 +1,152 @@
+"""Badges in a system, an issuer or a program."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import asyncpg
+
+from services.badges.domain import badges as present
+from services.badges.domain.common import listing
+from services.badges.errors import not_found, slug_taken
+from services.badges.repository import badges as repository
+from services.badges.repository import images
+from services.badges.repository.scopes import Place, resolve
+from shared.handling import Context, Handler
+from shared.messages.badges import (
+    BadgeChanges,
+    BadgeFields,
+    CreateBadge,
+    DeleteBadge,
+    GetBadge,
+    ListBadges,
+    ListPublicBadges,
+    UpdateBadge,
+)
+from shared.messages.base import Message
+from shared.messages.common import Scope
+from shared.messages.events import BadgeCreated, BadgeDeleted, BadgeUpdated
+
+if TYPE_CHECKING:
+    from services.badges.app import Deps
+
+    Ctx = Context[Deps]
+
+
+async def find_badge(ctx: Ctx, scope: Scope, slug: str) -> dict[str, Any]:
+    """The badge a `{B}` path names, or the 404 of the first level that does not exist."""
+    row = await repository.find(ctx.conn, scope, slug)
+    if row is None:
+        await resolve(ctx.conn, scope)  # raises the 404 of a missing system, issuer or program
+        raise not_found("badge", "slug", slug)
+    ctx.system_id = row["system_id"]
+    return row
+
+
+def shown(ctx: Ctx, row: dict[str, Any]) -> dict[str, Any]:
+    return present.badge(row, ctx.deps.base_url)
+
+
+async def _write_children(ctx: Ctx, badge_id: int, fields: BadgeFields | BadgeChanges) -> None:
+    """Nested lists are replaced only when the request gives them (BadgeKit wiped them)."""
+    given = fields.model_fields_set
+    if "criteria" in given and fields.criteria is not None:
+        await repository.replace_criteria(ctx.conn, badge_id, fields.criteria)
+    if "alignments" in given and fields.alignments is not None:
+        await repository.replace_alignments(ctx.conn, badge_id, fields.alignments)
+    if "categories" in given and fields.categories is not None:
+        await repository.replace_categories(ctx.conn, badge_id, fields.categories)
+    if "tags" in given and fields.tags is not None:
+        await repository.replace_tags(ctx.conn, badge_id, fields.tags)
+
+
+async def create_badge(cmd: CreateBadge, ctx: Ctx) -> dict[str, Any]:
+    place = await resolve(ctx.conn, cmd.scope)
+    ctx.system_id = place.system_id
+    try:
+        badge_id = await repository.insert(ctx.conn, place, cmd.badge.model_dump())
+    except asyncpg.UniqueViolationError:
+        raise slug_taken("badge", cmd.badge.to_data()) from None
+    if cmd.image is not None:
+        image_id = await images.insert(ctx.conn, place.system_id, cmd.image)
+        await repository.update(ctx.conn, badge_id, {"image_id": image_id})
+    await _write_children(ctx, badge_id, cmd.badge)
+    badge = shown(ctx, await repository.get(ctx.conn, badge_id))
+    ctx.emit(BadgeCreated(system=place.system, badge=badge), system_id=place.system_id)
+    return badge
+
+
+async def get_badge(query: GetBadge, ctx: Ctx) -> dict[str, Any]:
+    row = await find_badge(ctx, query.scope, query.slug)
+    return {**shown(ctx, row), "milestones": await milestones_of(ctx, row["id"])}
+
+
+async def milestones_of(ctx: Ctx, badge_id: int) -> list[dict[str, Any]]:
+    """The milestones whose primary badge this is (BadgeKit shows them on a single badge)."""
+    from services.badges.handlers.milestones import milestones_for_badge
+
+    return await milestones_for_badge(ctx, badge_id)
+
+
+async def list_badges(query: ListBadges, ctx: Ctx) -> dict[str, Any]:
+    place = await resolve(ctx.conn, query.scope)
+    ctx.system_id = place.system_id
+    rows, total = await repository.in_place(ctx.conn, place, query.archived, query.page)
+    return listing([shown(ctx, row) for row in rows], total)
+
+
+async def list_public_badges(query: ListPublicBadges, ctx: Ctx) -> dict[str, Any]:
+    rows, total = await repository.everywhere(ctx.conn, query.archived, query.page)
+    base = ctx.deps.base_url
+    items = []
+    for row in rows:
+        path = f"/public/systems/{row['system']}"
+        if row["issuer"]:
+            path += f"/issuers/{row['issuer']}"
+        if row["program"]:
+            path += f"/programs/{row['program']}"
+        items.append({"location": f"{base}{path}/badges/{row['slug']}"})
+    return listing(items, total)
+
+
+async def update_badge(cmd: UpdateBadge, ctx: Ctx) -> dict[str, Any]:
+    row = await find_badge(ctx, cmd.scope, cmd.slug)
+    values: dict[str, Any] = cmd.changes.model_dump(exclude_unset=True)
+    if cmd.image is not None:
+        values["image_id"] = await images.insert(ctx.conn, row["system_id"], cmd.image)
+        values["image_url"] = None
+    elif "image_url" in values:
+        values["image_id"] = None
+    await repository.update(ctx.conn, row["id"], values)
+    await _write_children(ctx, row["id"], cmd.changes)
+    badge = shown(ctx, await repository.get(ctx.conn, row["id"]))
+    ctx.emit(BadgeUpdated(system=cmd.scope.system, badge=badge), system_id=row["system_id"])
+    return badge
+
+
+async def delete_badge(cmd: DeleteBadge, ctx: Ctx) -> dict[str, Any]:
+    """Delete a badge and everything hanging off it: criteria, claim codes, awards,
+    applications, milestones (foreign keys cascade)."""
+    row = await find_badge(ctx, cmd.scope, cmd.slug)
+    badge = shown(ctx, row)
+    await repository.delete(ctx.conn, row["id"])
+    ctx.emit(BadgeDeleted(system=cmd.scope.system, badge=badge), system_id=row["system_id"])
+    return badge
+
+
+async def delete_badges(ctx: Ctx, place: Place, badge_ids: list[int]) -> None:
+    """Badges deleted with their issuer or program: each still announces its deletion."""
+    for badge_id in badge_ids:
+        badge = shown(ctx, await repository.get(ctx.conn, badge_id))
+        await repository.delete(ctx.conn, badge_id)
+        ctx.emit(BadgeDeleted(system=place.system, badge=badge), system_id=place.system_id)
+
+
+HANDLERS: dict[type[Message], Handler[Deps]] = {
+    CreateBadge: create_badge,
+    GetBadge: get_badge,
+    ListBadges: list_badges,
+    ListPublicBadges: list_public_badges,
+    UpdateBadge: update_badge,
+    DeleteBadge: delete_badge,
+}

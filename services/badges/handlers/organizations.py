@@ -1,0 +1,71 @@
+"""What systems, issuers and programs share: create, update and delete one, with its image."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import asyncpg
+
+from services.badges.errors import slug_taken
+from services.badges.repository import images
+from services.badges.repository import organizations as repository
+from services.badges.repository.organizations import Table
+from services.badges.repository.scopes import Place
+from shared.handling import Context
+from shared.messages.common import ImageUpload
+from shared.messages.systems import OrganizationChanges, OrganizationFields
+
+if TYPE_CHECKING:
+    from services.badges.app import Deps
+
+    Ctx = Context[Deps]
+
+MODEL = {"systems": "system", "issuers": "issuer", "programs": "program"}
+
+
+async def create(
+    ctx: Ctx,
+    table: Table,
+    parents: dict[str, int],
+    fields: OrganizationFields,
+    image: ImageUpload | None,
+) -> int:
+    try:
+        row_id = await repository.insert(ctx.conn, table, parents, fields.model_dump())
+    except asyncpg.UniqueViolationError:
+        raise slug_taken(MODEL[table], fields.to_data()) from None
+    if image is not None:
+        system_id = parents.get("system_id", row_id)
+        image_id = await images.insert(ctx.conn, system_id, image)
+        await repository.update(ctx.conn, table, row_id, {"image_id": image_id})
+    return row_id
+
+
+async def update(
+    ctx: Ctx,
+    table: Table,
+    row_id: int,
+    system_id: int,
+    changes: OrganizationChanges,
+    image: ImageUpload | None,
+) -> list[str]:
+    """Apply a PUT; return the names of the fields it changed."""
+    values: dict[str, Any] = changes.model_dump(exclude_unset=True)
+    if image is not None:
+        values["image_id"] = await images.insert(ctx.conn, system_id, image)
+        values["image_url"] = None
+    elif "image_url" in values:
+        values["image_id"] = None  # an external image replaces an uploaded one
+    await repository.update(ctx.conn, table, row_id, values)
+    return sorted(changes.to_data()) + (["image"] if image is not None else [])
+
+
+async def delete_with_badges(ctx: Ctx, table: Table, row_id: int, place: Place) -> None:
+    """Delete an issuer or a program with its badges (each announced as deleted) and, through
+    the foreign keys, everything under them."""
+    from services.badges.handlers.badges import delete_badges
+    from services.badges.repository import badges as badges_repository
+
+    column = "issuer_id" if table == "issuers" else "program_id"
+    await delete_badges(ctx, place, await badges_repository.ids_in(ctx.conn, column, row_id))
+    await repository.delete(ctx.conn, table, row_id)

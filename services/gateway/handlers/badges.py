@@ -1,0 +1,108 @@
+"""Badges in a system, an issuer or a program (BadgeKit's `{C}/badges`)."""
+
+from __future__ import annotations
+
+from typing import Literal, cast
+
+from aiohttp import web
+
+from services.gateway.handlers.common import ask_badges, body, here, scope
+from services.gateway.images import image_fields
+from services.gateway.middleware import public
+from services.gateway.render import created, deleted, json_response, listing, updated
+from services.gateway.routes import Route, in_contexts
+from services.gateway.validation import choice, pagination, validate
+from shared.messages.badges import (
+    BadgeChanges,
+    BadgeFields,
+    CreateBadge,
+    DeleteBadge,
+    GetBadge,
+    ListBadges,
+    ListPublicBadges,
+    UpdateBadge,
+)
+
+Archived = Literal["true", "false", "any"]
+_ARCHIVED = {"true": "true", "1": "true", "false": "false", "0": "false", "any": "any", "": "any"}
+
+
+def archived(request: web.Request) -> Archived:
+    """BadgeKit's `archived` filter: unarchived badges unless asked otherwise."""
+    return cast(Archived, choice(request, "archived", _ARCHIVED, "false"))
+
+
+async def list_badges(request: web.Request) -> web.Response:
+    page = pagination(request)
+    query = ListBadges(scope=scope(request), archived=archived(request), page=page)
+    return listing("badges", await ask_badges(request, query), page)
+
+
+async def create_badge(request: web.Request) -> web.Response:
+    fields, image = image_fields(body(request))
+    missing_image = (
+        []
+        if image or fields.get("imageUrl")
+        else [{"field": "image", "value": "", "message": "Missing value"}]
+    )
+    badge_fields = validate(BadgeFields, fields, missing_image)
+    command = CreateBadge(scope=scope(request), badge=badge_fields, image=image)
+    badge = await ask_badges(request, command)
+    return created("badge", badge, location=here(request, badge["slug"]))
+
+
+async def get_badge(request: web.Request) -> web.Response:
+    query = GetBadge(scope=scope(request), slug=request.match_info["badge"])
+    return json_response({"badge": await ask_badges(request, query)})
+
+
+async def update_badge(request: web.Request) -> web.Response:
+    fields, image = image_fields(body(request))
+    command = UpdateBadge(
+        scope=scope(request),
+        slug=request.match_info["badge"],
+        changes=validate(BadgeChanges, fields),
+        image=image,
+    )
+    return updated("badge", await ask_badges(request, command))
+
+
+async def delete_badge(request: web.Request) -> web.Response:
+    command = DeleteBadge(scope=scope(request), slug=request.match_info["badge"])
+    return deleted("badge", await ask_badges(request, command))
+
+
+@public
+async def list_public_badges(request: web.Request) -> web.Response:
+    page = pagination(request)
+    found = await ask_badges(request, ListPublicBadges(archived=archived(request), page=page))
+    return listing("badgelist", found, page)
+
+
+B = "/badges/{badge}"
+ROUTES = [
+    *in_contexts(
+        "GET",
+        "/badges",
+        list_badges,
+        "List badges here and below",
+        "badges",
+        paged=True,
+        query=("archived",),
+    ),
+    *in_contexts("POST", "/badges", create_badge, "Create a badge", "badges", BadgeFields, 201),
+    *in_contexts(
+        "GET", B, get_badge, "Get a badge, with the milestones it is the primary badge of", "badges"
+    ),
+    *in_contexts("PUT", B, update_badge, "Update a badge", "badges", BadgeChanges),
+    *in_contexts("DELETE", B, delete_badge, "Delete a badge and everything it carries", "badges"),
+    Route(
+        "GET",
+        "/public/badges",
+        list_public_badges,
+        "Every badge's public BadgeClass URL",
+        "public",
+        paged=True,
+        query=("archived",),
+    ),
+]

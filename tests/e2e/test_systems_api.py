@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from tests.support.client import Client
+from tests.support.client import Client, multipart
 
 pytestmark = pytest.mark.e2e
 
@@ -40,15 +40,8 @@ class TestCreateSystem:
 
     async def test_accepts_multipart_bodies(self, client: Client) -> None:
         slug = new_slug()
-        boundary = "plaudit-boundary"
-        parts = "".join(
-            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'
-            for name, value in system_body(slug).items()
-        )
-        raw = f"{parts}--{boundary}--\r\n".encode()
-        answer = await client.post(
-            "/systems", raw=raw, content_type=f"multipart/form-data; boundary={boundary}"
-        )
+        raw, content_type = multipart(system_body(slug))
+        answer = await client.post("/systems", raw=raw, content_type=content_type)
         assert answer.status == 201, answer.body
         assert answer.body["system"]["slug"] == slug
 

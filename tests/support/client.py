@@ -3,6 +3,7 @@ method and body, as BadgeKit clients send them."""
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -12,6 +13,27 @@ import orjson
 from multidict import CIMultiDict
 
 from shared.tokens import authorization, mint
+
+
+def multipart(
+    fields: dict[str, Any], files: dict[str, tuple[str, bytes]] | None = None
+) -> tuple[bytes, str]:
+    """A multipart/form-data body and its content type: text fields, then files given as
+    `name: (filename, bytes)` (sent as application/octet-stream: the server must look at the
+    bytes, not at a declared type)."""
+    boundary = "plaudit-test-boundary"
+    parts = [
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
+        for name, value in fields.items()
+    ]
+    for name, (filename, data) in (files or {}).items():
+        head = (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; '
+            f'filename="{filename}"\r\nContent-Type: application/octet-stream\r\n\r\n'
+        )
+        parts.append(head.encode() + data + b"\r\n")
+    parts.append(f"--{boundary}--\r\n".encode())
+    return b"".join(parts), f"multipart/form-data; boundary={boundary}"
 
 
 @dataclass
@@ -57,8 +79,12 @@ class Client:
         if sign and "Authorization" not in all_headers:
             token = mint(self.secret, method=method, path=path, body=data or None, key=self.key)
             all_headers["Authorization"] = authorization(token)
+        # aiohttp wants large bodies as a stream, not bytes.
+        payload: bytes | io.BytesIO | None = (
+            io.BytesIO(data) if data is not None and len(data) > 512 * 1024 else data
+        )
         async with self.session.request(
-            method, self.base_url + path, data=data, headers=all_headers
+            method, self.base_url + path, data=payload, headers=all_headers
         ) as response:
             raw_body = await response.read()
             try:

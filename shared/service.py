@@ -9,7 +9,6 @@ close the bus, close the pool.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import signal
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
@@ -48,6 +47,8 @@ class ServiceSpec(Generic[DepsT]):
     request_handlers: Mapping[type[Message], Handler[DepsT]]
     event_handlers: Mapping[type[Event], Sequence[Handler[DepsT]]]
     event_queue: str | None
+    # SQL run every hour to drop what has outlived its use (the inbox is always pruned).
+    housekeeping: tuple[str, ...] = ()
 
 
 @dataclass
@@ -90,7 +91,7 @@ async def running(spec: ServiceSpec[DepsT], settings: Settings) -> AsyncIterator
                 consumer = await bus.consume(
                     spec.event_queue, runtime.events, prefetch=EVENT_PREFETCH
                 )
-            janitor = asyncio.create_task(_prune_inbox(pool))
+            janitor = asyncio.create_task(_housekeeping(pool, spec.housekeeping))
             log.info("service.started", queue=spec.event_queue)
             try:
                 yield runtime
@@ -108,12 +109,14 @@ async def running(spec: ServiceSpec[DepsT], settings: Settings) -> AsyncIterator
     log.info("service.stopped")
 
 
-async def _prune_inbox(pool: asyncpg.Pool) -> None:
+async def _housekeeping(pool: asyncpg.Pool, statements: tuple[str, ...]) -> None:
+    prune_inbox = f"DELETE FROM inbox WHERE handled_at < now() - interval '{INBOX_RETENTION}'"
     while True:
-        with contextlib.suppress(Exception):
-            await pool.execute(
-                f"DELETE FROM inbox WHERE handled_at < now() - interval '{INBOX_RETENTION}'"
-            )
+        for statement in (prune_inbox, *statements):
+            try:
+                await pool.execute(statement)
+            except Exception:
+                log.exception("housekeeping.failed")
         await asyncio.sleep(JANITOR_INTERVAL_S)
 
 

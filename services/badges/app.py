@@ -8,6 +8,7 @@ import asyncpg
 
 from services.badges import handlers
 from services.badges.config import MIGRATIONS, SERVICE
+from services.badges.repository import idempotency
 from shared.bus import Bus
 from shared.config import Settings
 from shared.crypto import SecretBox
@@ -36,4 +37,5 @@ SPEC = ServiceSpec(
     request_handlers=handlers.REQUEST_HANDLERS,
     event_handlers={},
     event_queue=None,
+    housekeeping=(idempotency.PRUNE,),
 )

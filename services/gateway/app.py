@@ -20,6 +20,7 @@ from services.gateway.config import (
     SERVICE,
 )
 from services.gateway.consumers import ConsumerCache
+from services.gateway.idempotency import idempotency_middleware
 from services.gateway.keys import (
     authenticator_key,
     bus_key,
@@ -73,7 +74,7 @@ def create_app(settings: Settings) -> web.Application:
         warnings.simplefilter("ignore", DeprecationWarning)
         app = web.Application(
             router=CleanPathRouter(),
-            middlewares=[frame_middleware, auth_middleware],
+            middlewares=[frame_middleware, auth_middleware, idempotency_middleware],
             client_max_size=CLIENT_MAX_SIZE,
         )
     app[settings_key] = settings

@@ -79,12 +79,12 @@ async def frame_middleware(request: web.Request, handler: Handler) -> web.Stream
         try:
             response = await handler(request)
         except web.HTTPException as error:
-            response = _error_response(_as_app_error(error, request))
+            response = error_response(_as_app_error(error, request))
         except AppError as error:
-            response = _error_response(error)
+            response = error_response(error)
         except Exception:
             log.exception("http.failed", method=request.method, route=route)
-            response = _error_response(InternalError())
+            response = error_response(InternalError())
         elapsed = time.perf_counter() - started
         response.headers[REQUEST_ID_HEADER] = correlation_id
         metrics.REQUESTS.labels(request.method, route, str(response.status)).inc()
@@ -99,7 +99,7 @@ async def frame_middleware(request: web.Request, handler: Handler) -> web.Stream
     return response
 
 
-def _error_response(error: AppError) -> web.Response:
+def error_response(error: AppError) -> web.Response:
     return json_response(error.to_body(), status=error.status, headers=error.headers or None)
 
 

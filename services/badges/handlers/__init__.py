@@ -9,6 +9,7 @@ from services.badges.handlers import (
     applications,
     badges,
     claim_codes,
+    idempotency,
     instances,
     issuers,
     milestones,
@@ -32,4 +33,5 @@ REQUEST_HANDLERS: dict[type[Message], Handler[Deps]] = {
     **instances.HANDLERS,
     **applications.HANDLERS,
     **reviews.HANDLERS,
+    **idempotency.HANDLERS,
 }

@@ -50,6 +50,7 @@ def in_contexts(
 
 
 def all_routes() -> list[Route]:
+    from services.gateway import openapi
     from services.gateway.handlers import (
         applications,
         badges,
@@ -74,6 +75,7 @@ def all_routes() -> list[Route]:
         reviews,
         milestones,
         public,
+        openapi,
     )
     return [route for module in modules for route in module.ROUTES]
 

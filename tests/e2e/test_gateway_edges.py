@@ -43,6 +43,16 @@ class TestPublicRoutes:
         assert 'route="/systems/{system}"' in text
         assert slug not in text
 
+    async def test_openapi_document_and_page(self, client: Client) -> None:
+        spec = await client.get("/openapi.json", sign=False)
+        assert spec.status == 200
+        assert spec.body["openapi"] == "3.1.0"
+        assert "/systems/{system}/badges" in spec.body["paths"]
+        async with client.session.get(client.base_url + "/docs") as page:
+            assert page.status == 200
+            assert page.content_type == "text/html"
+            assert "/systems/{system}/issuers/{issuer}/badges" in await page.text()
+
     async def test_unknown_route_is_not_found_before_auth(self, client: Client) -> None:
         answer = await client.get("/no/such/route", sign=False)
         assert answer.status == 404

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field
+from pydantic import BeforeValidator, Field, field_validator
 
 from shared.messages.base import Command, Query
 from shared.messages.common import ImageUpload, Scope
@@ -25,6 +25,7 @@ from shared.messages.fields import (
     Slug,
     Strip,
     Url,
+    not_null,
     one_of,
 )
 
@@ -106,6 +107,16 @@ class BadgeChanges(Patch):
     alignments: Annotated[list[AlignmentInput], Listed] | None = None
     categories: Values | None = None
     tags: Tags | None = None
+
+    _not_null = field_validator(
+        "name",
+        "earner_description",
+        "consumer_description",
+        "criteria_url",
+        "unique",
+        "archived",
+        mode="before",
+    )(not_null)
 
 
 class CreateBadge(Command):

@@ -78,6 +78,13 @@ def _flag(value: Any) -> Any:
     raise PydanticCustomError("flag", "Invalid value: expected true, false, 1 or 0")
 
 
+def not_null(value: Any) -> Any:
+    """For a field a PUT may change but never empty: an explicit `null` (or blank) is refused."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        raise PydanticCustomError("required", "Required field")
+    return value
+
+
 def _listed(value: Any) -> Any:
     """A single value where a list is expected (a form field sent once) is a list of one."""
     if value is None or isinstance(value, list):

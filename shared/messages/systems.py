@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pydantic import field_validator
+
 from shared.messages.base import Command, Query
 from shared.messages.common import ImageUpload
 from shared.messages.fields import (
@@ -14,6 +16,7 @@ from shared.messages.fields import (
     Patch,
     Slug,
     Url,
+    not_null,
 )
 
 
@@ -36,6 +39,8 @@ class OrganizationChanges(Patch):
     description: OptionalText = None
     email: OptionalEmail = None
     image_url: OptionalUrl = None
+
+    _not_null = field_validator("name", "url", mode="before")(not_null)
 
 
 class CreateSystem(Command):

@@ -266,6 +266,15 @@ class TestUpdateBadge:
         answer = await client.put(path, json={"tags": []})
         assert answer.body["badge"]["tags"] == []
 
+    async def test_required_fields_cannot_be_emptied(self, client: Client) -> None:
+        path = await make_badge(client)
+        answer = await client.put(path, json={"name": None, "unique": "", "strapline": None})
+        assert answer.status == 400
+        assert {(d["field"], d["message"]) for d in answer.body["details"]} == {
+            ("name", "Required field"),
+            ("unique", "Required field"),
+        }
+
     async def test_invalid_update(self, client: Client) -> None:
         path = await make_badge(client)
         answer = await client.put(path, json={"criteriaUrl": "ftp://nope", "timeUnits": "ages"})

@@ -147,6 +147,15 @@ class TestUpdateSystem:
         assert answer.status == 400
         assert answer.body["details"][0]["field"] == "url"
 
+    async def test_required_fields_cannot_be_emptied(self, client: Client) -> None:
+        slug = new_slug()
+        await client.post("/systems", json=system_body(slug))
+        answer = await client.put(f"/systems/{slug}", json={"url": None, "email": None})
+        assert answer.status == 400
+        assert answer.body["details"] == [
+            {"field": "url", "value": "", "message": "Required field"}
+        ]
+
     async def test_update_unknown(self, client: Client) -> None:
         answer = await client.put("/systems/nope-nope", json={"name": "x"})
         assert answer.status == 404

@@ -1,13 +1,143 @@
-"""claim codes (filled in by the BadgeKit API issue)."""
+"""Claim codes of a badge: created, listed, claimed, deleted, and looked up by code."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from shared.handling import Handler
+from services.badges.domain import claim_codes as domain
+from services.badges.errors import not_found
+from services.badges.handlers.badges import find_badge, shown
+from services.badges.repository import badges as badges_repository
+from services.badges.repository import claim_codes as repository
+from services.badges.repository.scopes import resolve
+from shared.errors import NotFound
+from shared.handling import Context, Handler
 from shared.messages.base import Message
+from shared.messages.claim_codes import (
+    ClaimCode,
+    ClaimCodeClaimed,
+    ClaimCodeCreated,
+    ClaimCodeDeleted,
+    CreateClaimCode,
+    DeleteClaimCode,
+    FindBadgeByCode,
+    GetClaimCode,
+    ListClaimCodes,
+)
 
 if TYPE_CHECKING:
     from services.badges.app import Deps
 
-HANDLERS: dict[type[Message], Handler[Deps]] = {}
+    Ctx = Context[Deps]
+
+# A random code colliding with one of the badge's codes is drawn again; 16^10 codes make a
+# second collision in a row all but impossible.
+RANDOM_CODE_ATTEMPTS = 5
+
+
+def _code_not_found(code: str) -> NotFound:
+    return not_found("claimCode", "code", code)
+
+
+async def create_claim_code(cmd: CreateClaimCode, ctx: Ctx) -> dict[str, Any]:
+    badge = await find_badge(ctx, cmd.scope, cmd.badge)
+    options = cmd.options
+    claimed, multiuse = bool(options.claimed), bool(options.multiuse)
+    row = None
+    for _ in range(RANDOM_CODE_ATTEMPTS if cmd.code is None else 1):
+        code = cmd.code or domain.random_code()
+        row = await repository.insert(
+            ctx.conn, badge["id"], code, claimed=claimed, multiuse=multiuse, email=options.email
+        )
+        if row is not None:
+            break
+    if row is None:
+        submitted = {"code": cmd.code, "claimed": claimed, "multiuse": multiuse}
+        raise domain.code_taken({**submitted, "email": options.email})
+    shown_code = domain.claim_code(row)
+    ctx.emit(
+        ClaimCodeCreated(system=cmd.scope.system, badge=badge["slug"], claim_code=shown_code),
+        system_id=badge["system_id"],
+    )
+    return {"claimCode": shown_code, "badge": shown(ctx, badge)}
+
+
+async def list_claim_codes(query: ListClaimCodes, ctx: Ctx) -> dict[str, Any]:
+    badge = await find_badge(ctx, query.scope, query.badge)
+    rows, total = await repository.listing(ctx.conn, badge["id"], query.page)
+    return {
+        "items": [domain.claim_code(row) for row in rows],
+        "total": total,
+        "badge": shown(ctx, badge),
+    }
+
+
+async def get_claim_code(query: GetClaimCode, ctx: Ctx) -> dict[str, Any]:
+    badge = await find_badge(ctx, query.scope, query.badge)
+    row = await repository.get(ctx.conn, badge["id"], query.code)
+    if row is None:
+        raise _code_not_found(query.code)
+    return {"claimCode": domain.claim_code(row), "badge": shown(ctx, badge)}
+
+
+async def delete_claim_code(cmd: DeleteClaimCode, ctx: Ctx) -> dict[str, Any]:
+    badge = await find_badge(ctx, cmd.scope, cmd.badge)
+    row = await repository.delete(ctx.conn, badge["id"], cmd.code)
+    if row is None:
+        raise _code_not_found(cmd.code)
+    shown_code = domain.claim_code(row)
+    ctx.emit(
+        ClaimCodeDeleted(system=cmd.scope.system, badge=badge["slug"], claim_code=shown_code),
+        system_id=badge["system_id"],
+    )
+    return {"claimCode": shown_code, "badge": shown(ctx, badge)}
+
+
+async def consume(
+    ctx: Ctx, badge: dict[str, Any], shown_badge: dict[str, Any], code: str, email: str | None
+) -> dict[str, Any]:
+    """Claim a code of this badge in the caller's transaction: 404 when the badge has no such
+    code, 400 CodeAlreadyUsed when it is a used single-use code. Emits `claim_code.claimed`."""
+    row = await repository.claim(ctx.conn, badge["id"], code, email)
+    if row is None:
+        if await repository.get(ctx.conn, badge["id"], code) is None:
+            raise _code_not_found(code)
+        raise domain.already_used(code)
+    shown_code = domain.claim_code(row)
+    ctx.emit(
+        ClaimCodeClaimed(
+            system=badge["system"]["slug"],
+            badge=shown_badge,
+            claim_code=shown_code,
+            email=shown_code["email"],
+        ),
+        system_id=badge["system_id"],
+    )
+    return shown_code
+
+
+async def claim(cmd: ClaimCode, ctx: Ctx) -> dict[str, Any]:
+    badge = await find_badge(ctx, cmd.scope, cmd.badge)
+    shown_badge = shown(ctx, badge)
+    claimed = await consume(ctx, badge, shown_badge, cmd.code, cmd.email)
+    return {"claimCode": claimed, "badge": shown_badge}
+
+
+async def find_badge_by_code(query: FindBadgeByCode, ctx: Ctx) -> dict[str, Any]:
+    place = await resolve(ctx.conn, query.scope)
+    ctx.system_id = place.system_id
+    found = await repository.find_in_place(ctx.conn, place, query.code)
+    if found is None:
+        raise domain.unknown_code(query.code)
+    badge = shown(ctx, await badges_repository.get(ctx.conn, found["badge_id"]))
+    return domain.found_by_code(badge, found["claimed"], found["multiuse"])
+
+
+HANDLERS: dict[type[Message], Handler[Deps]] = {
+    CreateClaimCode: create_claim_code,
+    ListClaimCodes: list_claim_codes,
+    GetClaimCode: get_claim_code,
+    DeleteClaimCode: delete_claim_code,
+    ClaimCode: claim,
+    FindBadgeByCode: find_badge_by_code,
+}

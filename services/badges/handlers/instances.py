@@ -1,13 +1,262 @@
-"""instances (filled in by the BadgeKit API issue)."""
+"""Awards (BadgeKit's badge instances): award, award in bulk, list, read, revoke.
+
+`award` is the one way a badge is awarded (milestones call it too): it enforces what BadgeKit
+never did (archived badges, `limit`, `unique`, `expires`), consumes a claim code in the same
+transaction, and emits `badge.awarded`.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import secrets
+import uuid
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
-from shared.handling import Handler
+import asyncpg
+
+from services.badges.domain import instances as domain
+from services.badges.domain.common import listing
+from services.badges.errors import not_found, slug_taken
+from services.badges.handlers.badges import find_badge, shown
+from services.badges.handlers.claim_codes import consume
+from services.badges.repository import instances as repository
+from services.badges.repository.scopes import resolve
+from shared.errors import NotFound
+from shared.handling import Context, Handler
 from shared.messages.base import Message
+from shared.messages.instances import (
+    AwardBadge,
+    AwardBadgeInBulk,
+    BadgeAwarded,
+    BadgeRevoked,
+    GetInstance,
+    ListInstances,
+    ListInstancesByEmail,
+    RevokeBadge,
+)
 
 if TYPE_CHECKING:
     from services.badges.app import Deps
 
-HANDLERS: dict[type[Message], Handler[Deps]] = {}
+    Ctx = Context[Deps]
+
+SALT_BYTES = 16
+
+
+async def award(
+    ctx: Ctx,
+    badge: dict[str, Any],
+    email: str,
+    *,
+    comment: str | None = None,
+    issued_on: datetime | None = None,
+    expires: datetime | None = None,
+    claim_code: str | None = None,
+    slug: str | None = None,
+    evidence_url: str | None = None,
+) -> dict[str, Any]:
+    """Award `badge` (a row of `repository.badges`) to `email` in the caller's transaction and
+    return the award as responses show it. Raises 409 for an archived badge, a reached limit or
+    a unique badge the email holds; 400/404 for a bad `expires` or claim code."""
+    new = await _award(
+        ctx,
+        badge,
+        shown(ctx, badge),
+        email,
+        comment=comment,
+        issued_on=issued_on,
+        expires=expires,
+        claim_code=claim_code,
+        slug=slug,
+        evidence_url=evidence_url,
+    )
+    assert new is not None
+    return new
+
+
+async def _award(
+    ctx: Ctx,
+    badge: dict[str, Any],
+    shown_badge: dict[str, Any],
+    email: str,
+    *,
+    comment: str | None = None,
+    issued_on: datetime | None = None,
+    expires: datetime | None = None,
+    claim_code: str | None = None,
+    slug: str | None = None,
+    evidence_url: str | None = None,
+    skip_held: bool = False,
+    locked: bool = False,
+) -> dict[str, Any] | None:
+    """`award`, with `shown_badge` computed once by the caller; with `skip_held`, None instead
+    of a 409 when the email holds the (unique) badge; `locked` when the caller holds the
+    badge's lock already."""
+    domain.check_dates(issued_on, expires, datetime.now(UTC))
+    if badge["archived"]:
+        raise domain.archived(badge["slug"])
+    if ctx.system_id is None:
+        ctx.system_id = badge["system_id"]
+    if claim_code is not None:
+        await consume(ctx, badge, shown_badge, claim_code, email)
+    limit: int | None = badge["award_limit"]
+    if limit is not None and not locked:
+        await repository.lock_badge(ctx.conn, badge["id"])
+    try:
+        row = await repository.insert(
+            ctx.conn,
+            badge_id=badge["id"],
+            system_id=badge["system_id"],
+            email=email,
+            slug=slug or uuid.uuid4().hex,
+            salt=secrets.token_hex(SALT_BYTES),
+            issued_on=issued_on,
+            expires=expires,
+            claim_code=claim_code,
+            comment=comment,
+            evidence_url=evidence_url,
+            unique=badge["is_unique"],
+            limit=limit,
+        )
+    except asyncpg.UniqueViolationError:
+        raise slug_taken("badgeInstance", {"slug": slug, "email": email}) from None
+    if row is None:
+        await _refused(ctx, badge, email, skip_held=skip_held)
+        return None
+    new = domain.instance(row, ctx.deps.base_url)
+    ctx.emit(
+        BadgeAwarded(
+            system=badge["system"]["slug"],
+            uid=row["slug"],
+            badge=shown_badge,
+            email=row["email"],
+            assertion_url=new["assertionUrl"],
+            issued_on=domain.unix_seconds(row["issued_on"]),
+            comment=comment,
+        ),
+        system_id=badge["system_id"],
+    )
+    from services.badges.handlers.milestones import after_award
+
+    await after_award(ctx, badge, email)
+    return new
+
+
+async def _refused(ctx: Ctx, badge: dict[str, Any], email: str, *, skip_held: bool) -> None:
+    """Why the insert inserted nothing: the email holds the unique badge, or the limit."""
+    held = (
+        await repository.newest_active(ctx.conn, badge["id"], email) if badge["is_unique"] else None
+    )
+    if held is not None:
+        if skip_held:
+            return
+        url = domain.assertion_url(ctx.deps.base_url, held["slug"])
+        raise domain.already_awarded(email, badge["slug"], url)
+    if badge["award_limit"] is not None:
+        raise domain.limit_reached(badge["slug"], badge["award_limit"])
+    raise domain.already_awarded(email, badge["slug"], None)
+
+
+async def award_badge(cmd: AwardBadge, ctx: Ctx) -> dict[str, Any]:
+    badge = await find_badge(ctx, cmd.scope, cmd.badge)
+    fields = cmd.award
+    return await award(
+        ctx,
+        badge,
+        fields.email,
+        comment=fields.comment,
+        issued_on=fields.issued_on,
+        expires=fields.expires,
+        claim_code=fields.claim_code,
+        slug=fields.slug,
+        evidence_url=fields.evidence,
+    )
+
+
+async def award_badge_in_bulk(cmd: AwardBadgeInBulk, ctx: Ctx) -> list[dict[str, Any]]:
+    """Award one badge to many emails at once: all or nothing, except that emails holding the
+    (unique) badge already are skipped; the answer lists only the new awards."""
+    badge = await find_badge(ctx, cmd.scope, cmd.badge)
+    fields = cmd.award
+    domain.check_dates(fields.issued_on, fields.expires, datetime.now(UTC))
+    if badge["archived"]:
+        raise domain.archived(badge["slug"])
+    if badge["award_limit"] is not None:
+        await repository.lock_badge(ctx.conn, badge["id"])
+    shown_badge = shown(ctx, badge)
+    emails: dict[str, str] = {}
+    for email in fields.emails:  # once each, case aside, in the order given
+        emails.setdefault(email.lower(), email)
+    created = []
+    for email in emails.values():
+        new = await _award(
+            ctx,
+            badge,
+            shown_badge,
+            email,
+            comment=fields.comment,
+            issued_on=fields.issued_on,
+            expires=fields.expires,
+            skip_held=True,
+            locked=True,
+        )
+        if new is not None:
+            created.append(new)
+    return created
+
+
+async def list_instances(query: ListInstances, ctx: Ctx) -> dict[str, Any]:
+    badge = await find_badge(ctx, query.scope, query.badge)
+    rows, total = await repository.of_badge(ctx.conn, badge["id"], query.page)
+    shown_badge = shown(ctx, badge)
+    base_url = ctx.deps.base_url
+    return listing([domain.instance(row, base_url, shown_badge) for row in rows], total)
+
+
+def _no_award(email: str) -> NotFound:
+    return not_found("badgeInstance", "email", email)
+
+
+async def get_instance(query: GetInstance, ctx: Ctx) -> dict[str, Any]:
+    badge = await find_badge(ctx, query.scope, query.badge)
+    row = await repository.newest_active(ctx.conn, badge["id"], query.email)
+    if row is None:
+        raise _no_award(query.email)
+    return domain.instance(row, ctx.deps.base_url, shown(ctx, badge))
+
+
+async def revoke_badge(cmd: RevokeBadge, ctx: Ctx) -> dict[str, Any]:
+    badge = await find_badge(ctx, cmd.scope, cmd.badge)
+    row = await repository.revoke_newest(ctx.conn, badge["id"], cmd.email)
+    if row is None:
+        raise _no_award(cmd.email)
+    shown_badge = shown(ctx, badge)
+    ctx.emit(
+        BadgeRevoked(
+            system=badge["system"]["slug"], uid=row["slug"], badge=shown_badge, email=row["email"]
+        ),
+        system_id=badge["system_id"],
+    )
+    return domain.instance(row, ctx.deps.base_url, shown_badge)
+
+
+async def list_instances_by_email(query: ListInstancesByEmail, ctx: Ctx) -> dict[str, Any]:
+    place = await resolve(ctx.conn, query.scope)
+    ctx.system_id = place.system_id
+    rows, total = await repository.of_email(ctx.conn, place, query.email, query.page)
+    badges = await repository.badges(ctx.conn, sorted({row["badge_id"] for row in rows}))
+    shown_badges = {badge_id: shown(ctx, badge) for badge_id, badge in badges.items()}
+    base_url = ctx.deps.base_url
+    return listing(
+        [domain.instance(row, base_url, shown_badges[row["badge_id"]]) for row in rows], total
+    )
+
+
+HANDLERS: dict[type[Message], Handler[Deps]] = {
+    AwardBadge: award_badge,
+    AwardBadgeInBulk: award_badge_in_bulk,
+    ListInstances: list_instances,
+    GetInstance: get_instance,
+    RevokeBadge: revoke_badge,
+    ListInstancesByEmail: list_instances_by_email,
+}

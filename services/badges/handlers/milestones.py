@@ -4,25 +4,218 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import structlog
+
+from services.badges.domain import milestones as present
+from services.badges.domain.common import listing
+from services.badges.errors import not_found
+from services.badges.handlers.applications import submit
+from services.badges.handlers.badges import shown
+from services.badges.repository import applications, badges
+from services.badges.repository import milestones as repository
+from services.badges.repository.scopes import Place, resolve
+from shared.errors import AppError, ValidationFailed
 from shared.handling import Context, Handler
+from shared.messages.applications import ApplicationFields
 from shared.messages.base import Message
+from shared.messages.common import Scope
+from shared.messages.milestones import (
+    AddMilestoneBadge,
+    CreateMilestone,
+    DeleteMilestone,
+    GetMilestone,
+    ListMilestones,
+    RemoveMilestoneBadge,
+    UpdateMilestone,
+)
 
 if TYPE_CHECKING:
     from services.badges.app import Deps
 
     Ctx = Context[Deps]
 
+log = structlog.get_logger()
+
+# Milestone ids are bigints: a longer "id" in a path cannot name one.
+_MAX_ID_DIGITS = 18
+
+
+async def _system(ctx: Ctx, slug: str) -> Place:
+    place = await resolve(ctx.conn, Scope(system=slug))
+    ctx.system_id = place.system_id
+    return place
+
+
+async def _find(ctx: Ctx, place: Place, milestone_id: str) -> dict[str, Any]:
+    """The milestone of this system with this id (as the path gives it), or BadgeKit's 404."""
+    row = None
+    if milestone_id.isascii() and milestone_id.isdigit() and len(milestone_id) <= _MAX_ID_DIGITS:
+        row = await repository.find(ctx.conn, place.system_id, int(milestone_id))
+    if row is None:
+        raise not_found("milestone", "id", milestone_id)
+    return row
+
+
+async def _shown(ctx: Ctx, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    found = await repository.badges_by_id(ctx.conn, present.badge_ids(rows))
+    shown_badges = {badge_id: shown(ctx, row) for badge_id, row in found.items()}
+    return [present.milestone(row, shown_badges) for row in rows]
+
+
+async def _reloaded(ctx: Ctx, place: Place, milestone_id: int) -> dict[str, Any]:
+    row = await repository.find(ctx.conn, place.system_id, milestone_id)
+    assert row is not None
+    return (await _shown(ctx, [row]))[0]
+
+
+async def _check_badges(ctx: Ctx, place: Place, named: list[tuple[str, int]]) -> None:
+    """Every badge a milestone names must be a badge of its own system (BadgeKit accepted any
+    id, another tenant's included)."""
+    outside = await repository.badges_outside(ctx.conn, place.system_id, [i for _, i in named])
+    problems = [
+        {"field": field, "value": badge_id, "message": "Not a badge of this system"}
+        for field, badge_id in named
+        if badge_id in outside
+    ]
+    if problems:
+        raise ValidationFailed(problems)
+
+
+def _named(primary: int | None, support: list[int] | None) -> list[tuple[str, int]]:
+    named = [("primaryBadgeId", primary)] if primary is not None else []
+    named += [(f"supportBadges.{n}", badge_id) for n, badge_id in enumerate(support or [])]
+    return named
+
 
 async def milestones_for_badge(ctx: Ctx, badge_id: int) -> list[dict[str, Any]]:
     """The milestones whose primary badge is `badge_id`, as responses show them."""
-    return []
+    return await _shown(ctx, await repository.with_primary(ctx.conn, badge_id))
+
+
+async def list_milestones(query: ListMilestones, ctx: Ctx) -> dict[str, Any]:
+    place = await _system(ctx, query.system)
+    rows, total = await repository.in_system(ctx.conn, place.system_id, query.page)
+    return listing(await _shown(ctx, rows), total)
+
+
+async def get_milestone(query: GetMilestone, ctx: Ctx) -> dict[str, Any]:
+    place = await _system(ctx, query.system)
+    return (await _shown(ctx, [await _find(ctx, place, query.id)]))[0]
+
+
+async def create_milestone(cmd: CreateMilestone, ctx: Ctx) -> dict[str, Any]:
+    place = await _system(ctx, cmd.system)
+    fields = cmd.milestone
+    await _check_badges(ctx, place, _named(fields.primary_badge_id, fields.support_badges))
+    milestone_id = await repository.insert(ctx.conn, place.system_id, fields.model_dump())
+    await repository.add_support(ctx.conn, milestone_id, fields.support_badges)
+    return await _reloaded(ctx, place, milestone_id)
+
+
+async def update_milestone(cmd: UpdateMilestone, ctx: Ctx) -> dict[str, Any]:
+    """Change a milestone, validated as on create; its support badges are replaced only when
+    `supportBadges` is given (BadgeKit wiped them, then failed)."""
+    place = await _system(ctx, cmd.system)
+    row = await _find(ctx, place, cmd.id)
+    changes = cmd.changes
+    await _check_badges(ctx, place, _named(changes.primary_badge_id, changes.support_badges))
+    await repository.update(ctx.conn, row["id"], changes.model_dump(exclude_unset=True))
+    if changes.support_badges is not None:
+        await repository.replace_support(ctx.conn, row["id"], changes.support_badges)
+    return await _reloaded(ctx, place, row["id"])
+
+
+async def delete_milestone(cmd: DeleteMilestone, ctx: Ctx) -> dict[str, Any]:
+    place = await _system(ctx, cmd.system)
+    row = await _find(ctx, place, cmd.id)
+    milestone = (await _shown(ctx, [row]))[0]
+    await repository.delete(ctx.conn, row["id"])
+    return milestone
+
+
+async def add_milestone_badge(cmd: AddMilestoneBadge, ctx: Ctx) -> dict[str, Any]:
+    place = await _system(ctx, cmd.system)
+    row = await _find(ctx, place, cmd.id)
+    await _check_badges(ctx, place, [("badgeId", cmd.badge_id)])
+    await repository.add_support(ctx.conn, row["id"], [cmd.badge_id])
+    return await _reloaded(ctx, place, row["id"])
+
+
+async def remove_milestone_badge(cmd: RemoveMilestoneBadge, ctx: Ctx) -> dict[str, Any]:
+    place = await _system(ctx, cmd.system)
+    row = await _find(ctx, place, cmd.id)
+    await repository.remove_support(ctx.conn, row["id"], cmd.badge_id)
+    return await _reloaded(ctx, place, row["id"])
 
 
 async def after_award(ctx: Ctx, badge: dict[str, Any], email: str) -> list[dict[str, Any]]:
     """Called in the transaction of every award of `badge` (a row of `repository.badges`) to
     `email`: award the primary badge of each milestone this award completes (in the same
-    transaction, each with its own `badge.awarded` event), and return those new awards."""
-    return []
+    transaction, each with its own `badge.awarded` event), and return those new awards.
+
+    A `queue-application` milestone queues an application for its primary badge instead (unless
+    one is pending, or the badge is archived). A primary badge that cannot be awarded (archived,
+    limit reached) is skipped, never failing the award that triggered it. Chains end: a held
+    primary badge is skipped."""
+    milestones = await repository.supported_by(ctx.conn, badge["system_id"], badge["id"])
+    if not milestones:
+        return []
+    await repository.lock_recipient(ctx.conn, badge["system_id"], email)
+    held = await repository.held_badges(ctx.conn, badge["system_id"], email)
+    awarded: list[dict[str, Any]] = []
+    for milestone in milestones:
+        if not present.is_due(milestone, held):
+            continue
+        primary = await badges.get(ctx.conn, milestone["primary_badge_id"])
+        if milestone["action"] == "queue-application":
+            await _queue_application(ctx, milestone, primary, email)
+            continue
+        instance = await _award(ctx, milestone, primary, email)
+        if instance is not None:
+            awarded.append(instance)
+            # That award may have completed further milestones (and awarded their badges).
+            held = await repository.held_badges(ctx.conn, badge["system_id"], email)
+    return awarded
 
 
-HANDLERS: dict[type[Message], Handler[Deps]] = {}
+async def _award(
+    ctx: Ctx, milestone: dict[str, Any], primary: dict[str, Any], email: str
+) -> dict[str, Any] | None:
+    from services.badges.handlers import instances  # instances calls after_award: no cycle
+
+    emitted = len(ctx.events)
+    try:
+        # A savepoint: a refused award leaves the triggering award's transaction usable.
+        async with ctx.conn.transaction():
+            instance: dict[str, Any] = await instances.award(ctx, primary, email)
+    except AppError as error:
+        del ctx.events[emitted:]
+        log.info(
+            "milestone.award_skipped",
+            milestone_id=milestone["id"],
+            badge_id=primary["id"],
+            reason=error.code,
+        )
+        return None
+    log.info("milestone.awarded", milestone_id=milestone["id"], badge_id=primary["id"])
+    return instance
+
+
+async def _queue_application(
+    ctx: Ctx, milestone: dict[str, Any], primary: dict[str, Any], email: str
+) -> None:
+    if primary["archived"] or await applications.pending(ctx.conn, primary["id"], email):
+        return
+    await submit(ctx, primary, ApplicationFields(learner=email))
+    log.info("milestone.application_queued", milestone_id=milestone["id"], badge_id=primary["id"])
+
+
+HANDLERS: dict[type[Message], Handler[Deps]] = {
+    ListMilestones: list_milestones,
+    GetMilestone: get_milestone,
+    CreateMilestone: create_milestone,
+    UpdateMilestone: update_milestone,
+    DeleteMilestone: delete_milestone,
+    AddMilestoneBadge: add_milestone_badge,
+    RemoveMilestoneBadge: remove_milestone_badge,
+}

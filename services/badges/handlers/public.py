@@ -1,4 +1,5 @@
-"""The public documents: uploaded images (and the Open Badges documents)."""
+"""The public documents: uploaded images and the Open Badges 2.0 documents (hosted
+Assertion, BadgeClass, Issuer profile)."""
 
 from __future__ import annotations
 
@@ -6,11 +7,15 @@ import base64
 import hashlib
 from typing import TYPE_CHECKING, Any
 
+from services.badges.domain import public as documents
 from services.badges.errors import not_found
+from services.badges.repository import badges as badges_repository
 from services.badges.repository import images
+from services.badges.repository import instances as instances_repository
+from shared.errors import NotFound
 from shared.handling import Context, Handler
 from shared.messages.base import Message
-from shared.messages.public import GetImage
+from shared.messages.public import GetAssertion, GetBadgeClass, GetImage, GetIssuerProfile
 
 if TYPE_CHECKING:
     from services.badges.app import Deps
@@ -30,6 +35,47 @@ async def get_image(query: GetImage, ctx: Ctx) -> dict[str, Any]:
     }
 
 
+async def get_assertion(query: GetAssertion, ctx: Ctx) -> dict[str, Any]:
+    """`{assertion, revoked}`: the gateway answers a revoked one with 410 Gone."""
+    row = await instances_repository.assertion(ctx.conn, query.slug)
+    if row is None:
+        raise NotFound("Could not find badge instance")
+    return {
+        "assertion": documents.assertion(row, ctx.deps.base_url),
+        "revoked": row["revoked_at"] is not None,
+    }
+
+
+async def get_badge_class(query: GetBadgeClass, ctx: Ctx) -> dict[str, Any]:
+    scope = query.scope
+    row = await badges_repository.find(ctx.conn, scope, query.badge)
+    # A badge's BadgeClass lives at its own level only, not under its ancestors.
+    if (
+        row is None
+        or (scope.issuer is None and row["issuer"] is not None)
+        or (scope.program is None and row["program"] is not None)
+    ):
+        raise not_found("badge", "slug", query.badge)
+    return documents.badge_class(row, ctx.deps.base_url)
+
+
+async def get_issuer_profile(query: GetIssuerProfile, ctx: Ctx) -> dict[str, Any]:
+    scope = query.scope
+    row = await instances_repository.organizations(ctx.conn, scope)
+    if row is None:
+        raise not_found("system", "slug", scope.system)
+    if scope.issuer is not None and row["issuer"] is None:
+        raise not_found("issuer", "slug", scope.issuer)
+    if scope.program is not None and row["program"] is None:
+        raise not_found("program", "slug", scope.program)
+    levels = [org for org in (row["program"], row["issuer"], row["system"]) if org is not None]
+    url = documents.profile_url(ctx.deps.base_url, scope.system, scope.issuer, scope.program)
+    return documents.issuer_profile(levels, url, ctx.deps.base_url)
+
+
 HANDLERS: dict[type[Message], Handler[Deps]] = {
     GetImage: get_image,
+    GetAssertion: get_assertion,
+    GetBadgeClass: get_badge_class,
+    GetIssuerProfile: get_issuer_profile,
 }

@@ -1,7 +1,99 @@
-"""instances (filled in by the BadgeKit API issue)."""
+"""Awards (BadgeKit's badge instances): `{B}/instances` and `{C}/instances/:email`."""
 
 from __future__ import annotations
 
-from services.gateway.routes import Route
+from aiohttp import web
 
-ROUTES: list[Route] = []
+from services.gateway.handlers.common import ask_badges, fields_of, scope
+from services.gateway.render import created, json_response, listing
+from services.gateway.routes import in_contexts
+from services.gateway.validation import pagination
+from shared.messages.instances import (
+    AwardBadge,
+    AwardBadgeInBulk,
+    AwardFields,
+    BulkAwardFields,
+    GetInstance,
+    ListInstances,
+    ListInstancesByEmail,
+    RevokeBadge,
+)
+
+
+def _badge(request: web.Request) -> str:
+    return request.match_info["badge"]
+
+
+async def award_badge(request: web.Request) -> web.Response:
+    command = AwardBadge(
+        scope=scope(request), badge=_badge(request), award=fields_of(request, AwardFields)
+    )
+    instance = await ask_badges(request, command)
+    return created("instance", instance, location=instance["assertionUrl"])
+
+
+async def award_badge_in_bulk(request: web.Request) -> web.Response:
+    command = AwardBadgeInBulk(
+        scope=scope(request), badge=_badge(request), award=fields_of(request, BulkAwardFields)
+    )
+    return created("instances", await ask_badges(request, command))
+
+
+async def list_instances(request: web.Request) -> web.Response:
+    page = pagination(request)
+    query = ListInstances(scope=scope(request), badge=_badge(request), page=page)
+    return listing("instances", await ask_badges(request, query), page)
+
+
+async def get_instance(request: web.Request) -> web.Response:
+    email = request.match_info["email"]
+    query = GetInstance(scope=scope(request), badge=_badge(request), email=email)
+    return json_response({"instance": await ask_badges(request, query)})
+
+
+async def revoke_badge(request: web.Request) -> web.Response:
+    email = request.match_info["email"]
+    command = RevokeBadge(scope=scope(request), badge=_badge(request), email=email)
+    return json_response({"instance": await ask_badges(request, command)})
+
+
+async def list_instances_by_email(request: web.Request) -> web.Response:
+    page = pagination(request)
+    email = request.match_info["email"]
+    query = ListInstancesByEmail(scope=scope(request), email=email, page=page)
+    return listing("instances", await ask_badges(request, query), page)
+
+
+INSTANCES = "/badges/{badge}/instances"
+TAG = "instances"
+ROUTES = [
+    *in_contexts("POST", INSTANCES, award_badge, "Award a badge", TAG, AwardFields, 201),
+    *in_contexts(
+        "POST",
+        f"{INSTANCES}/bulk",
+        award_badge_in_bulk,
+        "Award a badge to many emails (emails holding a unique badge are skipped)",
+        TAG,
+        BulkAwardFields,
+        201,
+    ),
+    *in_contexts("GET", INSTANCES, list_instances, "List a badge's active awards", TAG, paged=True),
+    *in_contexts(
+        "GET", f"{INSTANCES}/{{email}}", get_instance, "The newest active award to an email", TAG
+    ),
+    *in_contexts(
+        "DELETE",
+        f"{INSTANCES}/{{email}}",
+        revoke_badge,
+        "Revoke the newest active award to an email",
+        TAG,
+    ),
+    *in_contexts(
+        "GET",
+        "/instances/{email}",
+        list_instances_by_email,
+        "Every active award to an email here and below",
+        TAG,
+        paged=True,
+    ),
+]

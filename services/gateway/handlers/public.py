@@ -1,4 +1,8 @@
-"""The public documents under `/public/`: never authenticated."""
+"""The public documents under `/public/`: never authenticated.
+
+Open Badges 2.0 documents are served as `application/json`, which the specification allows
+beside `application/ld+json` and which BadgeKit clients expect.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +10,11 @@ import base64
 
 from aiohttp import web
 
-from services.gateway.handlers.common import ask_badges
+from services.gateway.handlers.common import ask_badges, scope
 from services.gateway.middleware import public
-from services.gateway.routes import Route
-from shared.messages.public import GetImage
+from services.gateway.render import json_response
+from services.gateway.routes import CONTEXTS, Route
+from shared.messages.public import GetAssertion, GetBadgeClass, GetImage, GetIssuerProfile
 
 # An image's slug changes whenever it is replaced, so its bytes can be cached for good.
 IMAGE_CACHE_CONTROL = "public, max-age=31536000, immutable"
@@ -18,6 +23,8 @@ IMAGE_SECURITY = {
     "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; sandbox",
     "X-Content-Type-Options": "nosniff",
 }
+# Verifiers may cache a document briefly; a revocation shows within this time.
+DOCUMENT_CACHE_CONTROL = "public, max-age=60"
 
 
 @public
@@ -32,6 +39,56 @@ async def get_image(request: web.Request) -> web.Response:
     )
 
 
+def _document(body: object, status: int = 200) -> web.Response:
+    return json_response(body, status=status, headers={"Cache-Control": DOCUMENT_CACHE_CONTROL})
+
+
+@public
+async def get_assertion(request: web.Request) -> web.Response:
+    """A hosted Assertion; a revoked award answers 410 Gone with `revoked: true`."""
+    found = await ask_badges(request, GetAssertion(slug=request.match_info["slug"]))
+    return _document(found["assertion"], 410 if found["revoked"] else 200)
+
+
+@public
+async def get_badge_class(request: web.Request) -> web.Response:
+    query = GetBadgeClass(scope=scope(request), badge=request.match_info["badge"])
+    return _document(await ask_badges(request, query))
+
+
+@public
+async def get_issuer_profile(request: web.Request) -> web.Response:
+    return _document(await ask_badges(request, GetIssuerProfile(scope=scope(request))))
+
+
+TAG = "public"
 ROUTES = [
-    Route("GET", "/public/images/{image}", get_image, "An uploaded image", "public"),
+    Route("GET", "/public/images/{image}", get_image, "An uploaded image", TAG),
+    Route(
+        "GET",
+        "/public/assertions/{slug}",
+        get_assertion,
+        "An award's hosted Open Badges 2.0 Assertion (410 once revoked)",
+        TAG,
+    ),
+    *(
+        Route(
+            "GET",
+            f"/public{context}/badges/{{badge}}",
+            get_badge_class,
+            "A badge's Open Badges 2.0 BadgeClass, at the badge's own level",
+            TAG,
+        )
+        for context in CONTEXTS
+    ),
+    *(
+        Route(
+            "GET",
+            f"/public{context}",
+            get_issuer_profile,
+            "The Open Badges 2.0 Issuer profile of a system, issuer or program",
+            TAG,
+        )
+        for context in CONTEXTS
+    ),
 ]

@@ -1,0 +1,123 @@
+"""The Open Badges 2.0 documents: hosted Assertion, BadgeClass, Issuer profile.
+
+Absolute URLs under PUBLIC_URL. No email ever appears in clear: the recipient is a salted hash,
+and issuer profiles leave out the organizations' emails (DESIGN.md: names and emails never reach
+public documents).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from services.badges.domain.instances import Row, assertion_url
+from services.badges.domain.organizations import image_url
+
+CONTEXT = "https://w3id.org/openbadges/v2"
+
+
+def identity(email: str, salt: str) -> str:
+    """`sha256$` + hex(sha256(email + salt)). The email is lowercased first: addresses are
+    matched case-insensitively, and so do backpacks that check the hash."""
+    digest = hashlib.sha256((email.strip().lower() + salt).encode()).hexdigest()
+    return f"sha256${digest}"
+
+
+def recipient(email: str, salt: str) -> dict[str, Any]:
+    return {"type": "email", "hashed": True, "salt": salt, "identity": identity(email, salt)}
+
+
+def profile_url(base_url: str, system: str, issuer: str | None, program: str | None) -> str:
+    """The Issuer profile URL of a system, issuer or program."""
+    path = f"{base_url}/public/systems/{system}"
+    if issuer is not None:
+        path += f"/issuers/{issuer}"
+        if program is not None:
+            path += f"/programs/{program}"
+    return path
+
+
+def badge_class_url(
+    base_url: str, system: str, issuer: str | None, program: str | None, badge: str
+) -> str:
+    return f"{profile_url(base_url, system, issuer, program)}/badges/{badge}"
+
+
+def assertion(row: Row, base_url: str) -> dict[str, Any]:
+    """A hosted Assertion; a revoked one also says so (it is served with 410 Gone)."""
+    document: dict[str, Any] = {
+        "@context": CONTEXT,
+        "type": "Assertion",
+        "id": assertion_url(base_url, row["slug"]),
+        "recipient": recipient(row["email"], row["salt"]),
+        "badge": badge_class_url(
+            base_url, row["system"], row["issuer"], row["program"], row["badge"]
+        ),
+        "verification": {"type": "HostedBadge"},
+        "issuedOn": row["issued_on"].isoformat(),
+    }
+    if row["expires"] is not None:
+        document["expires"] = row["expires"].isoformat()
+    if row["evidence_url"] is not None:
+        document["evidence"] = row["evidence_url"]
+    if row["revoked_at"] is not None:
+        document["revoked"] = True
+        if row["revocation_reason"]:
+            document["revocationReason"] = row["revocation_reason"]
+    return document
+
+
+def _slug(org: Mapping[str, Any] | None) -> str | None:
+    return org["slug"] if org is not None else None
+
+
+def badge_class(row: Mapping[str, Any], base_url: str) -> dict[str, Any]:
+    """A badge (a row of `repository.badges`) as a BadgeClass; its issuer is the profile of the
+    badge's own level."""
+    system, issuer, program = row["system"]["slug"], _slug(row["issuer"]), _slug(row["program"])
+    alignments = []
+    for item in row["alignments"]:
+        alignment = {"targetName": item["name"], "targetUrl": item["url"]}
+        if item["description"]:
+            alignment["targetDescription"] = item["description"]
+        alignments.append(alignment)
+    return {
+        "@context": CONTEXT,
+        "type": "BadgeClass",
+        "id": badge_class_url(base_url, system, issuer, program, row["slug"]),
+        "name": row["name"],
+        "description": row["consumer_description"],
+        "image": image_url(row, base_url),
+        "criteria": {"id": row["criteria_url"]},
+        "issuer": profile_url(base_url, system, issuer, program),
+        "alignment": alignments,
+        "tags": [tag["value"] for tag in row["tags"]],
+    }
+
+
+def issuer_profile(levels: Sequence[Mapping[str, Any]], url: str, base_url: str) -> dict[str, Any]:
+    """An Issuer profile from organizations, nearest first (program, issuer, system): each
+    field comes from the first that has it (as BadgeKit's IssuerOrganization)."""
+
+    def first(read: Any) -> Any:
+        for org in levels:
+            value = read(org)
+            if value:
+                return value
+        return None
+
+    profile: dict[str, Any] = {
+        "@context": CONTEXT,
+        "type": "Issuer",
+        "id": url,
+        "name": first(lambda org: org["name"]),
+        "url": first(lambda org: org["url"]),
+    }
+    description = first(lambda org: org["description"])
+    if description:
+        profile["description"] = description
+    image = first(lambda org: image_url(org, base_url))
+    if image:
+        profile["image"] = image
+    return profile

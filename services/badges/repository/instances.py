@@ -1,0 +1,176 @@
+"""SQL of awards (BadgeKit's badge instances) and of the public documents that show them."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from services.badges.repository.badges import SELECT as BADGE_SELECT
+from services.badges.repository.common import limit_clause
+from services.badges.repository.organizations import org_json
+from services.badges.repository.scopes import Place
+from shared.db import Connection
+from shared.messages.common import Scope
+from shared.messages.fields import Page
+
+Record = asyncpg.Record
+
+COLUMNS = (
+    "id, badge_id, slug, email, issued_on, expires, claim_code, credential_id, credential_status"
+)
+_ACTIVE_OF = "badge_id = $1 AND lower(email) = lower($2) AND revoked_at IS NULL"
+
+# One statement per award. It inserts nothing when the badge's limit of active awards is
+# reached (the caller holds the badge's row lock, so the count is current) or when the email
+# actively holds a unique badge: the EXISTS sees committed awards (even of a badge made unique
+# after them), the partial unique index catches a concurrent award of the same one.
+_INSERT = f"""
+INSERT INTO instances (uid, slug, system_id, badge_id, email, salt, issued_on, expires,
+    claim_code, comment, evidence_url, unique_award)
+SELECT $3::uuid, $4::text, $5::bigint, $1::bigint, $2::text, $6::text,
+    coalesce($7::timestamptz, now()), $8::timestamptz, $9::text, $10::text, $11::text,
+    $12::boolean
+WHERE ($13::integer IS NULL
+        OR (SELECT count(*) FROM instances WHERE badge_id = $1 AND revoked_at IS NULL) < $13)
+    AND NOT ($12::boolean AND EXISTS (SELECT 1 FROM instances WHERE {_ACTIVE_OF}))
+ON CONFLICT (badge_id, lower(email)) WHERE unique_award AND revoked_at IS NULL DO NOTHING
+RETURNING {COLUMNS}
+"""
+
+
+async def lock_badge(conn: Connection, badge_id: int) -> None:
+    """Serialise the awards of a badge that has a limit, until the transaction ends. NO KEY
+    UPDATE leaves the foreign-key checks of other inserts (KEY SHARE) unblocked."""
+    await conn.execute("SELECT 1 FROM badges WHERE id = $1 FOR NO KEY UPDATE", badge_id)
+
+
+async def insert(
+    conn: Connection,
+    *,
+    badge_id: int,
+    system_id: int,
+    email: str,
+    slug: str,
+    salt: str,
+    issued_on: datetime | None,
+    expires: datetime | None,
+    claim_code: str | None,
+    comment: str | None,
+    evidence_url: str | None,
+    unique: bool,
+    limit: int | None,
+) -> Record | None:
+    """The new award; None when the limit or uniqueness forbids it. A taken slug raises
+    `asyncpg.UniqueViolationError`."""
+    row: Record | None = await conn.fetchrow(
+        _INSERT,
+        badge_id,
+        email,
+        uuid.uuid4(),
+        slug,
+        system_id,
+        salt,
+        issued_on,
+        expires,
+        claim_code,
+        comment,
+        evidence_url,
+        unique,
+        limit,
+    )
+    return row
+
+
+async def newest_active(conn: Connection, badge_id: int, email: str) -> Record | None:
+    row: Record | None = await conn.fetchrow(
+        f"SELECT {COLUMNS} FROM instances WHERE {_ACTIVE_OF} ORDER BY id DESC LIMIT 1",
+        badge_id,
+        email,
+    )
+    return row
+
+
+async def revoke_newest(conn: Connection, badge_id: int, email: str) -> Record | None:
+    """Mark the newest active award of the badge to the email revoked; the row stays."""
+    row: Record | None = await conn.fetchrow(
+        "UPDATE instances SET revoked_at = now()"
+        f" WHERE id = (SELECT id FROM instances WHERE {_ACTIVE_OF} ORDER BY id DESC LIMIT 1)"
+        f" AND revoked_at IS NULL RETURNING {COLUMNS}",
+        badge_id,
+        email,
+    )
+    return row
+
+
+async def of_badge(conn: Connection, badge_id: int, page: Page | None) -> tuple[list[Record], int]:
+    where = "badge_id = $1 AND revoked_at IS NULL"
+    rows = await conn.fetch(
+        f"SELECT {COLUMNS} FROM instances WHERE {where} ORDER BY id{limit_clause(page)}",
+        badge_id,
+    )
+    total = (
+        await conn.fetchval(f"SELECT count(*) FROM instances WHERE {where}", badge_id)
+        if page
+        else len(rows)
+    )
+    return rows, total
+
+
+async def of_email(
+    conn: Connection, place: Place, email: str, page: Page | None
+) -> tuple[list[Record], int]:
+    """The active awards to an email among the badges of the place and below it."""
+    where = (
+        " FROM instances i JOIN badges b ON b.id = i.badge_id"
+        " WHERE i.system_id = $1 AND lower(i.email) = lower($2) AND i.revoked_at IS NULL"
+        " AND ($3::bigint IS NULL OR b.issuer_id = $3)"
+        " AND ($4::bigint IS NULL OR b.program_id = $4)"
+    )
+    args = (place.system_id, email, place.issuer_id, place.program_id)
+    columns = ", ".join(f"i.{column.strip()}" for column in COLUMNS.split(","))
+    rows = await conn.fetch(f"SELECT {columns}{where} ORDER BY i.id{limit_clause(page)}", *args)
+    total = await conn.fetchval(f"SELECT count(*){where}", *args) if page else len(rows)
+    return rows, total
+
+
+async def badges(conn: Connection, badge_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """Badges (as `repository.badges` reads them) by id."""
+    rows = await conn.fetch(f"{BADGE_SELECT} WHERE b.id = ANY($1::bigint[])", badge_ids)
+    return {row["id"]: dict(row) for row in rows}
+
+
+async def assertion(conn: Connection, slug: str) -> Record | None:
+    """An award with what its hosted assertion shows, and its badge's place (slugs)."""
+    row: Record | None = await conn.fetchrow(
+        "SELECT i.slug, i.email, i.salt, i.issued_on, i.expires, i.evidence_url, i.revoked_at,"
+        " i.revocation_reason, b.slug AS badge, s.slug AS system, iss.slug AS issuer,"
+        " p.slug AS program"
+        " FROM instances i JOIN badges b ON b.id = i.badge_id"
+        " JOIN systems s ON s.id = b.system_id"
+        " LEFT JOIN issuers iss ON iss.id = b.issuer_id"
+        " LEFT JOIN programs p ON p.id = b.program_id"
+        " WHERE i.slug = $1",
+        slug,
+    )
+    return row
+
+
+async def organizations(conn: Connection, scope: Scope) -> Record | None:
+    """The system, issuer and program a scope names (each a JSON object, or null when the
+    scope names it and it does not exist); None when the system does not exist."""
+    row: Record | None = await conn.fetchrow(
+        f"SELECT {org_json('s')} AS system,"
+        f" CASE WHEN i.id IS NULL THEN NULL ELSE {org_json('i')} END AS issuer,"
+        f" CASE WHEN p.id IS NULL THEN NULL ELSE {org_json('p')} END AS program"
+        " FROM systems s"
+        " LEFT JOIN issuers i ON i.system_id = s.id AND i.slug = $2"
+        " LEFT JOIN programs p ON p.issuer_id = i.id AND p.slug = $3"
+        " WHERE s.slug = $1",
+        scope.system,
+        scope.issuer,
+        scope.program,
+    )
+    return row

@@ -1,0 +1,193 @@
+"""Pure rules of applications and reviews: what requests accept, how responses look, when a
+review approves an application."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from services.badges.domain import applications, reviews
+from shared.messages.applications import (
+    ApplicationChanges,
+    ApplicationFields,
+    ReviewChanges,
+    ReviewFields,
+    ReviewItemInput,
+    UpdateApplication,
+)
+from shared.messages.common import Scope
+
+
+def errors(model: Any, data: dict[str, Any]) -> dict[str, str]:
+    with pytest.raises(ValidationError) as raised:
+        model.model_validate(data)
+    return {".".join(str(p) for p in e["loc"]): e["msg"] for e in raised.value.errors()}
+
+
+class TestApplicationFields:
+    def test_evidence_is_validated(self) -> None:
+        assert errors(
+            ApplicationFields,
+            {
+                "learner": "ada@example.org",
+                "evidence": [
+                    {"url": "ftp://example.org/x"},
+                    {"url": "https://example.org", "mediaType": "video"},
+                    {"mediaType": "image"},
+                ],
+            },
+        ) == {
+            "evidence.0.url": "Invalid URL",
+            "evidence.1.mediaType": "Value must be one of the following: image, link",
+            "evidence.2": "Evidence needs a url or a reflection",
+        }
+
+    def test_a_reflection_alone_is_evidence(self) -> None:
+        fields = ApplicationFields.model_validate(
+            {"learner": "ada@example.org", "evidence": [{"reflection": "I read them all"}]}
+        )
+        assert fields.evidence[0].url is None
+        assert fields.evidence[0].media_type is None
+
+    def test_one_evidence_object_is_a_list_of_one(self) -> None:
+        fields = ApplicationFields.model_validate(
+            {"learner": "ada@example.org", "evidence": {"url": "https://example.org/a"}}
+        )
+        assert [item.url for item in fields.evidence] == ["https://example.org/a"]
+
+    def test_dates_are_utc(self) -> None:
+        fields = ApplicationFields.model_validate(
+            {"learner": "ada@example.org", "assignedExpiration": "2031-05-01"}
+        )
+        assert fields.assigned_expiration == datetime(2031, 5, 1, tzinfo=UTC)
+
+    def test_blank_optional_fields_are_absent(self) -> None:
+        fields = ApplicationFields.model_validate(
+            {"learner": "ada@example.org", "assignedTo": "", "assignedExpiration": ""}
+        )
+        assert fields.assigned_to is None
+        assert fields.assigned_expiration is None
+
+
+class TestApplicationChanges:
+    def test_only_sent_fields_travel(self) -> None:
+        changes = ApplicationChanges.model_validate({"processed": "1", "assignedTo": None})
+        command = UpdateApplication(scope=Scope(system="s"), badge="b", slug="a", changes=changes)
+        again = UpdateApplication.from_data(command.to_data()).changes
+        assert again.model_dump(exclude_unset=True) == {"processed": True, "assigned_to": None}
+
+    def test_learner_cannot_be_emptied(self) -> None:
+        assert errors(ApplicationChanges, {"learner": None}) == {"learner": "Required field"}
+
+    @pytest.mark.parametrize(("given", "meaning"), [(True, True), ("true", True), (0, False)])
+    def test_processed_takes_badgekit_flags(self, given: Any, meaning: bool) -> None:
+        assert ApplicationChanges.model_validate({"processed": given}).processed is meaning
+
+    def test_processed_refuses_anything_else(self) -> None:
+        assert set(errors(ApplicationChanges, {"processed": "soon"})) == {"processed"}
+
+
+class TestReviewFields:
+    @pytest.mark.parametrize(
+        ("given", "meaning"), [(1, True), ("1", True), ("TRUE", True), (False, False), ("0", False)]
+    )
+    def test_satisfied_takes_badgekit_flags(self, given: Any, meaning: bool) -> None:
+        item = ReviewItemInput.model_validate({"criterionId": 3, "satisfied": given})
+        assert item.satisfied is meaning
+
+    def test_items_need_a_criterion_and_a_verdict(self) -> None:
+        assert set(errors(ReviewFields, {"author": "r@example.org", "reviewItems": [{}]})) == {
+            "reviewItems.0.criterionId",
+            "reviewItems.0.satisfied",
+        }
+
+    def test_omitted_items_are_not_sent_as_changes(self) -> None:
+        changes = ReviewChanges.model_validate({"comment": "Revised"})
+        assert "reviewItems" not in changes.to_data()
+        assert changes.review_items is None
+
+    def test_author_cannot_be_emptied(self) -> None:
+        assert errors(ReviewChanges, {"author": None}) == {"author": "Required field"}
+
+
+def item(criterion_id: int, satisfied: bool = True) -> ReviewItemInput:
+    return ReviewItemInput(criterion_id=criterion_id, satisfied=satisfied)
+
+
+class TestItemProblems:
+    CRITERIA = {1: True, 2: False}
+
+    def test_items_of_the_badges_criteria_are_fine(self) -> None:
+        assert reviews.item_problems(self.CRITERIA, [item(1), item(2, False)]) == []
+
+    def test_other_criteria_and_repeats_are_refused(self) -> None:
+        assert reviews.item_problems(self.CRITERIA, [item(1), item(9), item(1, False)]) == [
+            {
+                "field": "reviewItems.1.criterionId",
+                "value": 9,
+                "message": "Not a criterion of the application's badge",
+            },
+            {
+                "field": "reviewItems.2.criterionId",
+                "value": 1,
+                "message": "This criterion is already reviewed in this review",
+            },
+        ]
+
+
+class TestApproved:
+    CRITERIA = {1: True, 2: True, 3: False}
+
+    def test_every_required_criterion_satisfied(self) -> None:
+        assert reviews.approved(self.CRITERIA, [(1, True), (2, True), (3, False)])
+
+    def test_a_required_criterion_unsatisfied(self) -> None:
+        assert not reviews.approved(self.CRITERIA, [(1, True), (2, False), (3, True)])
+
+    def test_a_required_criterion_not_reviewed(self) -> None:
+        assert not reviews.approved(self.CRITERIA, [(1, True)])
+
+    def test_no_required_criterion(self) -> None:
+        assert reviews.approved({3: False}, [])
+        assert reviews.approved({}, [])
+
+
+class TestShapes:
+    def test_application(self) -> None:
+        created = datetime(2024, 5, 1, 12, tzinfo=UTC)
+        row = {
+            "id": 7,
+            "slug": "abc",
+            "learner": "ada@example.org",
+            "created": created,
+            "assigned_to": None,
+            "assigned_expiration": None,
+            "processed": created,
+            "evidence": [{"url": "https://example.org", "mediaType": "link", "reflection": None}],
+        }
+        assert applications.application(row, {"id": 3}) == {
+            "id": 7,
+            "slug": "abc",
+            "learner": "ada@example.org",
+            "created": "2024-05-01T12:00:00+00:00",
+            "assignedTo": None,
+            "assignedExpiration": None,
+            "badge": {"id": 3},
+            "processed": "2024-05-01T12:00:00+00:00",
+            "evidence": [{"url": "https://example.org", "mediaType": "link", "reflection": None}],
+        }
+
+    def test_review_shows_satisfied_as_badgekit_did(self) -> None:
+        row = {
+            "id": 1,
+            "slug": "r",
+            "author": "r@example.org",
+            "comment": None,
+            "items": [{"criterion_id": 4, "satisfied": True, "comment": "ok"}],
+        }
+        assert reviews.review(row)["reviewItems"] == [
+            {"criterionId": 4, "satisfied": 1, "comment": "ok"}
+        ]

@@ -1,0 +1,102 @@
+"""The Open Badges 2.0 documents, built from rows: salted recipient, URLs, field fallbacks."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+from typing import Any
+
+from services.badges.domain import public
+
+BASE = "https://badges.example.org"
+
+
+def org(slug: str, **fields: Any) -> dict[str, Any]:
+    return {
+        "id": 1,
+        "slug": slug,
+        "name": None,
+        "url": None,
+        "description": None,
+        "email": f"{slug}@example.org",
+        "image_url": None,
+        "image_slug": None,
+        **fields,
+    }
+
+
+class TestRecipient:
+    def test_identity_is_the_salted_sha256_of_the_email(self) -> None:
+        expected = hashlib.sha256(b"ada@example.orgpepper").hexdigest()
+        assert public.recipient("ada@example.org", "pepper") == {
+            "type": "email",
+            "hashed": True,
+            "salt": "pepper",
+            "identity": f"sha256${expected}",
+        }
+
+    def test_the_email_is_matched_case_insensitively(self) -> None:
+        assert public.identity("Ada@Example.org", "s") == public.identity("ada@example.org", "s")
+
+    def test_another_salt_gives_another_identity(self) -> None:
+        assert public.identity("ada@example.org", "a") != public.identity("ada@example.org", "b")
+
+
+class TestAssertion:
+    ROW = {
+        "slug": "abc",
+        "email": "ada@example.org",
+        "salt": "pepper",
+        "issued_on": datetime(2024, 5, 1, tzinfo=UTC),
+        "expires": None,
+        "evidence_url": None,
+        "revoked_at": None,
+        "revocation_reason": None,
+        "badge": "reader",
+        "system": "sys",
+        "issuer": "iss",
+        "program": None,
+    }
+
+    def test_hosted_assertion_without_the_email(self) -> None:
+        document = public.assertion(self.ROW, BASE)
+        assert document["@context"] == "https://w3id.org/openbadges/v2"
+        assert document["id"] == f"{BASE}/public/assertions/abc"
+        assert document["badge"] == f"{BASE}/public/systems/sys/issuers/iss/badges/reader"
+        assert document["verification"] == {"type": "HostedBadge"}
+        assert document["issuedOn"] == "2024-05-01T00:00:00+00:00"
+        assert "expires" not in document
+        assert "revoked" not in document
+        assert "ada@example.org" not in str(document)
+
+    def test_revoked_with_its_reason(self) -> None:
+        row = {**self.ROW, "revoked_at": datetime.now(UTC), "revocation_reason": "Plagiarism"}
+        document = public.assertion(row, BASE)
+        assert document["revoked"] is True
+        assert document["revocationReason"] == "Plagiarism"
+
+
+class TestIssuerProfile:
+    def test_each_field_from_the_nearest_level_that_has_it(self) -> None:
+        levels = [
+            org("prog", name="Program"),
+            org("iss", name="Issuer", url="https://issuer.example.org", description="Issues"),
+            org("sys", name="System", url="https://sys.example.org", image_slug="img"),
+        ]
+        profile = public.issuer_profile(levels, f"{BASE}/public/systems/sys", BASE)
+        assert profile == {
+            "@context": "https://w3id.org/openbadges/v2",
+            "type": "Issuer",
+            "id": f"{BASE}/public/systems/sys",
+            "name": "Program",
+            "url": "https://issuer.example.org",
+            "description": "Issues",
+            "image": f"{BASE}/public/images/img",
+        }
+
+    def test_emails_never_appear(self) -> None:
+        profile = public.issuer_profile(
+            [org("sys", name="S", url="https://s.example.org")], "u", BASE
+        )
+        assert "email" not in profile
+        assert "@example.org" not in str(profile)

@@ -7,20 +7,15 @@ both on the events exchange (with their data) and in the webhooks service's inbo
 
 from __future__ import annotations
 
-import asyncio
 import re
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 
-import aio_pika
 import asyncpg
 import pytest
 
-from shared.envelope import Envelope
-from shared.topology import EVENTS_EXCHANGE
 from tests.support.client import Client
+from tests.support.events import system_id_of, tap_events, wait_for_inbox
 from tests.support.factories import (
     badge_body,
     created,
@@ -32,8 +27,6 @@ from tests.support.stack import Stack
 
 pytestmark = pytest.mark.e2e
 
-DEADLINE_S = 20.0
-
 
 # --- shared helpers -----------------------------------------------------------------------------
 
@@ -44,93 +37,10 @@ async def new_badge(client: Client, context: str, **extra: Any) -> tuple[str, di
     return f"{context}/badges/{badge['slug']}", badge
 
 
-async def system_id(client: Client, system: str) -> int:
-    answer = await client.get(system)
-    assert answer.status == 200, answer.body
-    found: int = answer.body["system"]["id"]
-    return found
-
-
 async def apply(client: Client, badge: str, **body: Any) -> dict[str, Any]:
     """A new application for the badge at path `badge`."""
     body.setdefault("learner", "learner@example.org")
     return await created(client, f"{badge}/applications", body, "application")
-
-
-async def eventually(check: Callable[[], Any], what: str, timeout_s: float = DEADLINE_S) -> Any:
-    """Poll the coroutine function `check` until it answers something truthy."""
-    deadline = asyncio.get_running_loop().time() + timeout_s
-    while True:
-        value = await check()
-        if value:
-            return value
-        assert asyncio.get_running_loop().time() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.05)
-
-
-async def inbox_count(stack: Stack, system: int, event_type: str) -> int:
-    """How many events of this type the webhooks service received for the system."""
-    conn = await asyncpg.connect(stack.isolation.database_url)
-    try:
-        count: int = await conn.fetchval(
-            "SELECT count(*) FROM webhooks.inbox WHERE system_id = $1 AND type = $2",
-            system,
-            event_type,
-        )
-        return count
-    finally:
-        await conn.close()
-
-
-async def wait_for_inbox(stack: Stack, system: int, event_type: str, count: int) -> None:
-    async def arrived() -> bool:
-        return await inbox_count(stack, system, event_type) >= count
-
-    await eventually(arrived, f"{count} {event_type} event(s) in the webhooks inbox")
-
-
-class EventTap:
-    """Every domain event published while it listens, read from a queue of the test's own
-    bound to the events exchange (so tests can check what events carry)."""
-
-    def __init__(self) -> None:
-        self.seen: list[Envelope] = []
-
-    def of(self, event_type: str, system: int) -> list[dict[str, Any]]:
-        return [e.data for e in self.seen if e.type == event_type and e.system_id == system]
-
-    async def wait(
-        self, event_type: str, system: int, count: int = 1, timeout_s: float = DEADLINE_S
-    ) -> list[dict[str, Any]]:
-        """The data of the system's events of this type, once there are `count` of them."""
-
-        async def enough() -> list[dict[str, Any]] | None:
-            found = self.of(event_type, system)
-            return found if len(found) >= count else None
-
-        found: list[dict[str, Any]] = await eventually(
-            enough, f"{count} {event_type} event(s)", timeout_s
-        )
-        return found
-
-
-@asynccontextmanager
-async def tapped_events(stack: Stack) -> AsyncIterator[EventTap]:
-    tap = EventTap()
-    connection = await aio_pika.connect(stack.isolation.amqp_url)
-    try:
-        channel = await connection.channel()
-        queue = await channel.declare_queue(exclusive=True, auto_delete=True)
-        await queue.bind(EVENTS_EXCHANGE, routing_key="#")
-
-        async def collect(message: aio_pika.abc.AbstractIncomingMessage) -> None:
-            tap.seen.append(Envelope.from_bytes(message.body))
-            await message.ack()
-
-        await queue.consume(collect)
-        yield tap
-    finally:
-        await connection.close()
 
 
 def is_iso(value: str) -> bool:
@@ -263,8 +173,8 @@ class TestCreateApplication:
     async def test_announces_application_submitted(self, client: Client, stack: Stack) -> None:
         system = await make_system(client)
         path, _ = await new_badge(client, system)
-        sid = await system_id(client, system)
-        async with tapped_events(stack) as events:
+        sid = await system_id_of(client, system)
+        async with tap_events(stack) as events:
             application = await apply(client, path, evidence=EVIDENCE[:1])
             (data,) = await events.wait("application.submitted", sid)
         assert data["system"] == system.removeprefix("/systems/")

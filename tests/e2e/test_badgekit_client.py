@@ -106,9 +106,6 @@ def test_lists_and_gets(results: Results) -> None:
     assert ok(results, "get_badge")["badge"]["name"] == "Client badge"
 
 
-def test_awards_when_the_server_has_them(results: Results) -> None:
-    award = results["award"]
-    if "error" in award and award.get("info") and award["info"].get("code") == "ResourceNotFound":
-        pytest.skip("awards are not served yet")
+def test_awards(results: Results) -> None:
     assert ok(results, "award")["status"] == "created"
     assert len(ok(results, "list_instances")["instances"]) == 1

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.test_instances_api import Events, system_id_of, tap_events
 from tests.support.client import Client
+from tests.support.events import EventTap, system_id_of, tap_events
 from tests.support.factories import make_badge, make_issuer, make_program, make_system
 from tests.support.stack import Stack
 
@@ -32,7 +32,7 @@ def slug_of(path: str) -> str:
 
 
 @pytest.fixture
-async def events(stack: Stack) -> AsyncIterator[Events]:
+async def events(stack: Stack) -> AsyncIterator[EventTap]:
     async with tap_events(stack) as tap:
         yield tap
 
@@ -257,7 +257,7 @@ class TestClaim:
         answer = await client.post(f"{badge}/codes/NOPE/claim", json={})
         assert answer.status == 404
 
-    async def test_claim_emits_claim_code_claimed(self, client: Client, events: Events) -> None:
+    async def test_claim_emits_claim_code_claimed(self, client: Client, events: EventTap) -> None:
         badge = await make_badge(client)
         system_id = await system_id_of(client, badge)
         await add_code(client, badge, code="ONCE")
@@ -268,7 +268,9 @@ class TestClaim:
         assert data["claimCode"]["code"] == "ONCE"
         assert data["badge"]["slug"] == slug_of(badge)
 
-    async def test_creating_and_deleting_emit_events(self, client: Client, events: Events) -> None:
+    async def test_creating_and_deleting_emit_events(
+        self, client: Client, events: EventTap
+    ) -> None:
         badge = await make_badge(client)
         system_id = await system_id_of(client, badge)
         await add_code(client, badge, code="BRIEF")

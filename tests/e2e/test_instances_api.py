@@ -9,24 +9,18 @@ the events exchange (with their data) and in the webhooks service's inbox."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import aio_pika
-import asyncpg
 import pytest
 
-from shared.envelope import Envelope
-from shared.topology import EVENTS_EXCHANGE
 from tests.support.client import Answer, Client
+from tests.support.events import EventTap, eventually, inbox_types, system_id_of, tap_events
 from tests.support.factories import make_badge, make_issuer, make_program, make_system, unique
 from tests.support.stack import Stack
 
 pytestmark = pytest.mark.e2e
-
-DEADLINE_S = 20.0
 
 
 # --- shared helpers -----------------------------------------------------------------------------
@@ -44,76 +38,9 @@ async def award(client: Client, badge: str, recipient: str, **body: Any) -> dict
     return instance
 
 
-async def system_id_of(client: Client, path: str) -> int:
-    """The id of the system a path starts with (`/systems/<slug>/...`)."""
-    answer = await client.get("/".join(path.split("/")[:3]))
-    assert answer.status == 200, answer.body
-    found: int = answer.body["system"]["id"]
-    return found
-
-
-async def eventually(check: Callable[[], Awaitable[Any]], what: str) -> Any:
-    """Poll `check` until it answers something truthy, failing after the deadline."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + DEADLINE_S
-    while not (value := await check()):
-        assert loop.time() < deadline, f"timed out after {DEADLINE_S} s waiting for {what}"
-        await asyncio.sleep(0.05)
-    return value
-
-
-async def inbox_types(stack: Stack, system_id: int) -> list[str]:
-    """The types of the system's events the webhooks service has received."""
-    conn = await asyncpg.connect(stack.isolation.database_url)
-    try:
-        rows = await conn.fetch("SELECT type FROM webhooks.inbox WHERE system_id = $1", system_id)
-        return [row["type"] for row in rows]
-    finally:
-        await conn.close()
-
-
-class Events:
-    """Every domain event published while the test runs, with its data, read from a queue of
-    the test's own bound to the events exchange."""
-
-    def __init__(self) -> None:
-        self.seen: list[Envelope] = []
-
-    def of(self, event_type: str, system_id: int) -> list[dict[str, Any]]:
-        return [e.data for e in self.seen if e.type == event_type and e.system_id == system_id]
-
-    async def wait(self, event_type: str, system_id: int, count: int = 1) -> list[dict[str, Any]]:
-        async def enough() -> list[dict[str, Any]] | None:
-            found = self.of(event_type, system_id)
-            return found if len(found) >= count else None
-
-        found: list[dict[str, Any]] = await eventually(enough, f"{count} {event_type} event(s)")
-        return found
-
-
-@asynccontextmanager
-async def tap_events(stack: Stack) -> AsyncIterator[Events]:
-    tap = Events()
-    connection = await aio_pika.connect(stack.isolation.amqp_url)
-    try:
-        channel = await connection.channel()
-        queue = await channel.declare_queue(exclusive=True, auto_delete=True)
-        for pattern in ("badge.*", "claim_code.*"):
-            await queue.bind(EVENTS_EXCHANGE, routing_key=pattern)
-
-        async def collect(message: aio_pika.abc.AbstractIncomingMessage) -> None:
-            tap.seen.append(Envelope.from_bytes(message.body))
-            await message.ack()
-
-        await queue.consume(collect)
-        yield tap
-    finally:
-        await connection.close()
-
-
 @pytest.fixture
-async def events(stack: Stack) -> AsyncIterator[Events]:
-    async with tap_events(stack) as tap:
+async def events(stack: Stack) -> AsyncIterator[EventTap]:
+    async with tap_events(stack, "badge.*", "claim_code.*") as tap:
         yield tap
 
 
@@ -606,7 +533,7 @@ class TestRevoke:
 
 class TestAwardEvents:
     async def test_award_emits_badge_awarded_with_badgekit_webhook_fields(
-        self, client: Client, stack: Stack, events: Events
+        self, client: Client, stack: Stack, events: EventTap
     ) -> None:
         badge = await make_badge(client)
         system_id = await system_id_of(client, badge)
@@ -631,7 +558,7 @@ class TestAwardEvents:
         await eventually(delivered, "badge.awarded in the webhooks inbox")
 
     async def test_revoke_emits_badge_revoked(
-        self, client: Client, stack: Stack, events: Events
+        self, client: Client, stack: Stack, events: EventTap
     ) -> None:
         badge = await make_badge(client)
         system_id = await system_id_of(client, badge)
@@ -648,7 +575,7 @@ class TestAwardEvents:
 
         await eventually(delivered, "badge.revoked in the webhooks inbox")
 
-    async def test_each_bulk_award_emits_its_event(self, client: Client, events: Events) -> None:
+    async def test_each_bulk_award_emits_its_event(self, client: Client, events: EventTap) -> None:
         badge = await make_badge(client)
         system_id = await system_id_of(client, badge)
         emails = [email() for _ in range(3)]
@@ -656,7 +583,7 @@ class TestAwardEvents:
         found = await events.wait("badge.awarded", system_id, count=3)
         assert sorted(data["email"] for data in found) == sorted(emails)
 
-    async def test_a_refused_award_emits_nothing(self, client: Client, events: Events) -> None:
+    async def test_a_refused_award_emits_nothing(self, client: Client, events: EventTap) -> None:
         badge = await make_badge(client, unique=True)
         system_id = await system_id_of(client, badge)
         recipient = email()

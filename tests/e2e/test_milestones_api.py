@@ -10,8 +10,9 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.test_applications_api import new_badge, system_id, tapped_events, wait_for_inbox
+from tests.e2e.test_applications_api import new_badge
 from tests.support.client import Client
+from tests.support.events import system_id_of, tap_events, wait_for_inbox
 from tests.support.factories import created, make_issuer, make_system
 from tests.support.stack import Stack
 
@@ -387,8 +388,8 @@ class TestMilestoneAutoAward:
     ) -> None:
         at = await setting(client)
         await milestone(client, at, numberRequired=2)
-        sid = await system_id(client, at.system)
-        async with tapped_events(stack) as events:
+        sid = await system_id_of(client, at.system)
+        async with tap_events(stack) as events:
             await award(client, at.support[0][0], "ada@example.org")
             assert await holders(client, at.primary_path) == []
             triggering = await award(client, at.support[1][0], "ada@example.org")
@@ -541,8 +542,8 @@ class TestMilestoneAutoAward:
         """BadgeKit stored this action and ignored it (it always awarded)."""
         at = await setting(client)
         await milestone(client, at, numberRequired=1, action="queue-application")
-        sid = await system_id(client, at.system)
-        async with tapped_events(stack) as events:
+        sid = await system_id_of(client, at.system)
+        async with tap_events(stack) as events:
             await award(client, at.support[0][0], "ada@example.org")
             await award(client, at.support[1][0], "ada@example.org")
             (submitted,) = await events.wait("application.submitted", sid)

@@ -8,14 +8,9 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.test_applications_api import (
-    apply,
-    new_badge,
-    system_id,
-    tapped_events,
-    wait_for_inbox,
-)
+from tests.e2e.test_applications_api import apply, new_badge
 from tests.support.client import Client
+from tests.support.events import system_id_of, tap_events, wait_for_inbox
 from tests.support.factories import created, make_system
 from tests.support.stack import Stack
 
@@ -156,8 +151,8 @@ class TestReviewedEvent:
         self, client: Client, stack: Stack
     ) -> None:
         at = await setting(client)
-        sid = await system_id(client, at.system)
-        async with tapped_events(stack) as events:
+        sid = await system_id_of(client, at.system)
+        async with tap_events(stack) as events:
             made = await review(
                 client,
                 at,
@@ -177,8 +172,8 @@ class TestReviewedEvent:
         self, client: Client, stack: Stack
     ) -> None:
         at = await setting(client)
-        sid = await system_id(client, at.system)
-        async with tapped_events(stack) as events:
+        sid = await system_id_of(client, at.system)
+        async with tap_events(stack) as events:
             await review(client, at, reviewItems=[{"criterionId": at.optional, "satisfied": 1}])
             await review(client, at, reviewItems=[{"criterionId": at.required, "satisfied": 0}])
             verdicts = await events.wait("application.reviewed", sid, count=2)
@@ -188,17 +183,17 @@ class TestReviewedEvent:
         self, client: Client, stack: Stack
     ) -> None:
         at = await setting(client, criteria=[{"description": "Optional", "required": False}])
-        sid = await system_id(client, at.system)
-        async with tapped_events(stack) as events:
+        sid = await system_id_of(client, at.system)
+        async with tap_events(stack) as events:
             await review(client, at)
             (data,) = await events.wait("application.reviewed", sid)
         assert data["approved"] is True
 
     async def test_an_update_announces_the_new_verdict(self, client: Client, stack: Stack) -> None:
         at = await setting(client)
-        sid = await system_id(client, at.system)
+        sid = await system_id_of(client, at.system)
         made = await review(client, at, reviewItems=[{"criterionId": at.required, "satisfied": 0}])
-        async with tapped_events(stack) as events:
+        async with tap_events(stack) as events:
             answer = await client.put(
                 f"{at.reviews}/{made['slug']}",
                 json={"reviewItems": [{"criterionId": at.required, "satisfied": 1}]},
@@ -211,8 +206,8 @@ class TestReviewedEvent:
     async def test_approval_awards_nothing(self, client: Client, stack: Stack) -> None:
         """As in BadgeKit, the subscriber decides and calls back to award."""
         at = await setting(client)
-        sid = await system_id(client, at.system)
-        async with tapped_events(stack) as events:
+        sid = await system_id_of(client, at.system)
+        async with tap_events(stack) as events:
             await review(client, at, reviewItems=[{"criterionId": at.required, "satisfied": 1}])
             await events.wait("application.reviewed", sid)
         assert events.of("badge.awarded", sid) == []

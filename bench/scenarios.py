@@ -69,3 +69,32 @@ async def get_system(setup: Setup) -> CallFactory:
     await setup.call(Call.json("POST", "/systems", system_fields(slug)))
     read = Call("GET", f"/systems/{slug}")
     return lambda index: read
+
+
+@scenario(
+    "award",
+    "POST {B}/instances: a program-level unique badge awarded to a new email per request",
+)
+async def award(setup: Setup) -> CallFactory:
+    system = f"/systems/{setup.run_id}-awards"
+    issuer = f"{system}/issuers/issuer"
+    program = f"{issuer}/programs/program"
+    await setup.call(Call.json("POST", "/systems", system_fields(f"{setup.run_id}-awards")))
+    await setup.call(Call.json("POST", f"{system}/issuers", system_fields("issuer")))
+    await setup.call(Call.json("POST", f"{issuer}/programs", system_fields("program")))
+    badge = {
+        "slug": "bench-badge",
+        "name": "Bench badge",
+        "earnerDescription": "Awarded by the benchmark",
+        "consumerDescription": "Awarded by the benchmark",
+        "criteriaUrl": "https://example.org/criteria",
+        "unique": True,
+        "imageUrl": "https://example.org/badge.png",
+    }
+    await setup.call(Call.json("POST", f"{program}/badges", badge))
+    path = f"{program}/badges/bench-badge/instances"
+
+    def call(index: int) -> Call:
+        return Call.json("POST", path, {"email": f"{setup.run_id}-{index}@example.org"})
+
+    return call

@@ -203,6 +203,8 @@ async def declare_topology(channel: AbstractChannel) -> AbstractExchange:
         )
         for routing_key in event_queue.bindings:
             await queue.bind(events, routing_key)
+        for routing_key in event_queue.obsolete:
+            await queue.unbind(events, routing_key)
     for service in topology.SERVICES:
         await channel.declare_queue(topology.request_queue(service), durable=True)
     return events

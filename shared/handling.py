@@ -211,7 +211,7 @@ class EventDispatcher(Generic[DepsT]):
         self,
         pool: asyncpg.Pool,
         deps: DepsT,
-        handlers: Mapping[type[Event], Sequence[Handler[DepsT]]],
+        handlers: Mapping[type[Message], Sequence[Handler[DepsT]]],
         relay: OutboxRelay | None = None,
     ) -> None:
         self._pool = pool

@@ -24,7 +24,7 @@ from shared.bus import Bus, Consumer
 from shared.config import Settings
 from shared.entrypoint import wait_until_reachable
 from shared.handling import DepsT, EventDispatcher, Handler, RequestDispatcher
-from shared.messages.base import Event, Message
+from shared.messages.base import Message
 from shared.outbox import OutboxRelay
 from shared.rpc import RpcServer
 
@@ -45,7 +45,7 @@ class ServiceSpec(Generic[DepsT]):
     migrations: Path
     make_deps: Callable[[Settings, asyncpg.Pool, Bus], DepsT]
     request_handlers: Mapping[type[Message], Handler[DepsT]]
-    event_handlers: Mapping[type[Event], Sequence[Handler[DepsT]]]
+    event_handlers: Mapping[type[Message], Sequence[Handler[DepsT]]]
     event_queue: str | None
     # SQL run every hour to drop what has outlived its use (the inbox is always pruned).
     housekeeping: tuple[str, ...] = ()

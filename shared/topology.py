@@ -32,6 +32,8 @@ DELIVERY_LIMIT = 10
 class EventQueue:
     name: str
     bindings: tuple[str, ...]
+    # Bindings of earlier versions, removed at start (a redeclare never removes a binding).
+    obsolete: tuple[str, ...] = ()
     arguments: dict[str, Any] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -55,9 +57,26 @@ class EventQueue:
 
 QUORUM: dict[str, Any] = {"x-queue-type": "quorum"}
 
-ISSUER_EVENTS = EventQueue("issuer.events", ("system.*",))
-WEBHOOKS_EVENTS = EventQueue("webhooks.events", ("#",))
-EVENT_QUEUES = (ISSUER_EVENTS, WEBHOOKS_EVENTS)
+# Each subscriber is bound to what it acts on. The issuer also receives the commands the badges
+# service sends it through its outbox (they carry recipients' names and emails: nobody else
+# may be bound to them).
+ISSUER_EVENTS = EventQueue(
+    "issuer.events", ("system.*", "issuer.issue_credential", "issuer.cancel_credential")
+)
+WEBHOOKS_EVENTS = EventQueue(
+    "webhooks.events",
+    (
+        "system.*",
+        "badge.*",
+        "application.*",
+        "claim_code.*",
+        "credential.*",
+        "webhook.test",
+    ),
+    obsolete=("#",),
+)
+BADGES_EVENTS = EventQueue("badges.events", ("credential.*",))
+EVENT_QUEUES = (ISSUER_EVENTS, WEBHOOKS_EVENTS, BADGES_EVENTS)
 
 # What every gateway process must hear at once, on its own exclusive queue.
 GATEWAY_BROADCASTS = ("consumer.deleted", "system.deleted")

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import structlog
 
 from shared.handling import Context, Handler, forget_system_messages
-from shared.messages.base import Event
+from shared.messages.base import Message
 from shared.messages.events import SystemDeleted
 
 if TYPE_CHECKING:
@@ -28,6 +28,6 @@ async def purge_system(event: SystemDeleted, ctx: Ctx) -> None:
     log.info("issuer.system_purged", system_id=ctx.system_id)
 
 
-EVENT_HANDLERS: dict[type[Event], list[Handler[Deps]]] = {
+EVENT_HANDLERS: dict[type[Message], list[Handler[Deps]]] = {
     SystemDeleted: [purge_system],
 }

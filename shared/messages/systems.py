@@ -98,3 +98,10 @@ class GetConsumerCredentials(Query):
 
     TYPE = "badges.get_consumer_credentials"
     api_key: str
+
+
+class ResolveSystem(Query):
+    """A system's immutable id from its slug (for requests other services answer)."""
+
+    TYPE = "badges.resolve_system"
+    slug: str

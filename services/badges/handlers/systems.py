@@ -31,6 +31,7 @@ from shared.messages.systems import (
     GetSystem,
     ListConsumers,
     ListSystems,
+    ResolveSystem,
     UpdateSystem,
 )
 
@@ -88,6 +89,10 @@ async def delete_system(cmd: DeleteSystem, ctx: Ctx) -> dict[str, Any]:
     await repository.forget_replies(ctx.conn, system_id)
     ctx.emit(SystemDeleted(system=cmd.slug), system_id=system_id)
     return shown
+
+
+async def resolve_system(query: ResolveSystem, ctx: Ctx) -> dict[str, Any]:
+    return {"id": await _system_id(ctx, query.slug), "slug": query.slug}
 
 
 async def create_consumer(cmd: CreateConsumer, ctx: Ctx) -> Sensitive:
@@ -148,4 +153,5 @@ HANDLERS: dict[type[Message], Handler[Deps]] = {
     ListConsumers: list_consumers,
     DeleteConsumer: delete_consumer,
     GetConsumerCredentials: get_consumer_credentials,
+    ResolveSystem: resolve_system,
 }

@@ -49,8 +49,9 @@ class TestRegistry:
 
     def test_requests_are_named_for_their_service(self) -> None:
         assert MESSAGE_TYPES["badges.create_system"] is CreateSystem
+        services = ("badges.", "issuer.", "webhooks.")
         assert all(
-            name.startswith("badges.") or name == "ping"
+            name.startswith(services) or name == "ping"
             for name in MESSAGE_TYPES
             if name not in EVENT_TYPES
         )

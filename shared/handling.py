@@ -28,7 +28,7 @@ from shared.db import Connection
 from shared.envelope import Envelope
 from shared.errors import AppError, InternalError, PermanentError, RetryableError
 from shared.messages import MESSAGE_TYPES
-from shared.messages.base import Command, Event, Message
+from shared.messages.base import Command, Message
 from shared.messages.common import Ping
 from shared.outbox import OutboxRelay, write_events
 from shared.rpc import error_reply, ok_reply
@@ -44,7 +44,8 @@ MAX_REQUEUE_DELAY_S = 5.0
 @dataclass
 class Context(Generic[DepsT]):
     """What a handler gets besides its message: a connection (in the transaction, for commands
-    and events), the service's dependencies, and `emit` to add an event to the outbox."""
+    and events), the service's dependencies, and `emit` to add an event (or a command for
+    another service) to the outbox."""
 
     conn: Connection
     deps: DepsT
@@ -52,7 +53,7 @@ class Context(Generic[DepsT]):
     system_id: int | None = None
     events: list[Envelope] = field(default_factory=list)
 
-    def emit(self, event: Event, *, system_id: int) -> None:
+    def emit(self, event: Message, *, system_id: int) -> None:
         self.events.append(
             Envelope.wrap(
                 event,

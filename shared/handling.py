@@ -52,6 +52,8 @@ class Context(Generic[DepsT]):
     envelope: Envelope
     system_id: int | None = None
     events: list[Envelope] = field(default_factory=list)
+    # Called once the transaction has committed (e.g. to wake a scheduler for new due rows).
+    after_commit: list[Callable[[], None]] = field(default_factory=list)
 
     def emit(self, event: Message, *, system_id: int) -> None:
         self.events.append(
@@ -145,6 +147,8 @@ class RequestDispatcher(Generic[DepsT]):
                 return await _stored_reply(conn, envelope) or error_reply(InternalError())
         if context.events and self._relay is not None:
             self._relay.wake()
+        for callback in context.after_commit:
+            callback()
         log.info("request.committed", system_id=context.system_id, events=len(context.events))
         return reply
 
@@ -280,5 +284,7 @@ class EventDispatcher(Generic[DepsT]):
             await write_events(conn, context.events)
         if context.events and self._relay is not None:
             self._relay.wake()
+        for callback in context.after_commit:
+            callback()
         log.info("event.handled", system_id=envelope.system_id)
         return True

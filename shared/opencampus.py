@@ -21,8 +21,6 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
-from shared.messages.fields import Email, one_of
-
 ISSUE_PATH = "/issuer/vc"
 API_KEY_HEADER = "X-API-KEY"
 DUPLICATE_SUBTYPE = "DUPLICATE_ISSUANCE_ERROR"
@@ -68,6 +66,7 @@ ACHIEVEMENT_TYPES = (
 _OCID = re.compile(r"^[a-z0-9][a-z0-9._-]*\.edu$")
 _ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
 _REFERENCE = re.compile(r"^[\x21-\x7e]+$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
 
 
 def _iso_datetime(value: str) -> str:
@@ -108,7 +107,19 @@ IsoDateTime = Annotated[str, AfterValidator(_iso_datetime)]
 HttpUri = Annotated[str, Field(max_length=2048), AfterValidator(_http_uri)]
 Text = Annotated[str, Field(max_length=10_000), AfterValidator(_text)]
 Identifier = Annotated[str, Field(min_length=1, max_length=IDENTIFIER_MAX), AfterValidator(_text)]
-AchievementType = Annotated[str, one_of(*ACHIEVEMENT_TYPES)]
+
+
+def _achievement_type(value: str) -> str:
+    if value not in ACHIEVEMENT_TYPES:
+        raise PydanticCustomError(
+            "enum", "Value must be one of the Open Badges 3.0 achievement types, e.g. Badge"
+        )
+    return value
+
+
+# This module stands alone (the message models import it), so its checks are its own.
+AchievementType = Annotated[str, AfterValidator(_achievement_type)]
+Email = Annotated[str, Field(max_length=255), _pattern(_EMAIL, "Invalid email")]
 Ocid = Annotated[
     str,
     Field(max_length=255),

@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Generic
+from typing import Any, Generic, Protocol
 
 import asyncpg
 import structlog
@@ -39,6 +39,15 @@ INBOX_RETENTION = "7 days"
 JANITOR_INTERVAL_S = 3600.0
 
 
+class Worker(Protocol):
+    """Background work of a service beyond consuming messages (a scheduler of due rows)."""
+
+    async def start(self, relay: OutboxRelay) -> None: ...
+
+    async def stop(self) -> None:
+        """Take no new work; let the work in hand finish."""
+
+
 @dataclass(frozen=True)
 class ServiceSpec(Generic[DepsT]):
     name: str
@@ -49,6 +58,7 @@ class ServiceSpec(Generic[DepsT]):
     event_queue: str | None
     # SQL run every hour to drop what has outlived its use (the inbox is always pruned).
     housekeeping: tuple[str, ...] = ()
+    workers: Callable[[DepsT], Sequence[Worker]] = lambda deps: ()
 
 
 @dataclass
@@ -91,6 +101,9 @@ async def running(spec: ServiceSpec[DepsT], settings: Settings) -> AsyncIterator
                 consumer = await bus.consume(
                     spec.event_queue, runtime.events, prefetch=EVENT_PREFETCH
                 )
+            workers = spec.workers(deps)
+            for worker in workers:
+                await worker.start(relay)
             janitor = asyncio.create_task(_housekeeping(pool, spec.housekeeping))
             log.info("service.started", queue=spec.event_queue)
             try:
@@ -101,6 +114,8 @@ async def running(spec: ServiceSpec[DepsT], settings: Settings) -> AsyncIterator
                 await server.stop()
                 if consumer is not None:
                     await consumer.stop()
+                for worker in workers:
+                    await worker.stop()
                 await relay.stop()
         finally:
             await bus.close()

@@ -55,6 +55,7 @@ def all_routes() -> list[Route]:
         applications,
         badges,
         claim_codes,
+        credentials,
         health,
         instances,
         issuers,
@@ -74,6 +75,7 @@ def all_routes() -> list[Route]:
         applications,
         reviews,
         milestones,
+        credentials,
         public,
         openapi,
     )

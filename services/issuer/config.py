@@ -6,3 +6,16 @@ from pathlib import Path
 
 SERVICE = "issuer"
 MIGRATIONS = Path(__file__).parent / "migrations"
+
+# Calls to Open Campus in flight at once, per issuer process.
+MAX_CONCURRENT_CALLS = 8
+# Due credentials are looked for this often (new ones wake the scheduler at once).
+POLL_INTERVAL_S = 0.5
+# A claimed attempt is due again this long after its call's timeout, should its process die.
+LEASE_MARGIN_S = 30.0
+# Circuit breaker, per API key: this many transient failures in a row open it for the cooldown;
+# then one call is let through to probe.
+BREAKER_THRESHOLD = 5
+BREAKER_COOLDOWN_S = 30.0
+# Open Campus answers kept with each attempt (enough to diagnose, not to bloat the database).
+RESPONSE_KEPT_CHARS = 2048

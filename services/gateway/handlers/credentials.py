@@ -1,0 +1,140 @@
+"""Open Campus credentials of a system, and its Open Campus API key (answered by the issuer)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal, cast
+
+from aiohttp import web
+
+from services.gateway.handlers.common import ask, ask_badges, body, location
+from services.gateway.render import json_response, listing
+from services.gateway.routes import SYSTEM, Route
+from services.gateway.validation import choice, pagination, validate
+from shared.errors import ValidationFailed
+from shared.messages.credentials import (
+    GetCredential,
+    GetOpenCampusSettings,
+    ListCredentials,
+    RequestCredential,
+    RetryCredential,
+    SetOpenCampusKey,
+)
+from shared.messages.fields import Fields
+from shared.messages.systems import ResolveSystem
+from shared.opencampus import InvalidIssueRequest, IssueRequest, validate_issue_request
+
+Status = Literal["pending", "issued", "failed", "cancelled"]
+_STATUSES = {status: status for status in ("pending", "issued", "failed", "cancelled")}
+
+
+class OpenCampusKey(Fields):
+    api_key: str
+
+
+async def _system(request: web.Request) -> tuple[int, str]:
+    """The system's immutable id (the issuer keys everything by it), from its slug."""
+    found = await ask_badges(request, ResolveSystem(slug=request.match_info["system"]))
+    return int(found["id"]), str(found["slug"])
+
+
+async def put_open_campus(request: web.Request) -> web.Response:
+    fields = validate(OpenCampusKey, body(request).fields)
+    if not fields.api_key.strip():
+        raise ValidationFailed([{"field": "apiKey", "value": "", "message": "Required field"}])
+    system_id, slug = await _system(request)
+    command = SetOpenCampusKey(system_id=system_id, system=slug, api_key=fields.api_key)
+    settings = await ask(request, "issuer", command)
+    return json_response({"status": "updated", "openCampus": settings})
+
+
+async def get_open_campus(request: web.Request) -> web.Response:
+    system_id, _ = await _system(request)
+    settings = await ask(request, "issuer", GetOpenCampusSettings(system_id=system_id))
+    return json_response({"openCampus": settings})
+
+
+async def request_credential(request: web.Request) -> web.Response:
+    try:
+        validate_issue_request(body(request).fields)
+    except InvalidIssueRequest as invalid:
+        raise ValidationFailed(invalid.details) from None
+    system_id, slug = await _system(request)
+    command = RequestCredential(system_id=system_id, system=slug, body=body(request).fields)
+    answer: dict[str, Any] = await ask(request, "issuer", command)
+    credential = answer["credential"]
+    if not answer["created"]:
+        return json_response({"credential": credential})
+    path = f"/systems/{slug}/credentials/{credential['id']}"
+    return json_response(
+        {"status": "accepted", "credential": credential},
+        status=202,
+        headers={"Location": location(request, path)},
+    )
+
+
+async def list_credentials(request: web.Request) -> web.Response:
+    page = pagination(request)
+    status = cast(Status | None, choice(request, "status", _STATUSES, "")) or None
+    system_id, _ = await _system(request)
+    query = ListCredentials(system_id=system_id, status=status, page=page)
+    return listing("credentials", await ask(request, "issuer", query), page)
+
+
+async def get_credential(request: web.Request) -> web.Response:
+    system_id, _ = await _system(request)
+    query = GetCredential(system_id=system_id, id=request.match_info["credential"])
+    return json_response({"credential": await ask(request, "issuer", query)})
+
+
+async def retry_credential(request: web.Request) -> web.Response:
+    system_id, _ = await _system(request)
+    command = RetryCredential(system_id=system_id, id=request.match_info["credential"])
+    credential = await ask(request, "issuer", command)
+    return json_response({"status": "accepted", "credential": credential}, status=202)
+
+
+C = f"{SYSTEM}/credentials"
+ROUTES = [
+    Route(
+        "PUT",
+        f"{SYSTEM}/open-campus",
+        put_open_campus,
+        "Set the system's Open Campus API key",
+        "open campus",
+        OpenCampusKey,
+    ),
+    Route(
+        "GET",
+        f"{SYSTEM}/open-campus",
+        get_open_campus,
+        "Whether the system has its own key (last 4 characters)",
+        "open campus",
+    ),
+    Route(
+        "POST",
+        C,
+        request_credential,
+        "Issue an OCA or OCB (the Open Campus body)",
+        "credentials",
+        IssueRequest,
+        202,
+    ),
+    Route(
+        "GET", C, list_credentials, "List credentials", "credentials", paged=True, query=("status",)
+    ),
+    Route(
+        "GET",
+        f"{C}/{{credential}}",
+        get_credential,
+        "A credential with every attempt",
+        "credentials",
+    ),
+    Route(
+        "POST",
+        f"{C}/{{credential}}/retry",
+        retry_credential,
+        "Retry a failed credential",
+        "credentials",
+        status=202,
+    ),
+]

@@ -191,9 +191,11 @@ async def settle(
 
 
 async def cancel(conn: Connection, credential_id: uuid.UUID) -> None:
+    """The award was revoked: a credential not issued (pending, or failed and retryable) never
+    will be. An attempt in flight may still issue it; then it is issued."""
     await conn.execute(
         "UPDATE credentials SET status = 'cancelled', next_attempt_at = NULL, updated_at = now()"
-        " WHERE id = $1 AND status = 'pending'",
+        " WHERE id = $1 AND status IN ('pending', 'failed')",
         credential_id,
     )
 

@@ -4,6 +4,10 @@ Creates the database when it is missing (each service migrates its own schema at
 the four services, waits until the gateway is ready, prints its URL and a first signed call,
 and on Ctrl-C (or SIGTERM) stops every process cleanly. Every variable of DESIGN.md overrides
 its default, so the same command runs against any database and broker.
+
+In development, when OPEN_CAMPUS_BASE_URL is the local sandbox's (the default, or any http URL on
+a loopback host), the Open Campus sandbox starts first (the run waits until it answers) and stops
+last, so credentials are issued end to end without an API key and nothing leaves the machine.
 """
 
 from __future__ import annotations
@@ -20,13 +24,17 @@ from urllib.parse import urlsplit, urlunsplit
 import aio_pika
 import asyncpg
 
-from shared.config import Settings
+from shared.config import Settings, is_loopback_host
 from shared.entrypoint import load_settings, redact_url
 from shared.tokens import mint
 
 SERVICES = ("badges", "issuer", "webhooks", "gateway")
+SANDBOX = "sandbox"
 READY_TIMEOUT_S = 60.0
+SANDBOX_TIMEOUT_S = 20.0
 STOP_TIMEOUT_S = 15.0
+
+Processes = dict[str, subprocess.Popen[bytes]]
 
 
 def say(text: str) -> None:
@@ -66,7 +74,52 @@ async def check_broker(url: str) -> None:
     await connection.close()
 
 
-def wait_ready(settings: Settings, processes: dict[str, subprocess.Popen[bytes]]) -> bool:
+def wants_sandbox(settings: Settings) -> bool:
+    """The local sandbox is Open Campus here: development, over http, on a loopback host."""
+    if settings.is_production or settings.open_campus_base_url is None:
+        return False
+    parts = urlsplit(settings.open_campus_base_url)
+    return parts.scheme == "http" and is_loopback_host(parts.hostname or "")
+
+
+def sandbox_answers(base_url: str) -> bool:
+    # The admin API answers at the root, whatever path OPEN_CAMPUS_BASE_URL has.
+    root = urlunsplit(urlsplit(base_url)._replace(path="", query="", fragment=""))
+    try:
+        with urllib.request.urlopen(f"{root}/_sandbox/health", timeout=2) as response:
+            return bool(response.status == 200)
+    except OSError:
+        return False
+
+
+def start_sandbox(base_url: str) -> Processes | None:
+    """The sandbox's process, once it answers (none when one already does); None if it failed."""
+    if sandbox_answers(base_url):
+        say(f"an Open Campus sandbox already answers at {base_url}: using it")
+        return {}
+    process = spawn(SANDBOX)
+    deadline = time.monotonic() + SANDBOX_TIMEOUT_S
+    while not sandbox_answers(base_url):
+        if process.poll() is not None:
+            say(f"the sandbox exited with code {process.returncode} while starting; see its log")
+            return None
+        if time.monotonic() > deadline:
+            say(f"the sandbox did not answer at {base_url} after {SANDBOX_TIMEOUT_S:.0f} s")
+            stop({SANDBOX: process})
+            return None
+        time.sleep(0.2)
+    return {SANDBOX: process}
+
+
+def spawn(name: str) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", f"services.{name}"],
+        # The children ignore the terminal's Ctrl-C: this supervisor stops them in order.
+        start_new_session=True,
+    )
+
+
+def wait_ready(settings: Settings, processes: Processes) -> bool:
     url = f"http://{settings.gateway_host}:{settings.gateway_port}/readyz"
     deadline = time.monotonic() + READY_TIMEOUT_S
     while time.monotonic() < deadline:
@@ -85,7 +138,7 @@ def wait_ready(settings: Settings, processes: dict[str, subprocess.Popen[bytes]]
     return False
 
 
-def stop(processes: dict[str, subprocess.Popen[bytes]]) -> None:
+def stop(processes: Processes) -> None:
     for process in processes.values():
         if process.poll() is None:
             process.send_signal(signal.SIGTERM)
@@ -113,20 +166,30 @@ def main() -> None:
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
-    processes = {
-        name: subprocess.Popen(
-            [sys.executable, "-m", f"services.{name}"],
-            # The children ignore the terminal's Ctrl-C: this supervisor stops them in order.
-            start_new_session=True,
-        )
-        for name in SERVICES
-    }
+    # Started first and stopped last: the services may call it until they stop.
+    sandbox: Processes = {}
+    if wants_sandbox(settings):
+        assert settings.open_campus_base_url is not None
+        say(f"starting the Open Campus sandbox at {settings.open_campus_base_url}")
+        started = start_sandbox(settings.open_campus_base_url)
+        if started is None:
+            sys.exit(1)
+        sandbox = started
+    processes = {name: spawn(name) for name in SERVICES}
     say("starting " + ", ".join(SERVICES))
-    if not wait_ready(settings, processes):
+    if not wait_ready(settings, {**sandbox, **processes}):
         stop(processes)
+        stop(sandbox)
         sys.exit(1)
     base = f"http://{settings.gateway_host}:{settings.gateway_port}"
     say(f"ready: the gateway listens on {base}")
+    if wants_sandbox(settings):
+        say(
+            f"Open Campus is the local sandbox at {settings.open_campus_base_url} "
+            "(faults and issued credentials under /_sandbox/, see services/sandbox/admin.py)"
+        )
+    else:
+        say(f"Open Campus: {settings.open_campus_base_url}")
     say(
         "try:  .venv/bin/plaudit call POST /systems "
         '\'{"slug": "demo", "name": "Demo", "url": "https://demo.example.org"}\''
@@ -142,7 +205,7 @@ def main() -> None:
     say("stop with Ctrl-C")
     code = 0
     while not stopping:
-        for name, process in processes.items():
+        for name, process in {**sandbox, **processes}.items():
             if process.poll() is not None:
                 say(f"{name} exited with code {process.returncode}; stopping everything")
                 stopping, code = True, 1
@@ -150,6 +213,7 @@ def main() -> None:
         time.sleep(0.2)
     say("stopping")
     stop(processes)
+    stop(sandbox)
     say("stopped")
     sys.exit(code)
 

@@ -135,16 +135,16 @@ async def _housekeeping(pool: asyncpg.Pool, statements: tuple[str, ...]) -> None
         await asyncio.sleep(JANITOR_INTERVAL_S)
 
 
-async def wait_for_signal() -> None:
+async def serve(spec: ServiceSpec[Any], settings: Settings) -> None:
+    """Run until SIGTERM or SIGINT. The handlers are in place before anything starts, so a
+    signal during start-up still ends in a clean stop, never in the default kill."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.remove_signal_handler(sig)
-
-
-async def serve(spec: ServiceSpec[Any], settings: Settings) -> None:
-    async with running(spec, settings):
-        await wait_for_signal()
+    try:
+        async with running(spec, settings):
+            await stop.wait()
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)

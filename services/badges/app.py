@@ -9,6 +9,7 @@ import asyncpg
 from services.badges import handlers
 from services.badges.config import MIGRATIONS, SERVICE
 from services.badges.repository import idempotency
+from shared import topology
 from shared.bus import Bus
 from shared.config import Settings
 from shared.crypto import SecretBox
@@ -35,7 +36,7 @@ SPEC = ServiceSpec(
     migrations=MIGRATIONS,
     make_deps=make_deps,
     request_handlers=handlers.REQUEST_HANDLERS,
-    event_handlers={},
-    event_queue=None,
+    event_handlers=handlers.EVENT_HANDLERS,
+    event_queue=topology.BADGES_EVENTS.name,
     housekeeping=(idempotency.PRUNE,),
 )

@@ -9,6 +9,7 @@ from pydantic import BeforeValidator, Field, field_validator
 
 from shared.messages.base import Command, Query
 from shared.messages.common import ImageUpload, Scope
+from shared.messages.credentials import CredentialSpec
 from shared.messages.fields import (
     Fields,
     Flag,
@@ -32,6 +33,18 @@ from shared.messages.fields import (
 TimeUnits = Annotated[str, Strip, one_of("minutes", "hours", "days", "weeks")]
 EvidenceType = Annotated[str, Strip, one_of("URL", "Text", "Photo", "Video", "Sound")]
 Strapline = Annotated[str, Field(max_length=140)]
+
+
+def _blank_is_none(value: Any) -> Any:
+    """A form's `credential=` (left empty) is no credential."""
+    if isinstance(value, str) and not value.strip():
+        return None
+    return value
+
+
+# A badge's Open Campus credential (`null`: awards issue none). Form bodies nest it as
+# `credential[kind]=OCA&credential[achievementType]=Badge`.
+Credential = Annotated[CredentialSpec | None, BeforeValidator(_blank_is_none)]
 
 
 def _tag_values(value: Any) -> Any:
@@ -82,11 +95,12 @@ class BadgeFields(Fields):
     alignments: Annotated[list[AlignmentInput], Listed] = []
     categories: Values = []
     tags: Tags = []
+    credential: Credential = None
 
 
 class BadgeChanges(Patch):
     """What PUT may change. Ids, the slug and the badge's place (system, issuer, program) never
-    change; nested lists change only when given."""
+    change; nested lists change only when given; `credential: null` removes the credential."""
 
     name: Name | None = None
     strapline: Strapline | None = None
@@ -107,6 +121,7 @@ class BadgeChanges(Patch):
     alignments: Annotated[list[AlignmentInput], Listed] | None = None
     categories: Values | None = None
     tags: Tags | None = None
+    credential: Credential = None
 
     _not_null = field_validator(
         "name",

@@ -6,7 +6,7 @@ import re
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator
+from pydantic import BeforeValidator, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
 from shared.messages.base import Command, Event, Query
@@ -14,6 +14,7 @@ from shared.messages.common import Scope
 from shared.messages.fields import (
     Email,
     Fields,
+    Name,
     OptionalLongText,
     OptionalText,
     OptionalUrl,
@@ -21,6 +22,7 @@ from shared.messages.fields import (
     Slug,
     Strip,
 )
+from shared.opencampus import Address, Ocid
 
 _NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
 # Above this a number is milliseconds (as BadgeKit's 13-digit `expires` and the old client's
@@ -79,7 +81,28 @@ def _emails(value: Any) -> Any:
     return value
 
 
+def _blank_is_none(value: Any) -> Any:
+    """Form bodies send an empty string for a field left empty: treat it as absent."""
+    if isinstance(value, str) and not value.strip():
+        return None
+    return value
+
+
+def _stripped(value: Any) -> Any:
+    return value.strip() if isinstance(value, str) else value
+
+
+Optional = BeforeValidator(_blank_is_none)
+HolderOcId = Annotated[Ocid | None, Optional, BeforeValidator(_stripped)]
+HolderAddress = Annotated[Address | None, Optional, BeforeValidator(_stripped)]
+RecipientName = Annotated[Name | None, Optional]
+
+
 class AwardFields(Fields):
+    """An award. For a badge with a `credential`, `holderOcId` (OCA or OCB) or `holderAddress`
+    (OCB only) also issues that credential to the holder; an OCA also needs the recipient's
+    `name`. Those rules depend on the badge: the badges service checks them."""
+
     email: Email
     claim_code: Annotated[OptionalText, Strip] = None
     slug: Slug | None = None
@@ -87,6 +110,18 @@ class AwardFields(Fields):
     expires: Timestamp = None
     comment: OptionalLongText = None
     evidence: OptionalUrl = None
+    holder_oc_id: HolderOcId = None
+    holder_address: HolderAddress = None
+    name: RecipientName = None
+
+    @field_validator("holder_address")
+    @classmethod
+    def _one_holder(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is not None and info.data.get("holder_oc_id") is not None:
+            raise PydanticCustomError(
+                "one_holder", "Send at most one of holderOcId or holderAddress"
+            )
+        return value
 
 
 class BulkAwardFields(Fields):

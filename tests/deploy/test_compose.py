@@ -20,9 +20,12 @@ from aiohttp import web
 from pydantic import SecretStr, ValidationError
 
 from services.gateway.routes import setup_routes
+from services.sandbox.app import create_app as create_sandbox_app
+from services.sandbox.server import api_keys, listen_address
+from services.sandbox.server import parse_args as sandbox_args
 from shared import topology
 from shared.cli import parser as cli_parser
-from shared.config import Settings, is_loopback_host
+from shared.config import DEV_OPEN_CAMPUS_API_KEY, Settings, is_loopback_host
 
 ROOT = Path(__file__).parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
@@ -32,6 +35,8 @@ PYPROJECT = ROOT / "pyproject.toml"
 SETTINGS_NAMES = {name.upper() for name in Settings.model_fields}
 # The four services of DESIGN.md (Processes): the gateway and those behind the broker.
 SERVICES = ("gateway", *topology.SERVICES)
+# The Open Campus sandbox: the same image, under the `dev` profile only.
+SANDBOX = "sandbox"
 # Values for the variables Compose insists on (`${VAR:?message}`) when the host gives none.
 DUMMY_SECRET = "a-dummy-value-of-at-least-thirty-two-characters"
 
@@ -244,7 +249,7 @@ def test_the_image_runs_the_gateway_by_default() -> None:
 # Environment
 
 
-@pytest.mark.parametrize("name", SERVICES)
+@pytest.mark.parametrize("name", [*SERVICES, SANDBOX])
 def test_environment_names_only_settings(name: str) -> None:
     unknown = set(environment(plaudit_services()[name])) - SETTINGS_NAMES
     assert not unknown, f"{name}: no setting reads {sorted(unknown)}"
@@ -383,6 +388,91 @@ def test_named_volumes_are_declared() -> None:
             source = str(volume).split(":")[0]
             if not source.startswith((".", "/", "~")):
                 assert source in declared, f"{name} mounts undeclared volume {source}"
+
+
+# ---------------------------------------------------------------------------------------------
+# The Open Campus sandbox
+
+
+def test_the_sandbox_runs_only_under_the_dev_profile() -> None:
+    services = compose_services()
+    assert services[SANDBOX]["profiles"] == ["dev"]
+    assert services[SANDBOX]["command"] == ["python", "-m", "services.sandbox"]
+    assert SANDBOX in plaudit_services(), "the sandbox runs from the Plaudit image"
+    # Everything else runs without a profile: `docker compose up` starts all of it but the sandbox.
+    assert [name for name, service in services.items() if service.get("profiles")] == [SANDBOX]
+
+
+def test_nothing_depends_on_the_sandbox() -> None:
+    """A dependency would start it with the services (or fail without the `dev` profile)."""
+    for name, service in compose_services().items():
+        depends_on = service.get("depends_on") or {}
+        assert SANDBOX not in depends_on, f"{name} depends on the sandbox"
+
+
+@pytest.mark.parametrize(
+    "host", [{}, {"PLAUDIT_ENV": "development"}, {"OPEN_CAMPUS_API_KEY": "sandbox-api-key"}]
+)
+@pytest.mark.parametrize("name", SERVICES)
+def test_the_services_never_target_the_sandbox_by_default(
+    name: str, host: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    host = {**host, "MASTER_SECRET": DUMMY_SECRET, "PLAUDIT_ENCRYPTION_KEY": DUMMY_SECRET}
+    settings = settings_from(resolved_environment(name, host=host), monkeypatch)
+    assert settings.open_campus_base_url is not None
+    target = urlsplit(settings.open_campus_base_url)
+    assert target.scheme == "https"
+    assert target.hostname not in (SANDBOX, "0.0.0.0")
+    assert not is_loopback_host(target.hostname or "")
+
+
+def test_the_sandbox_listens_inside_its_container_on_its_published_port(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    sandbox = compose_services()[SANDBOX]
+    settings = settings_from(resolved_environment(SANDBOX), monkeypatch)
+    assert not settings.is_production, "the sandbox refuses to run in production"
+    host, port, base_path = listen_address(settings, sandbox_args([]))
+    assert (host, port, base_path) == ("0.0.0.0", 8090, "")
+    # Published to the host on loopback only: its admin API has no authentication.
+    mappings = published(sandbox)
+    assert [container for _, _, container in mappings] == [port]
+    assert all(ip == "127.0.0.1" for ip, _, _ in mappings)
+
+
+@pytest.mark.parametrize(
+    ("host", "accepted"),
+    [({}, DEV_OPEN_CAMPUS_API_KEY), ({"OPEN_CAMPUS_API_KEY": "a-key-of-ours"}, "a-key-of-ours")],
+)
+def test_the_sandbox_accepts_the_key_the_services_send(
+    host: dict[str, str], accepted: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sandbox = settings_from(resolved_environment(SANDBOX, host=host), monkeypatch)
+    assert api_keys(sandbox, sandbox_args([])) == [accepted]
+    # The services under development settings send the same key.
+    host = {
+        **host,
+        "PLAUDIT_ENV": "development",
+        "MASTER_SECRET": "m",
+        "PLAUDIT_ENCRYPTION_KEY": "k",
+    }
+    issuer = settings_from(resolved_environment("issuer", host=host), monkeypatch)
+    assert issuer.open_campus_api_key is not None
+    assert issuer.open_campus_api_key.get_secret_value() == accepted
+
+
+def test_sandbox_healthcheck_fetches_its_health_route(monkeypatch: pytest.MonkeyPatch) -> None:
+    test = compose_services()[SANDBOX]["healthcheck"]["test"]
+    assert test[:3] == ["CMD", "python", "-c"]
+    compile(test[3], "<healthcheck>", "exec")
+    settings = settings_from(resolved_environment(SANDBOX), monkeypatch)
+    _, port, _ = listen_address(settings, sandbox_args([]))
+    assert f"http://127.0.0.1:{port}/_sandbox/health" in test[3]
+    app = create_sandbox_app([])
+    paths = {
+        resource.canonical for resource in app.router.resources() if hasattr(resource, "canonical")
+    }
+    assert "/_sandbox/health" in paths
 
 
 # ---------------------------------------------------------------------------------------------

@@ -2,6 +2,11 @@
 
 Each stack runs against an `Isolation` (its own database and vhost) and a free port, writes each
 process's JSON log lines to a file, and can stop, SIGKILL and restart single services.
+
+Unless told `sandbox=False` (or given its own OPEN_CAMPUS_BASE_URL), a stack also runs the Open
+Campus sandbox on a free port, started with the services and stopped after them: every process
+gets OPEN_CAMPUS_BASE_URL pointing at it, and it accepts the stack's OPEN_CAMPUS_API_KEY.
+`stack.sandbox` drives it (faults, recorded credentials, counters).
 """
 
 from __future__ import annotations
@@ -14,12 +19,16 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
+from shared.opencampus import ISSUE_PATH
 from tests.support.infra import Isolation
 
 SERVICES = ("badges", "issuer", "webhooks", "gateway")
+SANDBOX = "sandbox"
 START_TIMEOUT_S = 30.0
 
 
@@ -42,11 +51,99 @@ def wait_for(condition: Any, *, timeout_s: float, what: str, interval_s: float =
         time.sleep(interval_s)
 
 
+class Sandbox:
+    """Drives a running Open Campus sandbox through its admin API (`/_sandbox/`). Synchronous:
+    the sandbox is another process, so a test calls it between its awaits."""
+
+    def __init__(self, base_url: str, api_key: str) -> None:
+        self.base_url = base_url
+        self.api_key = api_key  # the key the stack's processes send
+
+    @property
+    def issue_url(self) -> str:
+        return f"{self.base_url}{ISSUE_PATH}"
+
+    def _call(self, method: str, path: str, body: Any = None) -> Any:
+        request = urllib.request.Request(
+            f"{self.base_url}/_sandbox/{path}",
+            method=method,
+            data=None if body is None else json.dumps(body).encode(),
+            headers={"content-type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return json.loads(response.read())
+
+    def answers(self) -> bool:
+        try:
+            return bool(self._call("GET", "health")["status"] == "ok")
+        except (OSError, ValueError):
+            return False
+
+    def set_faults(
+        self,
+        *,
+        sequence: Sequence[str] = (),
+        rates: dict[str, float] | None = None,
+        latency_ms: float = 0,
+        slow_s: float = 30,
+        retry_after_s: int = 1,
+        seed: int = 0,
+    ) -> dict[str, Any]:
+        """Replace the faults: `sequence` outcomes first, one per call, then `rates`. Outcomes:
+        ok, error, rate_limit, slow, ambiguous_500, ambiguous_drop, reject."""
+        body = {
+            "sequence": list(sequence),
+            "rates": rates or {},
+            "latencyMs": latency_ms,
+            "slowS": slow_s,
+            "retryAfterS": retry_after_s,
+            "seed": seed,
+        }
+        answer: dict[str, Any] = self._call("PUT", "faults", body)
+        return answer
+
+    def faults(self) -> dict[str, Any]:
+        answer: dict[str, Any] = self._call("GET", "faults")
+        return answer
+
+    def clear_faults(self) -> None:
+        self._call("DELETE", "faults")
+
+    def credentials(self, issuer_reference_id: str | None = None) -> list[dict[str, Any]]:
+        query = (
+            ""
+            if issuer_reference_id is None
+            else "?" + urlencode({"issuerReferenceId": issuer_reference_id})
+        )
+        found: list[dict[str, Any]] = self._call("GET", f"credentials{query}")["credentials"]
+        return found
+
+    def stats(self) -> dict[str, Any]:
+        answer: dict[str, Any] = self._call("GET", "stats")
+        return answer
+
+    def add_key(self, api_key: str) -> None:
+        self._call("POST", "keys", {"apiKey": api_key})
+
+    def reset(self) -> None:
+        """Forget credentials and counters (keys and faults stay)."""
+        self._call("DELETE", "state")
+
+
 class Stack:
-    def __init__(self, isolation: Isolation, log_dir: Path, **env: str) -> None:
+    def __init__(
+        self, isolation: Isolation, log_dir: Path, *, sandbox: bool = True, **env: str
+    ) -> None:
         self.isolation = isolation
         self.port = free_port()
         self.log_dir = log_dir
+        # A base URL given by the test wins: then it brings its own Open Campus.
+        with_sandbox = sandbox and "OPEN_CAMPUS_BASE_URL" not in env
+        if with_sandbox:
+            sandbox_port = free_port()
+            while sandbox_port == self.port:  # a port just released may come round again
+                sandbox_port = free_port()
+            env = {**env, "OPEN_CAMPUS_BASE_URL": f"http://127.0.0.1:{sandbox_port}"}
         self.env = {
             **os.environ,
             **isolation.env(GATEWAY_PORT=str(self.port), **env),
@@ -54,6 +151,14 @@ class Stack:
         self.settings = isolation.settings(
             gateway_port=str(self.port), **{k.lower(): v for k, v in env.items()}
         )
+        self.sandbox: Sandbox | None = None
+        if with_sandbox:
+            assert self.settings.open_campus_base_url is not None
+            assert self.settings.open_campus_api_key is not None
+            api_key = self.settings.open_campus_api_key.get_secret_value()
+            # The sandbox reads the same variables as the services: it listens where they call.
+            self.env["OPEN_CAMPUS_API_KEY"] = api_key
+            self.sandbox = Sandbox(self.settings.open_campus_base_url, api_key)
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
 
     @property
@@ -64,7 +169,15 @@ class Stack:
         return self.log_dir / f"{name}.log"
 
     def start(self, *names: str, wait: bool = True) -> None:
-        for name in names or SERVICES:
+        """Start the named processes (the four services and the sandbox when none are named);
+        a sandbox still running is kept. Waits until the sandbox answers, and with `wait` (and a
+        service among them) until the stack is ready."""
+        chosen = list(names or SERVICES)
+        if not names and self.sandbox is not None and not self.running(SANDBOX):
+            chosen.insert(0, SANDBOX)  # started first; the services need a moment longer
+        if SANDBOX in chosen and self.sandbox is None:
+            raise ValueError("this stack runs without a sandbox")
+        for name in chosen:
             with self.log_path(name).open("ab") as log_file:
                 self.processes[name] = subprocess.Popen(
                     [sys.executable, "-m", f"services.{name}"],
@@ -72,8 +185,29 @@ class Stack:
                     stdout=log_file,
                     stderr=subprocess.STDOUT,
                 )
-        if wait:
+        if SANDBOX in chosen:
+            self.wait_sandbox()
+        if wait and chosen != [SANDBOX]:
             self.wait_ready()
+
+    def running(self, name: str) -> bool:
+        process = self.processes.get(name)
+        return process is not None and process.poll() is None
+
+    def wait_sandbox(self) -> None:
+        sandbox = self.sandbox
+        assert sandbox is not None, "this stack runs without a sandbox"
+
+        def answers() -> bool:
+            process = self.processes[SANDBOX]
+            if process.poll() is not None:
+                raise AssertionError(
+                    f"the sandbox exited with {process.returncode}:\n"
+                    f"{self.log_text(SANDBOX)[-3000:]}"
+                )
+            return sandbox.answers()
+
+        wait_for(answers, timeout_s=START_TIMEOUT_S, what="the Open Campus sandbox to answer")
 
     def readiness(self) -> dict[str, Any] | None:
         try:
@@ -110,7 +244,8 @@ class Stack:
         process.wait(timeout=10)
 
     def close(self) -> None:
-        for name in list(self.processes):
+        # The sandbox last: services stopping may still be calling it.
+        for name in sorted(self.processes, key=lambda name: name == SANDBOX):
             try:
                 self.stop(name)
             except subprocess.TimeoutExpired:

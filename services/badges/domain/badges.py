@@ -1,5 +1,6 @@
 """Badges as responses show them: BadgeKit's fields and shapes (`unique` and a criterion's
-`required` as 0/1, `archived` a boolean), with absolute image URLs."""
+`required` as 0/1, `archived` a boolean), with absolute image URLs, and Plaudit's `credential`
+(null, or the Open Campus credential its awards issue)."""
 
 from __future__ import annotations
 
@@ -47,6 +48,7 @@ def badge(row: Mapping[str, Any], base_url: str) -> dict[str, Any]:
             "evidenceType": row["evidence_type"],
             "categories": row["categories"],
             "tags": row["tags"],
+            "credential": row["credential"],
         }
     )
     return shown

@@ -33,9 +33,22 @@ def instance(row: Row, base_url: str, badge: dict[str, Any] | None = None) -> di
         "assertionUrl": assertion_url(base_url, row["slug"]),
         "badge": badge,
     }
-    if row.get("credential_id") is not None:
-        shown["credential"] = {"id": row["credential_id"], "status": row["credential_status"]}
+    credential = _credential(row)
+    if credential is not None:
+        shown["credential"] = credential
     return shown
+
+
+def _credential(row: Row) -> dict[str, Any] | None:
+    """`{id, status}` of the award's Open Campus credential (and `vcId` once issued); None when
+    the award has none (the key is then left out, as BadgeKit's instances never had it). The
+    holder and the recipient's name are never shown."""
+    if row.get("credential_id") is None:
+        return None
+    credential = {"id": row["credential_id"], "status": row["credential_status"]}
+    if row.get("credential_vc_id") is not None:
+        credential["vcId"] = row["credential_vc_id"]
+    return credential
 
 
 def unix_seconds(moment: datetime) -> int:

@@ -1,5 +1,6 @@
 """Handlers of the badges service: one module per resource family, each with its `HANDLERS`
-registry at the bottom, merged here."""
+registry at the bottom, merged here; the events it consumes (`credential.*`) in
+`EVENT_HANDLERS`."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from services.badges.handlers import (
     applications,
     badges,
     claim_codes,
+    credentials,
     idempotency,
     instances,
     issuers,
@@ -34,4 +36,8 @@ REQUEST_HANDLERS: dict[type[Message], Handler[Deps]] = {
     **applications.HANDLERS,
     **reviews.HANDLERS,
     **idempotency.HANDLERS,
+}
+
+EVENT_HANDLERS: dict[type[Message], list[Handler[Deps]]] = {
+    **credentials.EVENT_HANDLERS,
 }

@@ -7,11 +7,13 @@ from typing import TYPE_CHECKING, Any
 import asyncpg
 
 from services.badges.domain import badges as present
+from services.badges.domain import credentials
 from services.badges.domain.common import listing
 from services.badges.errors import not_found, slug_taken
 from services.badges.repository import badges as repository
 from services.badges.repository import images
 from services.badges.repository.scopes import Place, resolve
+from shared.errors import ValidationFailed
 from shared.handling import Context, Handler
 from shared.messages.badges import (
     BadgeChanges,
@@ -60,18 +62,32 @@ async def _write_children(ctx: Ctx, badge_id: int, fields: BadgeFields | BadgeCh
         await repository.replace_tags(ctx.conn, badge_id, fields.tags)
 
 
+def _checked(ctx: Ctx, row: dict[str, Any]) -> dict[str, Any]:
+    """The badge as shown, once written: a badge with a credential must make a body Open Campus
+    accepts (checked on the badge as stored; a problem rolls the write back)."""
+    badge = shown(ctx, row)
+    problems = credentials.badge_problems(row, badge["imageUrl"])
+    if problems:
+        raise ValidationFailed(problems)
+    return badge
+
+
 async def create_badge(cmd: CreateBadge, ctx: Ctx) -> dict[str, Any]:
     place = await resolve(ctx.conn, cmd.scope)
     ctx.system_id = place.system_id
+    values = cmd.badge.model_dump()
+    values["credential"] = credentials.stored(cmd.badge.credential)
     try:
-        badge_id = await repository.insert(ctx.conn, place, cmd.badge.model_dump())
-    except asyncpg.UniqueViolationError:
+        badge_id = await repository.insert(ctx.conn, place, values)
+    except asyncpg.UniqueViolationError as error:
+        if error.constraint_name == credentials.IDENTIFIER_INDEX:
+            raise credentials.identifier_taken(values["slug"] or "", "slug") from None
         raise slug_taken("badge", cmd.badge.to_data()) from None
     if cmd.image is not None:
         image_id = await images.insert(ctx.conn, place.system_id, cmd.image)
         await repository.update(ctx.conn, badge_id, {"image_id": image_id})
     await _write_children(ctx, badge_id, cmd.badge)
-    badge = shown(ctx, await repository.get(ctx.conn, badge_id))
+    badge = _checked(ctx, await repository.get(ctx.conn, badge_id))
     ctx.emit(BadgeCreated(system=place.system, badge=badge), system_id=place.system_id)
     return badge
 
@@ -117,9 +133,16 @@ async def update_badge(cmd: UpdateBadge, ctx: Ctx) -> dict[str, Any]:
         values["image_url"] = None
     elif "image_url" in values:
         values["image_id"] = None
-    await repository.update(ctx.conn, row["id"], values)
+    if "credential" in values:
+        values["credential"] = credentials.stored(cmd.changes.credential)
+    try:
+        await repository.update(ctx.conn, row["id"], values)
+    except asyncpg.UniqueViolationError as error:
+        if error.constraint_name != credentials.IDENTIFIER_INDEX:
+            raise
+        raise credentials.identifier_taken(row["slug"], "credential") from None
     await _write_children(ctx, row["id"], cmd.changes)
-    badge = shown(ctx, await repository.get(ctx.conn, row["id"]))
+    badge = _checked(ctx, await repository.get(ctx.conn, row["id"]))
     ctx.emit(BadgeUpdated(system=cmd.scope.system, badge=badge), system_id=row["system_id"])
     return badge
 

@@ -2,7 +2,10 @@
 
 `award` is the one way a badge is awarded (milestones call it too): it enforces what BadgeKit
 never did (archived badges, `limit`, `unique`, `expires`), consumes a claim code in the same
-transaction, and emits `badge.awarded`.
+transaction, and emits `badge.awarded`. An award of a badge with a `credential` that names a
+holder also starts that credential: its Open Campus body is built and checked here, and the
+issuer gets it as `issuer.issue_credential` through the outbox, in the award's transaction.
+Revoking an award cancels its credential where it is not issued.
 """
 
 from __future__ import annotations
@@ -10,20 +13,23 @@ from __future__ import annotations
 import secrets
 import uuid
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import asyncpg
 
+from services.badges.domain import credentials
 from services.badges.domain import instances as domain
 from services.badges.domain.common import listing
 from services.badges.errors import not_found, slug_taken
 from services.badges.handlers.badges import find_badge, shown
 from services.badges.handlers.claim_codes import consume
 from services.badges.repository import instances as repository
+from services.badges.repository.instances import NewCredential
 from services.badges.repository.scopes import resolve
 from shared.errors import NotFound
 from shared.handling import Context, Handler
 from shared.messages.base import Message
+from shared.messages.credentials import CancelCredential, IssueCredential
 from shared.messages.instances import (
     AwardBadge,
     AwardBadgeInBulk,
@@ -54,10 +60,13 @@ async def award(
     claim_code: str | None = None,
     slug: str | None = None,
     evidence_url: str | None = None,
+    holder: credentials.Holder | None = None,
 ) -> dict[str, Any]:
     """Award `badge` (a row of `repository.badges`) to `email` in the caller's transaction and
-    return the award as responses show it. Raises 409 for an archived badge, a reached limit or
-    a unique badge the email holds; 400/404 for a bad `expires` or claim code."""
+    return the award as responses show it; with `holder`, the award also issues the badge's
+    credential to it. Raises 409 for an archived badge, a reached limit or a unique badge the
+    email holds; 400/404 for a bad `expires` or claim code, or a credential Open Campus would
+    refuse."""
     new = await _award(
         ctx,
         badge,
@@ -69,6 +78,7 @@ async def award(
         claim_code=claim_code,
         slug=slug,
         evidence_url=evidence_url,
+        holder=holder,
     )
     assert new is not None
     return new
@@ -88,15 +98,23 @@ async def _award(
     evidence_url: str | None = None,
     skip_held: bool = False,
     locked: bool = False,
+    holder: credentials.Holder | None = None,
 ) -> dict[str, Any] | None:
     """`award`, with `shown_badge` computed once by the caller; with `skip_held`, None instead
     of a 409 when the email holds the (unique) badge; `locked` when the caller holds the
     badge's lock already."""
-    domain.check_dates(issued_on, expires, datetime.now(UTC))
+    now = datetime.now(UTC)
+    domain.check_dates(issued_on, expires, now)
     if badge["archived"]:
         raise domain.archived(badge["slug"])
     if ctx.system_id is None:
         ctx.system_id = badge["system_id"]
+    started = None
+    if holder is not None:
+        # The credential's dates are the award's: fix issuedOn here (to the millisecond, as
+        # Open Campus shows dates) so that the stored award and its credential agree.
+        issued_on = credentials.to_millisecond(issued_on or now)
+        started = _start_credential(badge, shown_badge, holder, email, issued_on, expires)
     if claim_code is not None:
         await consume(ctx, badge, shown_badge, claim_code, email)
     limit: int | None = badge["award_limit"]
@@ -117,6 +135,8 @@ async def _award(
             evidence_url=evidence_url,
             unique=badge["is_unique"],
             limit=limit,
+            uid=started.award_uid if started else None,
+            credential=started.columns if started else None,
         )
     except asyncpg.UniqueViolationError:
         raise slug_taken("badgeInstance", {"slug": slug, "email": email}) from None
@@ -136,10 +156,49 @@ async def _award(
         ),
         system_id=badge["system_id"],
     )
+    if started is not None:
+        command = IssueCredential(
+            credential_id=started.columns.id,
+            system=badge["system"]["slug"],
+            award_uid=started.award_uid,
+            body=started.body,
+        )
+        ctx.emit(command, system_id=badge["system_id"])
     from services.badges.handlers.milestones import after_award
 
     await after_award(ctx, badge, email)
     return new
+
+
+class _Started(NamedTuple):
+    award_uid: uuid.UUID
+    columns: NewCredential
+    body: dict[str, Any]
+
+
+def _start_credential(
+    badge: dict[str, Any],
+    shown_badge: dict[str, Any],
+    holder: credentials.Holder,
+    email: str,
+    issued_on: datetime,
+    expires: datetime | None,
+) -> _Started:
+    """The credential an award to `holder` starts: the award's uid (chosen here, as the
+    credential's `issuerReferenceId` derives from it), the award's credential columns, and the
+    Open Campus body, validated (400 when Open Campus would refuse it)."""
+    award_uid = uuid.uuid4()
+    request = credentials.issue_request(
+        badge,
+        shown_badge["imageUrl"],
+        holder,
+        award_uid=award_uid,
+        email=email,
+        issued_on=issued_on,
+        expires=expires,
+    )
+    columns = NewCredential(uuid.uuid4(), holder.oc_id, holder.address, holder.name)
+    return _Started(award_uid, columns, request.to_wire())
 
 
 async def _refused(ctx: Ctx, badge: dict[str, Any], email: str, *, skip_held: bool) -> None:
@@ -160,6 +219,7 @@ async def _refused(ctx: Ctx, badge: dict[str, Any], email: str, *, skip_held: bo
 async def award_badge(cmd: AwardBadge, ctx: Ctx) -> dict[str, Any]:
     badge = await find_badge(ctx, cmd.scope, cmd.badge)
     fields = cmd.award
+    holder = credentials.holder_of(badge, fields)
     return await award(
         ctx,
         badge,
@@ -170,6 +230,7 @@ async def award_badge(cmd: AwardBadge, ctx: Ctx) -> dict[str, Any]:
         claim_code=fields.claim_code,
         slug=fields.slug,
         evidence_url=fields.evidence,
+        holder=holder,
     )
 
 
@@ -237,6 +298,11 @@ async def revoke_badge(cmd: RevokeBadge, ctx: Ctx) -> dict[str, Any]:
         ),
         system_id=badge["system_id"],
     )
+    if row["cancelled_credential"]:
+        ctx.emit(
+            CancelCredential(credential_id=uuid.UUID(row["credential_id"])),
+            system_id=badge["system_id"],
+        )
     return domain.instance(row, ctx.deps.base_url, shown_badge)
 
 

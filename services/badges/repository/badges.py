@@ -33,13 +33,14 @@ CHANGEABLE = {
     "limit": "award_limit",
     "type": "type",
     "evidence_type": "evidence_type",
+    "credential": "credential",
 }
 
 # One badge with everything its response shows, in one round trip.
 SELECT = f"""
 SELECT b.id, b.slug, b.name, b.strapline, b.earner_description, b.consumer_description,
     b.issuer_url, b.rubric_url, b.criteria_url, b.time_value, b.time_units, b.award_limit,
-    b.is_unique, b.archived, b.type, b.evidence_type, b.image_url, b.created_at,
+    b.is_unique, b.archived, b.type, b.evidence_type, b.image_url, b.credential, b.created_at,
     b.system_id, b.issuer_id, b.program_id,
     (SELECT slug FROM images WHERE id = b.image_id) AS image_slug,
     {org_json("s")} AS system,
@@ -136,12 +137,15 @@ async def ids_in(conn: Connection, column: str, owner_id: int) -> list[int]:
 
 
 async def insert(conn: Connection, place: Place, fields: dict[str, Any]) -> int:
+    """The new badge's id; `fields["credential"]` is the credential as stored (or None). A taken
+    slug, or a taken Open Campus identifier, raises `asyncpg.UniqueViolationError`."""
     badge_id: int = await conn.fetchval(
         "INSERT INTO badges (system_id, issuer_id, program_id, slug, name, strapline,"
         " earner_description, consumer_description, criteria_url, is_unique, issuer_url,"
-        " rubric_url, image_url, time_value, time_units, award_limit, type, evidence_type)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)"
-        " RETURNING id",
+        " rubric_url, image_url, time_value, time_units, award_limit, type, evidence_type,"
+        " credential)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,"
+        " $19) RETURNING id",
         place.system_id,
         place.issuer_id,
         place.program_id,
@@ -160,11 +164,14 @@ async def insert(conn: Connection, place: Place, fields: dict[str, Any]) -> int:
         fields.get("limit"),
         fields.get("type") or "",
         fields.get("evidence_type"),
+        fields.get("credential"),
     )
     return badge_id
 
 
 async def update(conn: Connection, badge_id: int, changes: dict[str, Any]) -> None:
+    """Set the changeable columns given (`credential` as stored). A credential whose Open Campus
+    identifier another badge of the system has raises `asyncpg.UniqueViolationError`."""
     columns = [(CHANGEABLE[name], value) for name, value in changes.items() if name in CHANGEABLE]
     assignments = "".join(f"{column} = ${i}, " for i, (column, _) in enumerate(columns, start=2))
     await conn.execute(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -19,7 +20,8 @@ from shared.messages.fields import Page
 Record = asyncpg.Record
 
 COLUMNS = (
-    "id, badge_id, slug, email, issued_on, expires, claim_code, credential_id, credential_status"
+    "id, badge_id, slug, email, issued_on, expires, claim_code, credential_id, credential_status,"
+    " credential_vc_id"
 )
 _ACTIVE_OF = "badge_id = $1 AND lower(email) = lower($2) AND revoked_at IS NULL"
 
@@ -29,16 +31,28 @@ _ACTIVE_OF = "badge_id = $1 AND lower(email) = lower($2) AND revoked_at IS NULL"
 # after them), the partial unique index catches a concurrent award of the same one.
 _INSERT = f"""
 INSERT INTO instances (uid, slug, system_id, badge_id, email, salt, issued_on, expires,
-    claim_code, comment, evidence_url, unique_award)
+    claim_code, comment, evidence_url, unique_award, recipient_name, holder_oc_id,
+    holder_address, credential_id, credential_status)
 SELECT $3::uuid, $4::text, $5::bigint, $1::bigint, $2::text, $6::text,
     coalesce($7::timestamptz, now()), $8::timestamptz, $9::text, $10::text, $11::text,
-    $12::boolean
+    $12::boolean, $14::text, $15::text, $16::text, $17::text,
+    CASE WHEN $17::text IS NULL THEN NULL ELSE 'pending' END
 WHERE ($13::integer IS NULL
         OR (SELECT count(*) FROM instances WHERE badge_id = $1 AND revoked_at IS NULL) < $13)
     AND NOT ($12::boolean AND EXISTS (SELECT 1 FROM instances WHERE {_ACTIVE_OF}))
 ON CONFLICT (badge_id, lower(email)) WHERE unique_award AND revoked_at IS NULL DO NOTHING
 RETURNING {COLUMNS}
 """
+
+
+@dataclass(frozen=True)
+class NewCredential:
+    """The credential an award starts: its id, and who it goes to (`name` for an OCA only)."""
+
+    id: uuid.UUID
+    holder_oc_id: str | None
+    holder_address: str | None
+    name: str | None
 
 
 async def lock_badge(conn: Connection, badge_id: int) -> None:
@@ -62,14 +76,16 @@ async def insert(
     evidence_url: str | None,
     unique: bool,
     limit: int | None,
+    uid: uuid.UUID | None = None,
+    credential: NewCredential | None = None,
 ) -> Record | None:
-    """The new award; None when the limit or uniqueness forbids it. A taken slug raises
-    `asyncpg.UniqueViolationError`."""
+    """The new award (with `credential`, its credential pending); None when the limit or
+    uniqueness forbids it. A taken slug raises `asyncpg.UniqueViolationError`."""
     row: Record | None = await conn.fetchrow(
         _INSERT,
         badge_id,
         email,
-        uuid.uuid4(),
+        uid or uuid.uuid4(),
         slug,
         system_id,
         salt,
@@ -80,6 +96,10 @@ async def insert(
         evidence_url,
         unique,
         limit,
+        credential.name if credential else None,
+        credential.holder_oc_id if credential else None,
+        credential.holder_address if credential else None,
+        str(credential.id) if credential else None,
     )
     return row
 
@@ -93,16 +113,62 @@ async def newest_active(conn: Connection, badge_id: int, email: str) -> Record |
     return row
 
 
+def _prefixed(alias: str) -> str:
+    return ", ".join(f"{alias}.{column.strip()}" for column in COLUMNS.split(","))
+
+
+# Credentials a revocation cancels: those not issued (yet), a failed one included (it could
+# still be retried). An issued one stays issued: Open Campus revokes only on-chain.
+CANCELLABLE = ("pending", "failed")
+# Statuses a `credential.failed` may replace: never `issued`, nor `cancelled` (it was revoked).
+FAILABLE = ("pending", "failed")
+
+
 async def revoke_newest(conn: Connection, badge_id: int, email: str) -> Record | None:
-    """Mark the newest active award of the badge to the email revoked; the row stays."""
+    """Mark the newest active award of the badge to the email revoked (the row stays), and its
+    credential `cancelled` where it is not issued; `cancelled_credential` says whether it was
+    cancelled now."""
     row: Record | None = await conn.fetchrow(
-        "UPDATE instances SET revoked_at = now()"
-        f" WHERE id = (SELECT id FROM instances WHERE {_ACTIVE_OF} ORDER BY id DESC LIMIT 1)"
-        f" AND revoked_at IS NULL RETURNING {COLUMNS}",
+        "WITH target AS ("
+        f" SELECT id, credential_status FROM instances WHERE {_ACTIVE_OF}"
+        " ORDER BY id DESC LIMIT 1 FOR UPDATE)"
+        " UPDATE instances i SET revoked_at = now(),"
+        " credential_status = CASE WHEN i.credential_status = ANY($3::text[])"
+        " THEN 'cancelled' ELSE i.credential_status END"
+        " FROM target WHERE i.id = target.id AND i.revoked_at IS NULL"
+        f" RETURNING {_prefixed('i')},"
+        " coalesce(target.credential_status = ANY($3::text[]), false) AS cancelled_credential",
         badge_id,
         email,
+        list(CANCELLABLE),
     )
     return row
+
+
+async def record_credential_outcome(
+    conn: Connection,
+    credential_id: str,
+    system_id: int | None,
+    status: str,
+    vc_id: str | None,
+) -> bool:
+    """Apply the issuer's outcome to the award holding the credential; False when no award of
+    the system holds it, or the outcome changes nothing. `issued` always wins (a credential
+    issued before its award was revoked is issued all the same); `failed` replaces only a
+    pending or failed status (never an issued or cancelled one)."""
+    updated = await conn.fetchval(
+        "UPDATE instances SET credential_status = $2,"
+        " credential_vc_id = coalesce($3, credential_vc_id)"
+        " WHERE credential_id = $1 AND ($4::bigint IS NULL OR system_id = $4)"
+        " AND ($2 = 'issued' OR credential_status = ANY($5::text[]))"
+        " RETURNING true",
+        credential_id,
+        status,
+        vc_id,
+        system_id,
+        list(FAILABLE),
+    )
+    return bool(updated)
 
 
 async def of_badge(conn: Connection, badge_id: int, page: Page | None) -> tuple[list[Record], int]:
@@ -130,8 +196,9 @@ async def of_email(
         " AND ($4::bigint IS NULL OR b.program_id = $4)"
     )
     args = (place.system_id, email, place.issuer_id, place.program_id)
-    columns = ", ".join(f"i.{column.strip()}" for column in COLUMNS.split(","))
-    rows = await conn.fetch(f"SELECT {columns}{where} ORDER BY i.id{limit_clause(page)}", *args)
+    rows = await conn.fetch(
+        f"SELECT {_prefixed('i')}{where} ORDER BY i.id{limit_clause(page)}", *args
+    )
     total = await conn.fetchval(f"SELECT count(*){where}", *args) if page else len(rows)
     return rows, total
 

@@ -12,10 +12,12 @@ MAX_CONCURRENT_CALLS = 8
 # Due credentials are looked for this often (new ones wake the scheduler at once).
 POLL_INTERVAL_S = 0.5
 # A claimed attempt is due again this long after its call's timeout, should its process die.
-LEASE_MARGIN_S = 30.0
-# Circuit breaker, per API key: this many transient failures in a row open it for the cooldown;
-# then one call is let through to probe.
+LEASE_MARGIN_S = 5.0
+# Circuit breaker, per API key: this many transient failures in a row open it for a cooldown of
+# twice the first retry delay (10 s with the default schedule), within these bounds; then one
+# call is let through to probe.
 BREAKER_THRESHOLD = 5
-BREAKER_COOLDOWN_S = 30.0
+BREAKER_COOLDOWN_MIN_S = 1.0
+BREAKER_COOLDOWN_MAX_S = 30.0
 # Open Campus answers kept with each attempt (enough to diagnose, not to bloat the database).
 RESPONSE_KEPT_CHARS = 2048

@@ -49,6 +49,14 @@ def may_have_reached(result: CallResult) -> bool:
     return result.status_code is None or result.status_code >= 500
 
 
+def an_earlier_attempt_may_have_issued(row: Mapping[str, Any]) -> bool:
+    """Whether an attempt before the current one (the row's `attempts`-th) may have reached Open
+    Campus: any not known for certain to have gone unprocessed. An attempt whose process died in
+    the call left no record at all, so it counts as one that may have."""
+    earlier: int = row["attempts"] - 1
+    return earlier > int(row["not_sent"])
+
+
 def _sub_type(body: Any) -> Any:
     error = body.get("error") if isinstance(body, dict) else None
     return error.get("subType") if isinstance(error, dict) else None

@@ -166,7 +166,7 @@ async def settle(
     vc_id: str | None = None,
     error: Any = None,
     next_attempt_in_s: float | None = None,
-    maybe_sent: bool = False,
+    not_sent: bool = False,
     refused: bool = False,
 ) -> Row | None:
     """The credential after an attempt. A credential cancelled meanwhile stays cancelled unless
@@ -176,7 +176,7 @@ async def settle(
         "  next_attempt_at = CASE WHEN $2 = 'pending'"
         "    THEN now() + $5 * interval '1 second' END,"
         "  schedule_step = schedule_step + (CASE WHEN $2 = 'pending' THEN 1 ELSE 0 END),"
-        "  maybe_sent = maybe_sent OR $6, refused_only = refused_only AND $7,"
+        "  not_sent = not_sent + $6::int, refused = refused + $7::int,"
         "  updated_at = now()"
         " WHERE id = $1 AND (status = 'pending' OR $2 = 'issued') RETURNING *",
         credential_id,
@@ -184,7 +184,7 @@ async def settle(
         vc_id,
         error,
         next_attempt_in_s or 0.0,
-        maybe_sent,
+        not_sent,
         refused,
     )
     return dict(row) if row is not None else None
@@ -202,12 +202,13 @@ async def cancel(conn: Connection, credential_id: uuid.UUID) -> None:
 
 async def retry(conn: Connection, system_id: int, credential_id: uuid.UUID) -> Row | None:
     """A failed credential pending again, its schedule restarted; re-pinned to the key of the
-    next attempt only when every attempt so far was refused outright."""
+    next attempt only when every attempt so far was refused outright (none can have issued it
+    under the old key)."""
     row = await conn.fetchrow(
         "UPDATE credentials SET status = 'pending', error = NULL, next_attempt_at = now(),"
         "  schedule_step = 0, updated_at = now(),"
-        "  key_ciphertext = CASE WHEN refused_only THEN NULL ELSE key_ciphertext END,"
-        "  key_fingerprint = CASE WHEN refused_only THEN NULL ELSE key_fingerprint END"
+        "  key_ciphertext = CASE WHEN refused = attempts THEN NULL ELSE key_ciphertext END,"
+        "  key_fingerprint = CASE WHEN refused = attempts THEN NULL ELSE key_fingerprint END"
         " WHERE id = $1 AND system_id = $2 AND status = 'failed' RETURNING *",
         credential_id,
         system_id,

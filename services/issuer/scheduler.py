@@ -4,11 +4,14 @@ An attempt is claimed in a statement that commits before the call (the attempt c
 credential due again after a lease), so a process killed in the middle of a call leaves a
 credential that another attempt picks up later, with the same `issuerReferenceId`: Open Campus
 answers that one with its duplicate error, which then means "issued". Outcomes (DESIGN.md, Open
-Campus issuance): 2xx → issued; duplicate → issued when an earlier attempt may have reached Open
-Campus, else failed; timeouts, connection errors, 429 and 5xx → due again after the next delay of
-OPEN_CAMPUS_RETRY_SCHEDULE (full jitter, never before Retry-After), then failed; any other answer
-→ failed at once, its body kept. Each outcome commits with its attempt record and, when final,
-its `credential.*` event.
+Campus issuance):
+- 2xx → issued;
+- the duplicate error → issued when an earlier attempt may have reached Open Campus (no answer,
+  a 5xx, or a process that died in the call), else failed (the reference was used elsewhere);
+- timeouts, connection errors, 429 and 5xx → due again after the next delay of
+  OPEN_CAMPUS_RETRY_SCHEDULE (full jitter, never before Retry-After), then failed;
+- any other answer → failed at once, its body kept.
+Each outcome commits with its attempt record and, when final, its `credential.*` event.
 """
 
 from __future__ import annotations
@@ -26,7 +29,8 @@ import structlog
 from services.issuer import domain, repository
 from services.issuer.client import OpenCampusClient
 from services.issuer.config import (
-    BREAKER_COOLDOWN_S,
+    BREAKER_COOLDOWN_MAX_S,
+    BREAKER_COOLDOWN_MIN_S,
     BREAKER_THRESHOLD,
     LEASE_MARGIN_S,
     MAX_CONCURRENT_CALLS,
@@ -68,6 +72,8 @@ class Scheduler:
         self._concurrency = concurrency
         self._rng = rng or random.SystemRandom()
         self._lease_s = settings.open_campus_timeout_s + LEASE_MARGIN_S
+        first_delay = settings.open_campus_retry_schedule[0].total_seconds()
+        self._cooldown_s = min(BREAKER_COOLDOWN_MAX_S, max(BREAKER_COOLDOWN_MIN_S, 2 * first_delay))
         self._breakers: dict[str, CircuitBreaker] = {}
         self._wakeup = asyncio.Event()
         self._in_flight: set[asyncio.Task[None]] = set()
@@ -150,10 +156,12 @@ class Scheduler:
                 error={
                     "message": "No Open Campus API key: set one with PUT /systems/:s/open-campus"
                 },
+                not_sent=True,
+                refused=True,
             )
             return
         breaker = self._breakers.setdefault(
-            row["key_fingerprint"], CircuitBreaker(BREAKER_THRESHOLD, BREAKER_COOLDOWN_S)
+            row["key_fingerprint"], CircuitBreaker(BREAKER_THRESHOLD, self._cooldown_s)
         )
         wait_s = breaker.wait_s()
         if wait_s is not None:
@@ -171,11 +179,26 @@ class Scheduler:
                 "invalid",
                 status="failed",
                 error={"message": "Refused before sending", "details": invalid.details},
+                not_sent=True,
+                refused=True,
             )
             return
-        result = await self._client.issue(
-            self._box.decrypt(row["key_ciphertext"]), request.to_wire()
-        )
+        try:
+            api_key = self._box.decrypt(row["key_ciphertext"])
+        except ValueError:
+            await self._finish(
+                row,
+                CallResult(None, None, 0),
+                "no_key",
+                status="failed",
+                error={
+                    "message": "The stored API key cannot be decrypted with PLAUDIT_ENCRYPTION_KEY"
+                },
+                not_sent=True,
+                refused=True,
+            )
+            return
+        result = await self._client.issue(api_key, request.to_wire())
         outcome = domain.classify(result)
         breaker.record(answered=outcome is not Outcome.TRANSIENT)
         await self._settle(row, result, outcome)
@@ -185,8 +208,7 @@ class Scheduler:
             await self._finish(
                 row, result, "issued", status="issued", vc_id=domain.vc_id(result.body)
             )
-        elif outcome is Outcome.DUPLICATE and (row["maybe_sent"] and row["attempts"] > 1):
-            # An earlier attempt of ours went through although we never heard so.
+        elif outcome is Outcome.DUPLICATE and domain.an_earlier_attempt_may_have_issued(row):
             await self._finish(row, result, "duplicate", status="issued")
         elif outcome is Outcome.TRANSIENT:
             delay = domain.retry_delay(
@@ -195,7 +217,7 @@ class Scheduler:
                 result.retry_after_s,
                 self._rng,
             )
-            maybe_sent = domain.may_have_reached(result)
+            not_sent = not domain.may_have_reached(result)
             if delay is None:
                 await self._finish(
                     row,
@@ -203,7 +225,7 @@ class Scheduler:
                     result.failure or "error",
                     status="failed",
                     error=_error(result, f"gave up after {row['attempts']} attempts"),
-                    maybe_sent=maybe_sent,
+                    not_sent=not_sent,
                 )
             else:
                 await self._finish(
@@ -212,7 +234,7 @@ class Scheduler:
                     result.failure or "retry",
                     status="pending",
                     next_attempt_in_s=delay,
-                    maybe_sent=maybe_sent,
+                    not_sent=not_sent,
                 )
         else:
             refused = outcome is Outcome.REFUSED
@@ -222,6 +244,7 @@ class Scheduler:
                 "refused" if refused else "duplicate_foreign",
                 status="failed",
                 error=_error(result, "refused by Open Campus"),
+                not_sent=True,
                 refused=refused,
             )
 
@@ -235,7 +258,7 @@ class Scheduler:
         vc_id: str | None = None,
         error: Any = None,
         next_attempt_in_s: float | None = None,
-        maybe_sent: bool = False,
+        not_sent: bool = False,
         refused: bool = False,
     ) -> None:
         """Record the attempt and its consequence in one transaction (with the event when the
@@ -257,7 +280,7 @@ class Scheduler:
                 vc_id=vc_id,
                 error=error,
                 next_attempt_in_s=next_attempt_in_s,
-                maybe_sent=maybe_sent,
+                not_sent=not_sent,
                 refused=refused,
             )
             events = _events(settled) if settled is not None and status != "pending" else []

@@ -277,6 +277,23 @@ class TestOutcomes:
             "duplicate",
         ]
 
+    async def test_a_duplicate_after_a_process_died_in_the_call_means_issued(
+        self, issuer_pool: asyncpg.Pool, open_campus: FakeOpenCampus, scheduler: Start
+    ) -> None:
+        credential = await add(issuer_pool)
+        async with issuer_pool.acquire() as conn:
+            # An attempt was claimed, then its process died in the call: no record of it...
+            [claimed] = await repository.claim_due(conn, 1, 60, None)
+            assert claimed["attempts"] == 1
+            # ...and its lease ran out.
+            await conn.execute(
+                "UPDATE credentials SET next_attempt_at = now() WHERE id = $1", credential
+            )
+        open_campus.script = [DUPLICATE]
+        await scheduler()
+        row = await settled(issuer_pool, credential)
+        assert (row["status"], row["attempts"]) == ("issued", 2)
+
     async def test_a_duplicate_on_the_first_attempt_is_someone_elses(
         self, issuer_pool: asyncpg.Pool, open_campus: FakeOpenCampus, scheduler: Start
     ) -> None:

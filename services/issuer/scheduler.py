@@ -48,6 +48,10 @@ from shared.outbox import OutboxRelay, write_events
 
 log = structlog.get_logger()
 
+# Retries due within this long wake the scheduler exactly on time; later ones are found by the
+# poll (half a second late at worst, against delays of minutes or hours).
+PRECISE_WAKE_S = 60.0
+
 
 def fingerprint(api_key: str) -> str:
     """A name for an API key (circuit breakers are per key) that does not reveal it."""
@@ -287,8 +291,8 @@ class Scheduler:
             await write_events(conn, events)
         if events and self._relay is not None:
             self._relay.wake()
-        if next_attempt_in_s is not None and next_attempt_in_s < POLL_INTERVAL_S:
-            # Due sooner than the next poll: look again right then.
+        if next_attempt_in_s is not None and next_attempt_in_s < PRECISE_WAKE_S:
+            # Look again right when it is due, not at the next poll.
             asyncio.get_running_loop().call_later(next_attempt_in_s, self.wake)
         log.info(
             "credential.attempted",

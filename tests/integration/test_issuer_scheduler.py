@@ -4,6 +4,7 @@ Open Campus does (the external API is replaced, never mocked in-process)."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import random
 import time
 import uuid
@@ -19,6 +20,7 @@ from aiohttp import web
 from services.issuer import repository
 from services.issuer.client import OpenCampusClient
 from services.issuer.config import MIGRATIONS as ISSUER_MIGRATIONS
+from services.issuer.domain import retry_delay
 from services.issuer.scheduler import Scheduler, fingerprint
 from shared import db
 from shared.bus import Bus
@@ -241,6 +243,25 @@ class TestOutcomes:
             "retry",
             "issued",
         ]
+
+    async def test_retries_follow_the_planned_delays(
+        self, issuer_pool: asyncpg.Pool, open_campus: FakeOpenCampus, scheduler: Start
+    ) -> None:
+        schedule = "200ms,400ms,600ms"
+        open_campus.script = [(503, {}), (502, {}), (500, {})]
+        credential = await add(issuer_pool)
+        await scheduler(schedule=schedule)
+        await settled(issuer_pool, credential)
+        # The scheduler draws its jitter from Random(5): the same draws give the plan.
+        rng = random.Random(5)
+        steps = Settings(plaudit_env="test", open_campus_retry_schedule=schedule)  # type: ignore[call-arg]
+        planned = [retry_delay(n, steps.open_campus_retry_schedule, None, rng) for n in range(3)]
+        times = [call["at"] for call in open_campus.calls]
+        gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
+        assert len(gaps) == 3
+        for gap, delay in zip(gaps, planned, strict=True):
+            assert delay is not None
+            assert delay - 0.01 <= gap <= delay + 0.25
 
     async def test_retry_after_is_honoured(
         self, issuer_pool: asyncpg.Pool, open_campus: FakeOpenCampus, scheduler: Start

@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 .PHONY: help venv run test lint fmt typecheck unit integration e2e bench clean
 
 help:
-	@echo "make run          start the four services against local Postgres and RabbitMQ"
+	@echo "make run          start the four services (and the Open Campus sandbox) locally"
 	@echo "make test         ruff, mypy and the whole pytest suite"
 	@echo "make unit|integration|e2e   one tier of the suite"
 	@echo "make fmt          format the code"

@@ -16,8 +16,6 @@ Each outcome commits with its attempt record and, when final, its `credential.*`
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import hashlib
 import random
 from typing import Any
@@ -40,6 +38,7 @@ from services.issuer.config import (
 from services.issuer.domain import CallResult, CircuitBreaker, Outcome
 from shared.config import Settings
 from shared.crypto import SecretBox
+from shared.duework import DueWork
 from shared.envelope import Envelope
 from shared.logging import new_correlation_id
 from shared.messages.credentials import CredentialFailed, CredentialIssued
@@ -47,10 +46,6 @@ from shared.opencampus import InvalidIssueRequest, validate_issue_request
 from shared.outbox import OutboxRelay, write_events
 
 log = structlog.get_logger()
-
-# Retries due within this long wake the scheduler exactly on time; later ones are found by the
-# poll (half a second late at worst, against delays of minutes or hours).
-PRECISE_WAKE_S = 60.0
 
 
 def fingerprint(api_key: str) -> str:
@@ -79,11 +74,14 @@ class Scheduler:
         first_delay = settings.open_campus_retry_schedule[0].total_seconds()
         self._cooldown_s = min(BREAKER_COOLDOWN_MAX_S, max(BREAKER_COOLDOWN_MIN_S, 2 * first_delay))
         self._breakers: dict[str, CircuitBreaker] = {}
-        self._wakeup = asyncio.Event()
-        self._in_flight: set[asyncio.Task[None]] = set()
-        self._stopping = False
-        self._task: asyncio.Task[None] | None = None
         self._relay: OutboxRelay | None = None
+        self._work = DueWork(
+            "credentials",
+            self._claim,
+            self._attempt,
+            concurrency=concurrency,
+            poll_interval_s=POLL_INTERVAL_S,
+        )
         default = settings.open_campus_api_key
         self._default_key = (
             (box.encrypt(default.get_secret_value()), fingerprint(default.get_secret_value()))
@@ -92,50 +90,21 @@ class Scheduler:
         )
 
     def wake(self) -> None:
-        self._wakeup.set()
+        self._work.wake()
 
     async def start(self, relay: OutboxRelay) -> None:
         self._relay = relay
         await self._client.start()
-        self._task = asyncio.create_task(self._run(), name="credential-scheduler")
+        self._work.start()
 
     async def stop(self) -> None:
         """Claim nothing more; let the calls in flight finish (each is bounded by its timeout)."""
-        self._stopping = True
-        self._wakeup.set()
-        if self._task is not None:
-            await self._task
-        if self._in_flight:
-            await asyncio.wait(self._in_flight)
+        await self._work.stop()
         await self._client.close()
 
-    async def _run(self) -> None:
-        while not self._stopping:
-            free = self._concurrency - len(self._in_flight)
-            claimed = 0
-            if free > 0:
-                try:
-                    async with self._pool.acquire() as conn:
-                        rows = await repository.claim_due(
-                            conn, free, self._lease_s, self._default_key
-                        )
-                except Exception:
-                    log.exception("credential.claim_failed")
-                    rows = []
-                claimed = len(rows)
-                for row in rows:
-                    task = asyncio.create_task(self._attempt(row))
-                    self._in_flight.add(task)
-                    task.add_done_callback(self._done)
-            if claimed and claimed == free:
-                continue  # more may be due
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wakeup.wait(), POLL_INTERVAL_S)
-            self._wakeup.clear()
-
-    def _done(self, task: asyncio.Task[None]) -> None:
-        self._in_flight.discard(task)
-        self._wakeup.set()  # a slot is free
+    async def _claim(self, limit: int) -> list[dict[str, Any]]:
+        async with self._pool.acquire() as conn:
+            return await repository.claim_due(conn, limit, self._lease_s, self._default_key)
 
     async def _attempt(self, row: dict[str, Any]) -> None:
         with structlog.contextvars.bound_contextvars(
@@ -144,11 +113,7 @@ class Scheduler:
             system_id=row["system_id"],
             correlation_id=row["correlation_id"],
         ):
-            try:
-                await self._attempt_once(row)
-            except Exception:
-                # The claim's lease makes it due again: nothing is lost.
-                log.exception("credential.attempt_crashed")
+            await self._attempt_once(row)
 
     async def _attempt_once(self, row: dict[str, Any]) -> None:
         if row["key_ciphertext"] is None:
@@ -291,9 +256,8 @@ class Scheduler:
             await write_events(conn, events)
         if events and self._relay is not None:
             self._relay.wake()
-        if next_attempt_in_s is not None and next_attempt_in_s < PRECISE_WAKE_S:
-            # Look again right when it is due, not at the next poll.
-            asyncio.get_running_loop().call_later(next_attempt_in_s, self.wake)
+        if next_attempt_in_s is not None:
+            self._work.wake_in(next_attempt_in_s)
         log.info(
             "credential.attempted",
             outcome=outcome,

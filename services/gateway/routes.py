@@ -63,6 +63,7 @@ def all_routes() -> list[Route]:
         public,
         reviews,
         systems,
+        webhooks,
     )
 
     modules = (
@@ -76,6 +77,7 @@ def all_routes() -> list[Route]:
         reviews,
         milestones,
         credentials,
+        webhooks,
         public,
         openapi,
     )

@@ -4,29 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import time
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 import aiohttp
 import orjson
 
 from services.issuer.domain import CallResult
+from shared.http import retry_after_s
 from shared.opencampus import API_KEY_HEADER, ISSUE_PATH
-
-
-def retry_after_s(value: str | None) -> float | None:
-    """`Retry-After` in seconds, from delta-seconds or an HTTP date."""
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        moment = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, moment.timestamp() - time.time())
 
 
 class OpenCampusClient:

@@ -8,26 +8,32 @@ import asyncpg
 
 from services.webhooks import handlers
 from services.webhooks.config import MIGRATIONS, SERVICE
+from services.webhooks.dispatcher import Dispatcher
 from shared import topology
 from shared.bus import Bus
 from shared.config import Settings
+from shared.crypto import SecretBox
 from shared.service import ServiceSpec
 
 
 @dataclass(frozen=True)
 class Deps:
     settings: Settings
+    secrets: SecretBox
+    dispatcher: Dispatcher
 
 
 def make_deps(settings: Settings, pool: asyncpg.Pool, bus: Bus) -> Deps:
-    return Deps(settings=settings)
+    secrets = SecretBox(settings.encryption_keys)
+    return Deps(settings, secrets, Dispatcher(pool, settings, secrets))
 
 
 SPEC = ServiceSpec(
     name=SERVICE,
     migrations=MIGRATIONS,
     make_deps=make_deps,
-    request_handlers={},
+    request_handlers=handlers.REQUEST_HANDLERS,
     event_handlers=handlers.EVENT_HANDLERS,
     event_queue=topology.WEBHOOKS_EVENTS.name,
+    workers=lambda deps: [deps.dispatcher],
 )

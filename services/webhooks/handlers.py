@@ -1,19 +1,34 @@
-"""Handlers of the webhooks service.
-
-Until its own features arrive, it only receives the events it is bound to: the dispatcher
-records each in the inbox (so a redelivery is skipped) and logs it. On `system.deleted` it
-purges what it holds for the system.
-"""
+"""Handlers of the webhooks service: the fan-out of every event to the system's matching
+endpoints (it only records deliveries; the dispatcher sends them), the endpoints API, the
+delivery log, replay and recovery, and the purge of a deleted system."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import uuid
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
 import structlog
 
-from shared.handling import Context, Handler, forget_system_messages
+from services.webhooks import domain, repository
+from services.webhooks.guard import BlockedTarget, check_url
+from shared.errors import NotFound, ValidationFailed
+from shared.handling import Context, Handler, Sensitive, forget_system_messages
 from shared.messages.base import Message
 from shared.messages.events import SystemDeleted
+from shared.messages.webhooks import (
+    EVENT_TYPES,
+    CreateEndpoint,
+    DeleteEndpoint,
+    GetEndpoint,
+    ListDeliveries,
+    ListEndpoints,
+    RecoverDeliveries,
+    RetryDelivery,
+    RotateEndpointSecret,
+    TestEndpoint,
+    UpdateEndpoint,
+)
 
 if TYPE_CHECKING:
     from services.webhooks.app import Deps
@@ -23,11 +38,217 @@ if TYPE_CHECKING:
 log = structlog.get_logger()
 
 
+# Fan-out ----------------------------------------------------------------------------------------
+
+
+def _payload(
+    endpoint_format: str, event_type: str, occurred_at: datetime, data: Any
+) -> bytes | None:
+    if endpoint_format == "badgekit":
+        return domain.badgekit_payload(event_type, data)
+    return domain.standard_payload(event_type, occurred_at, data)
+
+
+async def fan_out(event: Message, ctx: Ctx) -> None:
+    """Record one delivery per matching endpoint of the event's system; the dispatcher sends."""
+    envelope = ctx.envelope
+    if envelope.system_id is None or envelope.type not in EVENT_TYPES:
+        return
+    endpoints = await repository.subscribers(ctx.conn, envelope.system_id, envelope.type)
+    rows = [
+        (endpoint["id"], payload)
+        for endpoint in endpoints
+        if (
+            payload := _payload(
+                endpoint["format"], envelope.type, envelope.occurred_at, envelope.data
+            )
+        )
+        is not None
+    ]
+    created = await repository.insert_deliveries(
+        ctx.conn, envelope.system_id, envelope.message_id, envelope.type, rows
+    )
+    if created:
+        ctx.after_commit.append(ctx.deps.dispatcher.wake)
+        log.info("webhooks.fanned_out", deliveries=len(created))
+
+
 async def purge_system(event: SystemDeleted, ctx: Ctx) -> None:
+    assert ctx.system_id is not None
+    await repository.purge_system(ctx.conn, ctx.system_id)
     await forget_system_messages(ctx)
     log.info("webhooks.system_purged", system_id=ctx.system_id)
 
 
-EVENT_HANDLERS: dict[type[Message], list[Handler[Deps]]] = {
-    SystemDeleted: [purge_system],
+# Endpoints --------------------------------------------------------------------------------------
+
+
+def _check_target(ctx: Ctx, url: str) -> None:
+    """Refuse at once a URL that could never be delivered to (it is checked again, on the
+    resolved address, at every send)."""
+    try:
+        check_url(url, allow_private=bool(ctx.deps.settings.webhook_allow_private))
+    except BlockedTarget as blocked:
+        raise ValidationFailed(
+            [{"field": "url", "value": url, "message": f"Refused target: {blocked.reason}"}]
+        ) from None
+
+
+def _endpoint_id(value: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise NotFound(f"Could not find webhook field: `id`, value: `{value}`") from None
+
+
+async def _endpoint(ctx: Ctx, system_id: int, value: str) -> dict[str, Any]:
+    ctx.system_id = system_id
+    found = await repository.endpoint(ctx.conn, system_id, _endpoint_id(value))
+    if found is None:
+        raise NotFound(f"Could not find webhook field: `id`, value: `{value}`")
+    return found
+
+
+async def create_endpoint(cmd: CreateEndpoint, ctx: Ctx) -> Sensitive:
+    ctx.system_id = cmd.system_id
+    _check_target(ctx, cmd.endpoint.url)
+    secret = domain.new_secret()
+    row = await repository.insert_endpoint(
+        ctx.conn,
+        system_id=cmd.system_id,
+        system=cmd.system,
+        fields=cmd.endpoint.model_dump(),
+        secret_ciphertext=ctx.deps.secrets.encrypt(secret),
+    )
+    return Sensitive(data=domain.endpoint(row, secret=secret), stored=domain.endpoint(row))
+
+
+async def list_endpoints(query: ListEndpoints, ctx: Ctx) -> dict[str, Any]:
+    rows, total = await repository.endpoints(ctx.conn, query.system_id, query.page)
+    return {"items": [domain.endpoint(row) for row in rows], "total": total}
+
+
+async def get_endpoint(query: GetEndpoint, ctx: Ctx) -> dict[str, Any]:
+    return domain.endpoint(await _endpoint(ctx, query.system_id, query.id))
+
+
+async def update_endpoint(cmd: UpdateEndpoint, ctx: Ctx) -> dict[str, Any]:
+    row = await _endpoint(ctx, cmd.system_id, cmd.id)
+    changes = cmd.changes.model_dump(exclude_unset=True)
+    if "url" in changes:
+        _check_target(ctx, changes["url"])
+    await repository.update_endpoint(ctx.conn, row["id"], changes)
+    if changes.get("enabled") is True:
+        await repository.enable(ctx.conn, row["id"])
+    elif changes.get("enabled") is False:
+        await repository.disable(ctx.conn, row["id"], "disabled through the API")
+    return domain.endpoint(await _endpoint(ctx, cmd.system_id, cmd.id))
+
+
+async def delete_endpoint(cmd: DeleteEndpoint, ctx: Ctx) -> dict[str, Any]:
+    row = await _endpoint(ctx, cmd.system_id, cmd.id)
+    await repository.delete_endpoint(ctx.conn, row["id"])
+    return domain.endpoint(row)
+
+
+async def rotate_endpoint_secret(cmd: RotateEndpointSecret, ctx: Ctx) -> Sensitive:
+    """A new secret signs from now on; the old one signs beside it for WEBHOOK_SECRET_OVERLAP,
+    so receivers can switch without missing a delivery."""
+    row = await _endpoint(ctx, cmd.system_id, cmd.id)
+    secret = domain.new_secret()
+    overlap = ctx.deps.settings.webhook_secret_overlap.total_seconds()
+    await repository.rotate_secret(ctx.conn, row["id"], ctx.deps.secrets.encrypt(secret), overlap)
+    shown = {"id": str(row["id"])}
+    return Sensitive(data={**shown, "secret": secret}, stored=shown)
+
+
+async def test_endpoint(cmd: TestEndpoint, ctx: Ctx) -> list[str]:
+    """Send a `webhook.test` event to this endpoint alone."""
+    row = await _endpoint(ctx, cmd.system_id, cmd.id)
+    data = {"system": row["system"], "endpoint": str(row["id"])}
+    payload = _payload(row["format"], "webhook.test", datetime.now(UTC), data)
+    if payload is None:
+        raise ValidationFailed(
+            [
+                {
+                    "field": "format",
+                    "value": row["format"],
+                    "message": "BadgeKit's format has no test event",
+                }
+            ]
+        )
+    created = await repository.insert_deliveries(
+        ctx.conn, cmd.system_id, uuid.uuid4(), "webhook.test", [(row["id"], payload)]
+    )
+    ctx.after_commit.append(ctx.deps.dispatcher.wake)
+    return [str(delivery_id) for delivery_id in created]
+
+
+# Deliveries -------------------------------------------------------------------------------------
+
+
+async def list_deliveries(query: ListDeliveries, ctx: Ctx) -> dict[str, Any]:
+    row = await _endpoint(ctx, query.system_id, query.id)
+    rows, total = await repository.deliveries(ctx.conn, row["id"], query.status, query.page)
+    attempts = await repository.attempts_of(ctx.conn, [delivery["id"] for delivery in rows])
+    return {
+        "items": [domain.delivery(delivery, attempts[delivery["id"]]) for delivery in rows],
+        "total": total,
+    }
+
+
+async def retry_delivery(cmd: RetryDelivery, ctx: Ctx) -> list[str]:
+    row = await _endpoint(ctx, cmd.system_id, cmd.id)
+    try:
+        delivery_id = uuid.UUID(cmd.delivery_id)
+    except ValueError:
+        delivery_id = None
+    requeued = (
+        await repository.requeue(ctx.conn, row["id"], delivery_id=delivery_id)
+        if delivery_id is not None
+        else []
+    )
+    if not requeued:
+        raise NotFound(
+            f"Could not find a finished delivery field: `id`, value: `{cmd.delivery_id}`"
+        )
+    ctx.after_commit.append(ctx.deps.dispatcher.wake)
+    return [str(found) for found in requeued]
+
+
+async def recover_deliveries(cmd: RecoverDeliveries, ctx: Ctx) -> list[str]:
+    """Replay every failed delivery of the endpoint created since a time (and before another)."""
+    row = await _endpoint(ctx, cmd.system_id, cmd.id)
+    requeued = await repository.requeue(
+        ctx.conn, row["id"], since=cmd.window.since, until=cmd.window.until
+    )
+    if requeued:
+        ctx.after_commit.append(ctx.deps.dispatcher.wake)
+    return [str(found) for found in requeued]
+
+
+REQUEST_HANDLERS: dict[type[Message], Handler[Deps]] = {
+    CreateEndpoint: create_endpoint,
+    ListEndpoints: list_endpoints,
+    GetEndpoint: get_endpoint,
+    UpdateEndpoint: update_endpoint,
+    DeleteEndpoint: delete_endpoint,
+    RotateEndpointSecret: rotate_endpoint_secret,
+    TestEndpoint: test_endpoint,
+    ListDeliveries: list_deliveries,
+    RetryDelivery: retry_delivery,
+    RecoverDeliveries: recover_deliveries,
 }
+
+
+def _event_handlers() -> dict[type[Message], list[Handler[Deps]]]:
+    from shared.messages import MESSAGE_TYPES
+
+    handlers: dict[type[Message], list[Handler[Deps]]] = {
+        MESSAGE_TYPES[event_type]: [fan_out] for event_type in EVENT_TYPES
+    }
+    handlers[SystemDeleted] = [purge_system]
+    return handlers
+
+
+EVENT_HANDLERS = _event_handlers()

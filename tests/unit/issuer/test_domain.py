@@ -7,7 +7,6 @@ from datetime import timedelta
 
 import pytest
 
-from services.issuer.client import retry_after_s
 from services.issuer.domain import (
     CallResult,
     CircuitBreaker,
@@ -17,6 +16,7 @@ from services.issuer.domain import (
     retry_delay,
     vc_id,
 )
+from shared.http import retry_after_s
 
 SCHEDULE = (timedelta(seconds=5), timedelta(seconds=30), timedelta(minutes=2))
 DUPLICATE = {"error": {"message": "dup", "subType": "DUPLICATE_ISSUANCE_ERROR"}}

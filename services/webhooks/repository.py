@@ -1,0 +1,309 @@
+"""All SQL of the webhooks schema."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from shared.db import Connection
+from shared.messages.fields import Page
+
+Row = dict[str, Any]
+# PUT may change these columns.
+CHANGEABLE = frozenset({"url", "events", "description", "format"})
+
+
+def _page(page: Page | None) -> str:
+    if page is None:
+        return ""
+    return f" LIMIT {int(page.count)} OFFSET {(int(page.page) - 1) * int(page.count)}"
+
+
+async def insert_endpoint(
+    conn: Connection,
+    *,
+    system_id: int,
+    system: str,
+    fields: dict[str, Any],
+    secret_ciphertext: str,
+) -> Row:
+    row = await conn.fetchrow(
+        "INSERT INTO endpoints (id, system_id, system, url, description, events, format,"
+        " secret_ciphertext) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING *",
+        uuid.uuid4(),
+        system_id,
+        system,
+        fields["url"],
+        fields.get("description"),
+        fields["events"],
+        fields["format"],
+        secret_ciphertext,
+    )
+    assert row is not None
+    return dict(row)
+
+
+async def endpoint(conn: Connection, system_id: int, endpoint_id: uuid.UUID) -> Row | None:
+    row = await conn.fetchrow(
+        "SELECT * FROM endpoints WHERE id = $1 AND system_id = $2", endpoint_id, system_id
+    )
+    return dict(row) if row is not None else None
+
+
+async def endpoints(conn: Connection, system_id: int, page: Page | None) -> tuple[list[Row], int]:
+    rows = await conn.fetch(
+        f"SELECT * FROM endpoints WHERE system_id = $1 ORDER BY created_at, id{_page(page)}",
+        system_id,
+    )
+    total = (
+        await conn.fetchval("SELECT count(*) FROM endpoints WHERE system_id = $1", system_id)
+        if page
+        else len(rows)
+    )
+    return [dict(row) for row in rows], total
+
+
+async def subscribers(conn: Connection, system_id: int, event_type: str) -> list[Row]:
+    """The system's enabled endpoints that take this event type."""
+    rows = await conn.fetch(
+        "SELECT id, format, events FROM endpoints WHERE system_id = $1 AND enabled"
+        " AND ('*' = ANY(events) OR $2 = ANY(events))",
+        system_id,
+        event_type,
+    )
+    return [dict(row) for row in rows]
+
+
+async def update_endpoint(
+    conn: Connection, endpoint_id: uuid.UUID, changes: dict[str, Any]
+) -> None:
+    columns = [column for column in changes if column in CHANGEABLE]
+    assignments = "".join(f"{column} = ${i}, " for i, column in enumerate(columns, start=2))
+    await conn.execute(
+        f"UPDATE endpoints SET {assignments}updated_at = now() WHERE id = $1",
+        endpoint_id,
+        *(changes[column] for column in columns),
+    )
+
+
+async def enable(conn: Connection, endpoint_id: uuid.UUID) -> None:
+    await conn.execute(
+        "UPDATE endpoints SET enabled = true, disabled_reason = NULL, disabled_at = NULL,"
+        " failing_since = NULL, updated_at = now() WHERE id = $1 AND NOT enabled",
+        endpoint_id,
+    )
+    await log_endpoint(conn, endpoint_id, "endpoint.enabled", None)
+
+
+async def disable(conn: Connection, endpoint_id: uuid.UUID, reason: str) -> bool:
+    """Disable an endpoint (once); its pending deliveries fail, to be recovered once it is fixed."""
+    disabled = await conn.fetchval(
+        "UPDATE endpoints SET enabled = false, disabled_reason = $2, disabled_at = now(),"
+        " updated_at = now() WHERE id = $1 AND enabled RETURNING true",
+        endpoint_id,
+        reason,
+    )
+    if disabled:
+        await conn.execute(
+            "UPDATE deliveries SET status = 'failed', next_attempt_at = NULL, updated_at = now()"
+            " WHERE endpoint_id = $1 AND status = 'pending'",
+            endpoint_id,
+        )
+        await log_endpoint(conn, endpoint_id, "endpoint.disabled", {"reason": reason})
+    return bool(disabled)
+
+
+async def log_endpoint(conn: Connection, endpoint_id: uuid.UUID, kind: str, detail: Any) -> None:
+    await conn.execute(
+        "INSERT INTO endpoint_events (endpoint_id, type, detail) VALUES ($1, $2, $3)",
+        endpoint_id,
+        kind,
+        detail,
+    )
+
+
+async def rotate_secret(
+    conn: Connection, endpoint_id: uuid.UUID, secret_ciphertext: str, overlap_s: float
+) -> None:
+    await conn.execute(
+        "UPDATE endpoints SET previous_secret_ciphertext = secret_ciphertext,"
+        " previous_secret_until = now() + $3 * interval '1 second',"
+        " secret_ciphertext = $2, updated_at = now() WHERE id = $1",
+        endpoint_id,
+        secret_ciphertext,
+        overlap_s,
+    )
+    await log_endpoint(conn, endpoint_id, "endpoint.secret_rotated", None)
+
+
+async def delete_endpoint(conn: Connection, endpoint_id: uuid.UUID) -> None:
+    await conn.execute("DELETE FROM endpoints WHERE id = $1", endpoint_id)
+
+
+async def insert_deliveries(
+    conn: Connection,
+    system_id: int,
+    event_id: uuid.UUID,
+    event_type: str,
+    rows: list[tuple[uuid.UUID, bytes]],
+) -> list[uuid.UUID]:
+    """One delivery per (endpoint, payload), due now; a delivery of this event to an endpoint
+    that exists already (a redelivered event) is kept as it is."""
+    if not rows:
+        return []
+    inserted = await conn.fetch(
+        "INSERT INTO deliveries (id, endpoint_id, system_id, event_id, event_type, payload,"
+        " next_attempt_at)"
+        " SELECT gen_random_uuid(), endpoint_id, $1, $2, $3, payload, now()"
+        " FROM unnest($4::uuid[], $5::bytea[]) AS d(endpoint_id, payload)"
+        " ON CONFLICT (event_id, endpoint_id) DO NOTHING RETURNING id",
+        system_id,
+        event_id,
+        event_type,
+        [endpoint_id for endpoint_id, _ in rows],
+        [payload for _, payload in rows],
+    )
+    return [row["id"] for row in inserted]
+
+
+async def claim_due(
+    conn: Connection, limit: int, per_endpoint: int, busy: list[uuid.UUID], lease_s: float
+) -> list[Row]:
+    """Claim due deliveries: at most `per_endpoint` of one endpoint in this batch, none of the
+    endpoints that have their fill in flight already (`busy`), so one slow endpoint never takes
+    the slots of the others. The claim commits before any send: the attempt is counted and the
+    delivery is due again after the lease, should this process die."""
+    rows = await conn.fetch(
+        "WITH due AS ("
+        "  SELECT id FROM ("
+        "    SELECT id, row_number() OVER (PARTITION BY endpoint_id ORDER BY next_attempt_at) AS n,"
+        "           next_attempt_at"
+        "    FROM deliveries WHERE status = 'pending' AND next_attempt_at <= now()"
+        "      AND NOT (endpoint_id = ANY($3::uuid[]))) ranked"
+        "  WHERE n <= $2 ORDER BY next_attempt_at LIMIT $1),"
+        " claimed AS ("
+        "  UPDATE deliveries d SET attempts = d.attempts + 1, updated_at = now(),"
+        "    next_attempt_at = now() + $4 * interval '1 second'"
+        "  FROM (SELECT id FROM deliveries WHERE id IN (SELECT id FROM due)"
+        "        FOR UPDATE SKIP LOCKED) locked"
+        "  WHERE d.id = locked.id RETURNING d.*)"
+        " SELECT c.*, e.url, e.format, e.enabled, e.secret_ciphertext,"
+        "   CASE WHEN e.previous_secret_until > now() THEN e.previous_secret_ciphertext END"
+        "     AS previous_secret_ciphertext"
+        " FROM claimed c JOIN endpoints e ON e.id = c.endpoint_id",
+        limit,
+        per_endpoint,
+        busy,
+        lease_s,
+    )
+    return [dict(row) for row in rows]
+
+
+async def record_attempt(
+    conn: Connection,
+    delivery_id: uuid.UUID,
+    *,
+    status_code: int | None,
+    duration_ms: int,
+    response: str | None,
+    error: str | None,
+) -> None:
+    await conn.execute(
+        "INSERT INTO delivery_attempts (delivery_id, at, status_code, duration_ms, response, error)"
+        " VALUES ($1, now() - $3 * interval '1 millisecond', $2, $3, $4, $5)",
+        delivery_id,
+        status_code,
+        duration_ms,
+        response,
+        error,
+    )
+
+
+async def settle(
+    conn: Connection, delivery_id: uuid.UUID, status: str, next_attempt_in_s: float | None
+) -> None:
+    await conn.execute(
+        "UPDATE deliveries SET status = $2, updated_at = now(),"
+        " next_attempt_at = CASE WHEN $2 = 'pending' THEN now() + $3 * interval '1 second' END,"
+        " schedule_step = schedule_step + (CASE WHEN $2 = 'pending' THEN 1 ELSE 0 END)"
+        " WHERE id = $1 AND status = 'pending'",
+        delivery_id,
+        status,
+        next_attempt_in_s or 0.0,
+    )
+
+
+async def endpoint_succeeded(conn: Connection, endpoint_id: uuid.UUID) -> None:
+    await conn.execute(
+        "UPDATE endpoints SET failing_since = NULL, last_success_at = now() WHERE id = $1",
+        endpoint_id,
+    )
+
+
+async def endpoint_failed(conn: Connection, endpoint_id: uuid.UUID) -> datetime:
+    """Note a failure; when the endpoint started failing without a single success since."""
+    since: datetime = await conn.fetchval(
+        "UPDATE endpoints SET failing_since = coalesce(failing_since, now()) WHERE id = $1"
+        " RETURNING failing_since",
+        endpoint_id,
+    )
+    return since
+
+
+async def deliveries(
+    conn: Connection, endpoint_id: uuid.UUID, status: str | None, page: Page | None
+) -> tuple[list[Row], int]:
+    where = "endpoint_id = $1" + (" AND status = $2" if status else "")
+    args: list[Any] = [endpoint_id, *([status] if status else [])]
+    rows = await conn.fetch(
+        f"SELECT * FROM deliveries WHERE {where} ORDER BY created_at DESC, id{_page(page)}", *args
+    )
+    total = (
+        await conn.fetchval(f"SELECT count(*) FROM deliveries WHERE {where}", *args)
+        if page
+        else len(rows)
+    )
+    return [dict(row) for row in rows], total
+
+
+async def attempts_of(conn: Connection, ids: list[uuid.UUID]) -> dict[uuid.UUID, list[Row]]:
+    rows = await conn.fetch(
+        "SELECT * FROM delivery_attempts WHERE delivery_id = ANY($1::uuid[]) ORDER BY at, id", ids
+    )
+    found: dict[uuid.UUID, list[Row]] = {delivery_id: [] for delivery_id in ids}
+    for row in rows:
+        found[row["delivery_id"]].append(dict(row))
+    return found
+
+
+async def requeue(
+    conn: Connection,
+    endpoint_id: uuid.UUID,
+    *,
+    delivery_id: uuid.UUID | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> list[uuid.UUID]:
+    """Make deliveries of an endpoint due now, their schedule started again: one (failed or
+    succeeded: a replay), or every failed one created in a window. A replay keeps its
+    webhook-id, so receivers that dedupe on it see it once."""
+    rows = await conn.fetch(
+        "UPDATE deliveries SET status = 'pending', next_attempt_at = now(), schedule_step = 0,"
+        " updated_at = now()"
+        " WHERE endpoint_id = $1"
+        " AND (status = 'failed' OR ($2::uuid IS NOT NULL AND status = 'succeeded'))"
+        " AND ($2::uuid IS NULL OR id = $2)"
+        " AND ($3::timestamptz IS NULL OR created_at >= $3)"
+        " AND ($4::timestamptz IS NULL OR created_at < $4)"
+        " RETURNING id",
+        endpoint_id,
+        delivery_id,
+        since,
+        until,
+    )
+    return [row["id"] for row in rows]
+
+
+async def purge_system(conn: Connection, system_id: int) -> None:
+    await conn.execute("DELETE FROM endpoints WHERE system_id = $1", system_id)

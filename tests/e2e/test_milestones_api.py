@@ -568,3 +568,39 @@ class TestMilestoneAutoAward:
         await award(client, at.support[1][0], "ada@example.org")
         pending = await client.get(f"{at.primary_path}/applications?processed=false")
         assert [a["learner"] for a in pending.body["applications"]] == ["ada@example.org"]
+
+
+class TestAwardLockOrder:
+    async def test_direct_and_milestone_awards_of_a_limited_badge_never_deadlock(
+        self, client: Client
+    ) -> None:
+        """P has a limit and is both a milestone's primary badge (after S) and another's support
+        badge (for Q): awarding S and P to one email at once takes the recipient's and P's locks
+        from both sides; they must be taken in one order."""
+        system = await make_system(client)
+        support, s = await new_badge(client, system)
+        primary, p = await new_badge(client, system, limit=1000)
+        _, q = await new_badge(client, system)
+        for primary_id, support_id in ((p["id"], s["id"]), (q["id"], p["id"])):
+            body = {
+                "primaryBadgeId": primary_id,
+                "numberRequired": 1,
+                "supportBadges": [support_id],
+            }
+            await created(client, f"{system}/milestones", body, "milestone")
+
+        async def both(n: int) -> list[int]:
+            recipient = {"email": f"lock-{n}@example.org"}
+            answers = await asyncio.gather(
+                client.post(f"{support}/instances", json=recipient),
+                client.post(f"{primary}/instances", json=recipient),
+            )
+            return [answer.status for answer in answers]
+
+        statuses = [
+            status
+            for pair in await asyncio.gather(*(both(n) for n in range(15)))
+            for status in pair
+        ]
+        assert 500 not in statuses
+        assert set(statuses) <= {201, 409}

@@ -24,6 +24,7 @@ from services.badges.errors import not_found, slug_taken
 from services.badges.handlers.badges import find_badge, shown
 from services.badges.handlers.claim_codes import consume
 from services.badges.repository import instances as repository
+from services.badges.repository import milestones
 from services.badges.repository.instances import NewCredential
 from services.badges.repository.scopes import resolve
 from shared.errors import NotFound
@@ -119,6 +120,9 @@ async def _award(
         await consume(ctx, badge, shown_badge, claim_code, email)
     limit: int | None = badge["award_limit"]
     if limit is not None and not locked:
+        # Locks are always taken recipient first, then badge: a milestone awarding this badge
+        # holds the recipient's lock when it comes here, so the other order could deadlock.
+        await milestones.lock_recipient(ctx.conn, badge["system_id"], email)
         await repository.lock_badge(ctx.conn, badge["id"])
     try:
         row = await repository.insert(
@@ -243,6 +247,8 @@ async def award_badge_in_bulk(cmd: AwardBadgeInBulk, ctx: Ctx) -> list[dict[str,
     if badge["archived"]:
         raise domain.archived(badge["slug"])
     if badge["award_limit"] is not None:
+        # Recipients first, then the badge: the order every award takes them in.
+        await milestones.lock_recipients(ctx.conn, badge["system_id"], list(fields.emails))
         await repository.lock_badge(ctx.conn, badge["id"])
     shown_badge = shown(ctx, badge)
     emails: dict[str, str] = {}

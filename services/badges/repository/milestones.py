@@ -88,6 +88,16 @@ async def lock_recipient(conn: Connection, system_id: int, email: str) -> None:
     )
 
 
+async def lock_recipients(conn: Connection, system_id: int, emails: list[str]) -> None:
+    """`lock_recipient` for many recipients at once, always in the same order."""
+    keys = sorted({f"{system_id}:{email.lower()}" for email in emails})
+    await conn.execute(
+        "SELECT pg_advisory_xact_lock(hashtext('plaudit.milestones'), hashtext(key))"
+        " FROM unnest($1::text[]) AS key ORDER BY key",
+        keys,
+    )
+
+
 async def held_badges(conn: Connection, system_id: int, email: str) -> set[int]:
     """The badges of the system that `email` holds: awarded and not revoked."""
     rows = await conn.fetch(

@@ -36,7 +36,12 @@ def configure_logging(environment: Environment, service: str, level: str = "info
     if environment is Environment.DEVELOPMENT and sys.stderr.isatty():
         renderer: Any = structlog.dev.ConsoleRenderer()
     else:
-        processors.append(structlog.processors.dict_tracebacks)
+        # Tracebacks as data, without the frames' local variables: a local may hold a secret.
+        processors.append(
+            structlog.processors.ExceptionRenderer(
+                structlog.tracebacks.ExceptionDictTransformer(show_locals=False)
+            )
+        )
         renderer = structlog.processors.JSONRenderer(serializer=_orjson_dumps)
     structlog.configure(
         processors=[*processors, renderer],

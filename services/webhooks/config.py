@@ -12,8 +12,9 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 # Deliveries in flight per endpoint (its own connections too): a hung endpoint holds this many
 # slots at most, never the others'.
 PER_ENDPOINT_CONCURRENCY = 4
-# Deliveries in flight per webhooks process, all endpoints together.
-MAX_CONCURRENT_DELIVERIES = 64
+# Deliveries in flight per webhooks process, all endpoints together: 64 hung endpoints would be
+# needed to fill it, and each of their requests ends at WEBHOOK_TIMEOUT_S.
+MAX_CONCURRENT_DELIVERIES = 256
 POLL_INTERVAL_S = 0.5
 # A claimed delivery is due again this long after its request's timeout, should its process die.
 LEASE_MARGIN_S = 5.0

@@ -44,6 +44,11 @@ from shared.outbox import OutboxRelay
 
 log = structlog.get_logger()
 
+ENDPOINT_DISABLED = "endpoint disabled"
+SECRET_UNREADABLE = "the endpoint's secret cannot be decrypted with PLAUDIT_ENCRYPTION_KEY"
+# Failures that say nothing about the endpoint: they never count towards disabling it.
+NOT_THE_ENDPOINTS_FAULT = frozenset({ENDPOINT_DISABLED, SECRET_UNREADABLE})
+
 
 @dataclass(frozen=True)
 class Answer:
@@ -93,10 +98,9 @@ class Dispatcher:
         self._sessions.clear()
 
     async def _claim(self, limit: int) -> list[dict[str, Any]]:
-        busy = [e for e, n in self._busy.items() if n >= PER_ENDPOINT_CONCURRENCY]
         async with self._pool.acquire() as conn:
             rows = await repository.claim_due(
-                conn, limit, PER_ENDPOINT_CONCURRENCY, busy, self._lease_s
+                conn, limit, PER_ENDPOINT_CONCURRENCY, dict(self._busy), self._lease_s
             )
         for row in rows:  # counted at once, so the next claim sees them busy
             self._busy[row["endpoint_id"]] += 1
@@ -121,7 +125,7 @@ class Dispatcher:
 
     async def _deliver_once(self, row: dict[str, Any]) -> None:
         if not row["enabled"]:
-            await self._settle(row, Answer(None, None, 0, error="endpoint disabled"), final=True)
+            await self._settle(row, Answer(None, None, 0, error=ENDPOINT_DISABLED), final=True)
             return
         try:
             check_url(row["url"], allow_private=self._allow_private)
@@ -130,7 +134,12 @@ class Dispatcher:
                 row, Answer(None, None, 0, error=f"blocked: {blocked.reason}"), final=True
             )
             return
-        answer = await self._send(row)
+        try:
+            headers = self._headers(row)
+        except ValueError:  # no key of PLAUDIT_ENCRYPTION_KEY decrypts it: retrying cannot help
+            await self._settle(row, Answer(None, None, 0, error=SECRET_UNREADABLE), final=True)
+            return
+        answer = await self._send(row, headers)
         await self._settle(row, answer, final=False)
 
     def _session(self, endpoint_id: uuid.UUID) -> aiohttp.ClientSession:
@@ -164,7 +173,7 @@ class Dispatcher:
         message_id = str(row["id"])
         return {**headers, **domain.standard_headers(signing, message_id, int(time.time()), body)}
 
-    async def _send(self, row: dict[str, Any]) -> Answer:
+    async def _send(self, row: dict[str, Any], headers: dict[str, str]) -> Answer:
         started = time.perf_counter()
 
         def elapsed_ms() -> int:
@@ -172,7 +181,7 @@ class Dispatcher:
 
         try:
             async with self._session(row["endpoint_id"]).post(
-                row["url"], data=row["payload"], headers=self._headers(row), allow_redirects=False
+                row["url"], data=row["payload"], headers=headers, allow_redirects=False
             ) as response:
                 raw = await response.content.read(RESPONSE_KEPT_CHARS * 4)
                 return Answer(
@@ -199,6 +208,10 @@ class Dispatcher:
             )
         status = "succeeded" if succeeded else ("pending" if delay is not None else "failed")
         async with self._pool.acquire() as conn, conn.transaction():
+            if not await repository.lock_for_settling(conn, row["endpoint_id"], row["id"]):
+                # Deleted with its endpoint (or its system) while the request was out.
+                log.info("webhook.attempt_dropped", status_code=answer.status_code)
+                return
             await repository.record_attempt(
                 conn,
                 row["id"],
@@ -213,7 +226,7 @@ class Dispatcher:
                 await repository.endpoint_succeeded(conn, endpoint_id)
             elif gone:
                 await repository.disable(conn, endpoint_id, "the endpoint answered 410 Gone")
-            elif answer.error != "endpoint disabled":
+            elif answer.error not in NOT_THE_ENDPOINTS_FAULT:
                 failing_since = await repository.endpoint_failed(conn, endpoint_id)
                 window = self._settings.webhook_disable_after
                 if failing_since is not None and _age(failing_since) >= window.total_seconds():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -168,20 +169,27 @@ async def insert_deliveries(
 
 
 async def claim_due(
-    conn: Connection, limit: int, per_endpoint: int, busy: list[uuid.UUID], lease_s: float
+    conn: Connection,
+    limit: int,
+    per_endpoint: int,
+    in_flight: Mapping[uuid.UUID, int],
+    lease_s: float,
 ) -> list[Row]:
-    """Claim due deliveries: at most `per_endpoint` of one endpoint in this batch, none of the
-    endpoints that have their fill in flight already (`busy`), so one slow endpoint never takes
-    the slots of the others. The claim commits before any send: the attempt is counted and the
-    delivery is due again after the lease, should this process die."""
+    """Claim due deliveries: of each endpoint at most `per_endpoint` less those of it already in
+    flight in this process (`in_flight`), so one slow endpoint never holds more than its own
+    slots. The claim commits before any send: the attempt is counted and the delivery is due
+    again after the lease, should this process die."""
     rows = await conn.fetch(
-        "WITH due AS ("
+        "WITH busy AS ("
+        "  SELECT * FROM unnest($3::uuid[], $5::int[]) AS b(endpoint_id, in_flight)),"
+        " due AS ("
         "  SELECT id FROM ("
-        "    SELECT id, row_number() OVER (PARTITION BY endpoint_id ORDER BY next_attempt_at) AS n,"
-        "           next_attempt_at"
-        "    FROM deliveries WHERE status = 'pending' AND next_attempt_at <= now()"
-        "      AND NOT (endpoint_id = ANY($3::uuid[]))) ranked"
-        "  WHERE n <= $2 ORDER BY next_attempt_at LIMIT $1),"
+        "    SELECT d.id, d.next_attempt_at, coalesce(b.in_flight, 0) AS in_flight,"
+        "      row_number() OVER (PARTITION BY d.endpoint_id ORDER BY d.next_attempt_at) AS n"
+        "    FROM deliveries d LEFT JOIN busy b ON b.endpoint_id = d.endpoint_id"
+        "    WHERE d.status = 'pending' AND d.next_attempt_at <= now()"
+        "      AND coalesce(b.in_flight, 0) < $2) ranked"
+        "  WHERE n <= $2 - in_flight ORDER BY next_attempt_at LIMIT $1),"
         " claimed AS ("
         "  UPDATE deliveries d SET attempts = d.attempts + 1, updated_at = now(),"
         "    next_attempt_at = now() + $4 * interval '1 second'"
@@ -194,10 +202,28 @@ async def claim_due(
         " FROM claimed c JOIN endpoints e ON e.id = c.endpoint_id",
         limit,
         per_endpoint,
-        busy,
+        list(in_flight),
         lease_s,
+        list(in_flight.values()),
     )
     return [dict(row) for row in rows]
+
+
+async def lock_for_settling(
+    conn: Connection, endpoint_id: uuid.UUID, delivery_id: uuid.UUID
+) -> bool:
+    """Lock an endpoint, then one of its deliveries, to record an attempt; False when either is
+    gone (deleted while the request was out). The order is a deletion's own (the endpoint, then
+    its deliveries by cascade), so the two never deadlock."""
+    endpoint_found = await conn.fetchval(
+        "SELECT true FROM endpoints WHERE id = $1 FOR NO KEY UPDATE", endpoint_id
+    )
+    if not endpoint_found:
+        return False
+    delivery_found = await conn.fetchval(
+        "SELECT true FROM deliveries WHERE id = $1 FOR NO KEY UPDATE", delivery_id
+    )
+    return bool(delivery_found)
 
 
 async def record_attempt(

@@ -31,6 +31,8 @@ DeliveryStatus = Literal["pending", "succeeded", "failed"]
 
 
 def _event_types(value: Any) -> Any:
+    if isinstance(value, str):
+        value = [value]  # a form field sent once
     if not isinstance(value, list) or not value:
         raise PydanticCustomError("events", 'Give "*" or a list of event types')
     unknown = [item for item in value if item != "*" and item not in EVENT_TYPES]

@@ -184,7 +184,9 @@ class ListInstancesByEmail(Query):
 
 
 class BadgeAwarded(Event):
-    """BadgeKit's award webhook fields: `uid` is the award's slug, `issuedOn` unix seconds."""
+    """BadgeKit's award webhook fields: `uid` is the award's slug, `issuedOn` unix seconds;
+    `credential` (`{id, status: "pending"}`) when the award starts an Open Campus credential,
+    whose `credential.*` events name the same id."""
 
     TYPE = "badge.awarded"
     system: str
@@ -194,6 +196,7 @@ class BadgeAwarded(Event):
     assertion_url: str
     issued_on: int
     comment: str | None = None
+    credential: dict[str, Any] | None = None
 
 
 class BadgeRevoked(Event):

@@ -550,6 +550,7 @@ class TestAwardEvents:
             "assertionUrl": instance["assertionUrl"],
             "issuedOn": int(datetime.fromisoformat(instance["issuedOn"]).timestamp()),
             "comment": "Bravo",
+            "credential": None,  # an award of a credential badge names its credential here
         }
 
         async def delivered() -> bool:

@@ -12,7 +12,7 @@ import aiohttp
 import pytest
 
 from tests.support.client import Client
-from tests.support.events import eventually
+from tests.support.events import eventually, system_id_of, tap_events
 from tests.support.factories import make_badge, make_system, unique
 from tests.support.stack import Stack
 
@@ -250,6 +250,22 @@ class TestAwards:
 
         award = await eventually(shown_on_the_award, "the award to show its credential issued")
         assert award["credential"]["vcId"] == recorded["vcId"]
+
+    async def test_subscribers_can_match_the_award_and_its_credential(
+        self, client: Client, stack: Stack
+    ) -> None:
+        system = await make_system(client)
+        system_id = await system_id_of(client, system)
+        badge = await make_badge(
+            client, system, credential={"kind": "OCA", "achievementType": "Badge"}
+        )
+        async with tap_events(stack, "badge.awarded", "credential.*") as events:
+            instance = await award_with_credential(client, badge, f"{unique('m')}@example.org")
+            [awarded] = await events.wait("badge.awarded", system_id)
+            [issued] = await events.wait("credential.issued", system_id)
+        assert awarded["uid"] == instance["slug"]
+        assert awarded["credential"] == {"id": instance["credential"]["id"], "status": "pending"}
+        assert issued["credential"]["id"] == instance["credential"]["id"]
 
 
 def ids_of(sandbox_credentials: list[dict[str, Any]]) -> list[str]:

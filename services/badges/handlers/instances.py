@@ -157,6 +157,7 @@ async def _award(
             assertion_url=new["assertionUrl"],
             issued_on=domain.unix_seconds(row["issued_on"]),
             comment=comment,
+            credential=new.get("credential"),
         ),
         system_id=badge["system_id"],
     )

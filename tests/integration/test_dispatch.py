@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,9 +31,11 @@ class Delivery:
 
     redelivered: bool = False
     outcome: str = ""
+    channel: Any = None
+    delivery_tag: int | None = None
 
-    async def ack(self) -> None:
-        self.outcome = "ack"
+    async def ack(self, multiple: bool = False) -> None:
+        self.outcome = "ack multiple" if multiple else "ack"
 
     async def nack(self, requeue: bool = True) -> None:
         self.outcome = "requeue" if requeue else "nack"
@@ -235,3 +238,44 @@ class TestEvents:
         envelope = Envelope(type="badge.awarded", correlation_id="c", data={"system": "s"})
         assert await events.handle(envelope) is True
         assert await events.handle(envelope) is False
+
+    async def test_events_only_recorded_share_one_insert_and_one_ack(
+        self, events: EventDispatcher[Deps], pool: asyncpg.Pool
+    ) -> None:
+        channel = object()
+        awarded = [
+            Envelope(type="badge.awarded", correlation_id="c", system_id=5, data={"n": n})
+            for n in range(5)
+        ]
+        # The relay may publish an event twice: the second delivery is the duplicate.
+        bodies = [envelope.to_bytes() for envelope in [*awarded, awarded[0]]]
+        messages = [Delivery(channel=channel, delivery_tag=tag + 1) for tag in range(len(bodies))]
+        for message, body in zip(messages, bodies, strict=True):
+            message.body = body  # type: ignore[attr-defined]
+        await asyncio.gather(*(events(message) for message in messages))  # type: ignore[arg-type]
+        assert [m.outcome for m in messages] == [""] * 5 + ["ack multiple"]
+        assert await pool.fetchval("SELECT count(*) FROM inbox") == 5
+
+    async def test_a_batch_never_acks_past_a_delivery_still_in_hand(
+        self, pool: asyncpg.Pool
+    ) -> None:
+        channel = object()
+        gate = asyncio.Event()
+
+        async def slow(event: SystemCreated, ctx: Context[Deps]) -> None:
+            await gate.wait()
+
+        events = EventDispatcher(pool, Deps(), {SystemCreated: [slow]})
+        _, held = delivery_of(created("held"))
+        held.channel, held.delivery_tag = channel, 1
+        later = [Delivery(channel=channel, delivery_tag=tag) for tag in (2, 3)]
+        for n, message in enumerate(later):
+            envelope = Envelope(type="badge.awarded", correlation_id="c", data={"n": n})
+            message.body = envelope.to_bytes()  # type: ignore[attr-defined]
+        handling = asyncio.create_task(events(held))
+        await asyncio.gather(*(events(message) for message in later))  # type: ignore[arg-type]
+        # Tag 1 is still being handled: a multiple ack of tag 3 would have acked it too.
+        assert [m.outcome for m in later] == ["ack", "ack"]
+        gate.set()
+        await handling
+        assert held.outcome == "ack"

@@ -31,7 +31,14 @@ from shared.errors import AppError, InternalError, PermanentError, RetryableErro
 from shared.messages import MESSAGE_TYPES
 from shared.messages.base import Command, Event, Message
 from shared.messages.common import Ping
-from shared.outbox import OutboxRelay, write_events
+from shared.outbox import (
+    OutboxRelay,
+    OutboxRows,
+    as_columns,
+    outgoing,
+    with_ids,
+    write_events,
+)
 from shared.rpc import error_reply, ok_reply
 
 log = structlog.get_logger()
@@ -143,18 +150,18 @@ class RequestDispatcher(Generic[DepsT]):
                 return stored
             context = Context(conn, self._deps, envelope)
             try:
-                reply = await self._run_command(conn, context, request)
+                reply, outbox_rows = await self._run_command(conn, context, request)
             except _AlreadyHandled:
                 # The same request ran concurrently elsewhere and committed first.
                 return await _stored_reply(conn, envelope) or error_reply(InternalError())
         if context.events and self._relay is not None:
-            self._relay.wake()
+            self._relay.relay_soon(outbox_rows)
         log.info("request.committed", system_id=context.system_id, events=len(context.events))
         return reply
 
     async def _run_command(
         self, conn: Connection, context: Context[DepsT], request: Message
-    ) -> bytes:
+    ) -> tuple[bytes, OutboxRows]:
         envelope = context.envelope
         async with conn.transaction():
             result = await self._handlers[envelope.type](request, context)
@@ -162,7 +169,7 @@ class RequestDispatcher(Generic[DepsT]):
                 (result.data, result.stored) if isinstance(result, Sensitive) else (result,) * 2
             )
             reply = ok_reply(sent)
-            recorded = await record_request(
+            recorded, outbox_rows = await record_request(
                 conn,
                 envelope,
                 context.system_id,
@@ -171,7 +178,7 @@ class RequestDispatcher(Generic[DepsT]):
             )
             if not recorded:
                 raise _AlreadyHandled
-        return reply
+        return reply, outbox_rows
 
 
 async def record_request(
@@ -180,24 +187,28 @@ async def record_request(
     system_id: int | None,
     reply: bytes,
     events: list[Envelope],
-) -> bool:
-    """Write a command's events to the outbox and its reply to the inbox, in one round trip;
-    False when the inbox already had the request (the caller rolls back)."""
-    recorded: bool | None = await conn.fetchval(
+) -> tuple[bool, OutboxRows]:
+    """Write a command's events to the outbox and its reply to the inbox, in one round trip:
+    whether the inbox took the request (False: handled before, the caller rolls back), and the
+    events' outbox rows."""
+    outgoing_events = outgoing(events)
+    row = await conn.fetchrow(
         "WITH events AS ("
         " INSERT INTO outbox (message_id, routing_key, body)"
-        " SELECT * FROM unnest($5::uuid[], $6::text[], $7::bytea[]))"
+        " SELECT * FROM unnest($5::uuid[], $6::text[], $7::bytea[]) RETURNING id, message_id),"
+        " request AS ("
         " INSERT INTO inbox (message_id, type, system_id, reply) VALUES ($1, $2, $3, $4)"
-        " ON CONFLICT DO NOTHING RETURNING true",
+        " ON CONFLICT DO NOTHING RETURNING true)"
+        " SELECT EXISTS (SELECT FROM request),"
+        " ARRAY(SELECT id FROM events), ARRAY(SELECT message_id FROM events)",
         envelope.message_id,
         envelope.type,
         system_id,
         reply,
-        [event.message_id for event in events],
-        [event.type for event in events],
-        [event.to_bytes() for event in events],
+        *as_columns(outgoing_events),
     )
-    return bool(recorded)
+    assert row is not None
+    return bool(row[0]), with_ids(outgoing_events, row[1], row[2])
 
 
 class _AlreadyHandled(Exception):
@@ -289,9 +300,9 @@ class EventDispatcher(Generic[DepsT]):
             event = model.from_data(envelope.data)
             for handler in self._handlers[envelope.type]:
                 await handler(event, context)
-            await write_events(conn, context.events)
+            outbox_rows = await write_events(conn, context.events)
         if context.events and self._relay is not None:
-            self._relay.wake()
+            self._relay.relay_soon(outbox_rows)
         log.info("event.handled", system_id=envelope.system_id)
         return True
 

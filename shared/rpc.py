@@ -33,7 +33,7 @@ import structlog
 from aio_pika.abc import AbstractIncomingMessage
 
 from shared import topology
-from shared.bus import Bus, Consumer
+from shared.bus import Bus, Consumer, Properties
 from shared.envelope import Envelope
 from shared.errors import AppError, InternalError, ServiceUnavailable
 from shared.messages.base import Message
@@ -41,6 +41,7 @@ from shared.messages.base import Message
 log = structlog.get_logger()
 
 DEADLINE_HEADER = "x-deadline-ms"
+JSON = "application/json"
 BATCH_TYPE = "rpc.batch"
 _PROBE_PREFIX = "probe:"
 # What publishing raises while the connection is down or a channel is being reopened.
@@ -57,6 +58,11 @@ def error_reply(error: AppError) -> bytes:
 
 def now_ms() -> int:
     return int(time.time() * 1000)
+
+
+def _milliseconds(seconds: float) -> str:
+    """An AMQP `expiration`: milliseconds, as a string."""
+    return str(int(seconds * 1000))
 
 
 _BATCH = pydantic.TypeAdapter(list[tuple[int, Envelope]])
@@ -162,28 +168,28 @@ class RpcClient:
     async def _publish(self, service: str, batch: list[_Outgoing]) -> None:
         if len(batch) == 1:
             (only,) = batch
-            message = aio_pika.Message(
-                only.body,
+            body = only.body
+            properties = Properties(
                 message_id=only.key,
                 correlation_id=only.key,
                 reply_to=self._queue_name,
-                type=only.type,
-                content_type="application/json",
-                expiration=only.timeout_s,
+                message_type=only.type,
+                content_type=JSON,
+                expiration=_milliseconds(only.timeout_s),
                 headers={DEADLINE_HEADER: only.deadline_ms},
             )
         else:
-            message = aio_pika.Message(
-                orjson.dumps([(r.deadline_ms, orjson.Fragment(r.body)) for r in batch]),
+            body = orjson.dumps([(r.deadline_ms, orjson.Fragment(r.body)) for r in batch])
+            properties = Properties(
                 reply_to=self._queue_name,
-                type=BATCH_TYPE,
-                content_type="application/json",
-                expiration=max(r.timeout_s for r in batch),
+                message_type=BATCH_TYPE,
+                content_type=JSON,
+                expiration=_milliseconds(max(r.timeout_s for r in batch)),
                 headers={DEADLINE_HEADER: max(r.deadline_ms for r in batch)},
             )
         error: BaseException | None = None
         try:
-            await self._bus.publish_direct(message, topology.request_queue(service))
+            await self._bus.send_direct(topology.request_queue(service), body, properties)
         except BaseException as failure:
             error = failure
         for request in batch:
@@ -327,19 +333,14 @@ class RpcServer:
         self, reply_to: str, batch: list[tuple[str, bytes, asyncio.Future[None]]]
     ) -> None:
         if len(batch) == 1:
-            correlation_id, reply, _ = batch[0]
-            message = aio_pika.Message(
-                reply, correlation_id=correlation_id, content_type="application/json"
-            )
+            correlation_id, body, _ = batch[0]
+            properties = Properties(correlation_id=correlation_id, content_type=JSON)
         else:
-            message = aio_pika.Message(
-                orjson.dumps([(key, orjson.Fragment(reply)) for key, reply, _ in batch]),
-                type=BATCH_TYPE,
-                content_type="application/json",
-            )
+            body = orjson.dumps([(key, orjson.Fragment(reply)) for key, reply, _ in batch])
+            properties = Properties(message_type=BATCH_TYPE, content_type=JSON)
         error: BaseException | None = None
         try:
-            await self._bus.publish_direct(message, reply_to)
+            await self._bus.send_direct(reply_to, body, properties)
         except BaseException as failure:
             error = failure
         for _, _, sent in batch:

@@ -36,9 +36,10 @@ RETRY_DELAY_S = 1.0
 # Rows older than this are fair game for any relay's poll: their writer's relay should have
 # deleted them long before.
 STALE_AFTER_S = 5.0
-# Rows handed over wait this long for others to share their publish and delete: under load that
-# turns one delete per event into one per few, and nothing answers later for it.
-LINGER_S = 0.005
+# Rows handed over wait this long for others to share their publish, confirm and delete: one
+# delete and far fewer broker round trips per several events, and no HTTP answer waits for it
+# (see RECORD_LINGER_S in shared/handling.py for what it measured).
+LINGER_S = 0.02
 
 
 # The outbox rows of some events: (row id, what to publish).

@@ -98,6 +98,20 @@ class Sensitive:
 Handler = Callable[[Any, Context[DepsT]], Awaitable[Any]]
 
 
+@dataclass(frozen=True)
+class Recorded:
+    """A command committed by its own single statement (`commit_at_once`): the reply, and the
+    outbox rows that statement wrote."""
+
+    reply: bytes
+    outbox: OutboxRows
+
+
+# A command handler that may commit in one statement, without a transaction: its `Recorded`, or
+# None to have the command's ordinary handler run in a transaction instead.
+AtOnceHandler = Callable[[Any, Context[DepsT]], Awaitable[Recorded | None]]
+
+
 def _models(handlers: Mapping[Any, Any]) -> dict[str, type[Message]]:
     for model in handlers:
         if MESSAGE_TYPES.get(model.TYPE) is not model:
@@ -112,12 +126,16 @@ class RequestDispatcher(Generic[DepsT]):
         deps: DepsT,
         handlers: Mapping[type[Message], Handler[DepsT]],
         relay: OutboxRelay | None = None,
+        at_once: Mapping[type[Message], AtOnceHandler[DepsT]] | None = None,
     ) -> None:
         self._pool = pool
         self._deps = deps
         self._handlers = {model.TYPE: handler for model, handler in handlers.items()}
         self._models: dict[str, type[Message]] = {**_models(handlers), Ping.TYPE: Ping}
         self._relay = relay
+        self._at_once = {model.TYPE: handler for model, handler in (at_once or {}).items()}
+        if not self._at_once.keys() <= self._handlers.keys():
+            raise RuntimeError("every command committed at once needs its ordinary handler too")
 
     async def __call__(self, envelope: Envelope, message: AbstractIncomingMessage) -> bytes:
         """Answer one request; never raises (every failure becomes an error reply)."""
@@ -149,6 +167,20 @@ class RequestDispatcher(Generic[DepsT]):
             if redelivered and (stored := await _stored_reply(conn, envelope)) is not None:
                 log.info("request.replayed")
                 return stored
+            at_once = self._at_once.get(envelope.type)
+            if at_once is not None and not redelivered:
+                context = Context(conn, self._deps, envelope)
+                recorded = await at_once(request, context)
+                if recorded is not None:
+                    if recorded.outbox and self._relay is not None:
+                        self._relay.relay_soon(recorded.outbox)
+                    log.info(
+                        "request.committed",
+                        system_id=context.system_id,
+                        events=len(recorded.outbox),
+                        at_once=True,
+                    )
+                    return recorded.reply
             context = Context(conn, self._deps, envelope)
             try:
                 reply, outbox_rows = await self._run_command(conn, context, request)
@@ -210,6 +242,49 @@ async def record_request(
     )
     assert row is not None
     return bool(row[0]), with_ids(outgoing_events, row[1], row[2])
+
+
+async def commit_at_once(ctx: Context[Any], change: str, *args: Any, reply: Any) -> Recorded | None:
+    """Commit a command in one statement, without a transaction: `change` (a data-modifying
+    statement with a RETURNING clause, its parameters `$1`...`$n` given as `args`), the events
+    emitted on `ctx` so far (into the outbox) and the request with `reply` (into the inbox), the
+    last two only if `change` returned a row. Everything they hold is computed beforehand.
+
+    None, with nothing written, when `change` returned no row or the statement broke a unique
+    constraint (the request's own inbox row included: the same request running elsewhere): the
+    dispatcher then runs the command's ordinary handler in a transaction, which finds out why
+    and answers as it always has."""
+    events = outgoing(ctx.events)
+    n = len(args)
+    statement = (
+        f"WITH change AS ({change}),"
+        " events AS ("
+        " INSERT INTO outbox (message_id, routing_key, body)"
+        f" SELECT * FROM unnest(${n + 1}::uuid[], ${n + 2}::text[], ${n + 3}::bytea[])"
+        " WHERE EXISTS (SELECT FROM change) RETURNING id, message_id),"
+        " request AS ("
+        " INSERT INTO inbox (message_id, type, system_id, reply)"
+        f" SELECT ${n + 4}::uuid, ${n + 5}::text, ${n + 6}::bigint, ${n + 7}::bytea"
+        " WHERE EXISTS (SELECT FROM change))"
+        " SELECT EXISTS (SELECT FROM change),"
+        " ARRAY(SELECT id FROM events), ARRAY(SELECT message_id FROM events)"
+    )
+    envelope, answer = ctx.envelope, ok_reply(reply)
+    try:
+        row = await ctx.conn.fetchrow(
+            statement,
+            *args,
+            *as_columns(events),
+            envelope.message_id,
+            envelope.type,
+            ctx.system_id,
+            answer,
+        )
+    except asyncpg.UniqueViolationError:
+        return None
+    if row is None or not row[0]:
+        return None
+    return Recorded(answer, with_ids(events, row[1], row[2]))
 
 
 class _AlreadyHandled(Exception):

@@ -12,7 +12,14 @@ import pytest
 
 from shared.envelope import Envelope
 from shared.errors import Conflict, PermanentError
-from shared.handling import Context, EventDispatcher, RequestDispatcher, Sensitive
+from shared.handling import (
+    Context,
+    EventDispatcher,
+    Recorded,
+    RequestDispatcher,
+    Sensitive,
+    commit_at_once,
+)
 from shared.messages.common import Ping
 from shared.messages.events import SystemCreated, SystemDeleted
 from shared.messages.systems import CreateConsumer, ListSystems
@@ -72,6 +79,27 @@ def request(message: Any) -> Envelope:
 def reply(body: bytes) -> dict[str, Any]:
     decoded: dict[str, Any] = orjson.loads(body)
     return decoded
+
+
+async def add_note_at_once(command: CreateConsumer, ctx: Context[Deps]) -> Recorded | None:
+    ctx.deps.calls.append(f"at once {command.system}")
+    ctx.system_id = 42
+    ctx.emit(
+        SystemCreated(system=command.system, name="n", url="https://n.example.org"), system_id=42
+    )
+    return await commit_at_once(
+        ctx,
+        "INSERT INTO notes (text) SELECT $1 WHERE $1 <> 'slow' ON CONFLICT DO NOTHING RETURNING id",
+        command.system,
+        reply={"note": command.system},
+    )
+
+
+@pytest.fixture
+def at_once(pool: asyncpg.Pool) -> RequestDispatcher[Deps]:
+    return RequestDispatcher(
+        pool, Deps(), {CreateConsumer: add_note}, at_once={CreateConsumer: add_note_at_once}
+    )
 
 
 @pytest.fixture
@@ -158,6 +186,47 @@ class TestRequests:
         broken = Envelope(type="badges.create_consumer", correlation_id="c", data={"nope": 1})
         answer = reply(await requests(broken, Delivery()))  # type: ignore[arg-type]
         assert answer["error"]["status"] == 500
+
+
+class TestCommandsCommittedAtOnce:
+    async def test_effect_event_and_reply_commit_in_one_statement(
+        self, at_once: RequestDispatcher[Deps], pool: asyncpg.Pool
+    ) -> None:
+        envelope = request(note("quick"))
+        answer = reply(await at_once(envelope, Delivery()))  # type: ignore[arg-type]
+        assert answer == {"ok": True, "data": {"note": "quick"}}
+        assert await pool.fetchval("SELECT text FROM notes") == "quick"
+        event = Envelope.from_bytes(await pool.fetchval("SELECT body FROM outbox"))
+        assert (event.type, event.causation_id) == ("system.created", str(envelope.message_id))
+        stored = await pool.fetchrow("SELECT type, system_id, reply FROM inbox")
+        assert (stored["type"], stored["system_id"]) == ("badges.create_consumer", 42)
+        assert reply(stored["reply"]) == answer
+
+    async def test_nothing_changed_runs_the_ordinary_handler_in_a_transaction(
+        self, at_once: RequestDispatcher[Deps], pool: asyncpg.Pool
+    ) -> None:
+        await at_once(request(note("slow")), Delivery())  # type: ignore[arg-type]
+        await pool.execute("INSERT INTO notes (text) VALUES ('taken')")
+        taken = reply(await at_once(request(note("taken")), Delivery()))  # type: ignore[arg-type]
+        assert taken["error"]["status"] == 409
+        assert at_once._deps.calls == ["at once slow", "slow", "at once taken", "taken"]
+        # One note, one event, one inbox row: the at-once attempts wrote nothing.
+        assert await pool.fetchval("SELECT count(*) FROM outbox") == 1
+        assert await pool.fetchval("SELECT count(*) FROM inbox") == 1
+
+    async def test_a_request_seen_before_runs_once(
+        self, at_once: RequestDispatcher[Deps], pool: asyncpg.Pool
+    ) -> None:
+        envelope = request(note("once"))
+        await at_once(envelope, Delivery())  # type: ignore[arg-type]
+        await pool.execute("DELETE FROM notes")
+        # Not flagged as redelivered: the inbox row makes the statement fail, nothing is written,
+        # and the ordinary path answers the stored reply.
+        again = reply(await at_once(envelope, Delivery()))  # type: ignore[arg-type]
+        replayed = reply(await at_once(envelope, Delivery(redelivered=True)))  # type: ignore[arg-type]
+        assert again == replayed == {"ok": True, "data": {"note": "once"}}
+        assert await pool.fetchval("SELECT count(*) FROM notes") == 0
+        assert await pool.fetchval("SELECT count(*) FROM outbox") == 1
 
 
 async def remember(event: SystemCreated, ctx: Context[Deps]) -> None:

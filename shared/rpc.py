@@ -213,7 +213,8 @@ class RpcClient:
             raise ServiceUnavailable(
                 f"The {service} service did not answer in time; try again shortly"
             ) from None
-        except aio_pika.exceptions.AMQPError:
+        except _BROKER_FAILURES:
+            # A publish refused by a closed or reopening channel included.
             raise ServiceUnavailable(
                 "The message broker is unreachable; try again shortly"
             ) from None

@@ -185,3 +185,17 @@ async def test_a_batched_request_past_its_deadline_is_dropped_alone(own_vhost: I
         await server.stop()
         await callback.stop(timeout_s=1)
         await bus.close()
+
+
+async def test_a_closed_channel_is_service_unavailable(own_vhost: Isolation) -> None:
+    bus = await Bus.connect(own_vhost.amqp_url, client_name="tests")
+    client = RpcClient(bus, name="gateway")
+    await client.start()
+    await bus.direct_channel.close()
+    try:
+        with pytest.raises(ServiceUnavailable) as caught:
+            await client.call("badges", GetSystem(slug="x"), correlation_id="c", timeout_s=2)
+        assert "broker" in caught.value.message
+    finally:
+        await client.stop()
+        await bus.close()

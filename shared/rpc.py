@@ -156,16 +156,13 @@ class RpcClient:
         queued = self._outgoing.get(service)
         if queued is None:
             queued = self._outgoing[service] = []
-            loop.call_soon(self._flush, service)
+            # Its first step runs after everything ready in this tick: it takes them all.
+            _background(self._publish(service))
         queued.append(request)
         return request.sent
 
-    def _flush(self, service: str) -> None:
+    async def _publish(self, service: str) -> None:
         batch = self._outgoing.pop(service, [])
-        if batch:
-            _background(self._publish(service, batch))
-
-    async def _publish(self, service: str, batch: list[_Outgoing]) -> None:
         if len(batch) == 1:
             (only,) = batch
             body = only.body
@@ -321,18 +318,13 @@ class RpcServer:
         queued = self._replies.get(reply_to)
         if queued is None:
             queued = self._replies[reply_to] = []
-            loop.call_soon(self._flush, reply_to)
+            # Its first step runs after everything ready in this tick: it takes them all.
+            _background(self._publish(reply_to))
         queued.append((correlation_id, reply, sent))
         return sent
 
-    def _flush(self, reply_to: str) -> None:
+    async def _publish(self, reply_to: str) -> None:
         batch = self._replies.pop(reply_to, [])
-        if batch:
-            _background(self._publish(reply_to, batch))
-
-    async def _publish(
-        self, reply_to: str, batch: list[tuple[str, bytes, asyncio.Future[None]]]
-    ) -> None:
         if len(batch) == 1:
             correlation_id, body, _ = batch[0]
             properties = Properties(correlation_id=correlation_id, content_type=JSON)

@@ -13,8 +13,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from typing import cast
 
 import aio_pika
+import aiormq
 import structlog
 from aio_pika.abc import (
     AbstractChannel,
@@ -23,12 +25,14 @@ from aio_pika.abc import (
     AbstractQueue,
     AbstractRobustConnection,
 )
+from pamqp.commands import Basic
 
 from shared import topology
 from shared.envelope import Envelope
 
 log = structlog.get_logger()
 
+Properties = Basic.Properties
 MessageCallback = Callable[[AbstractIncomingMessage], Awaitable[None]]
 
 # A broker that has not confirmed a publish within this time is treated as failed; the outbox
@@ -139,7 +143,20 @@ class Bus:
 
     async def publish_direct(self, message: aio_pika.Message, queue: str) -> None:
         """Send to one queue through the default exchange, without a confirm."""
-        await self.direct_channel.default_exchange.publish(message, routing_key=queue)
+        await self.send_direct(queue, message.body, message.properties)
+
+    async def send_direct(self, queue: str, body: bytes, properties: Properties) -> None:
+        """`publish_direct` without aio-pika's message object, returning once the frames are
+        queued for the socket instead of once they are written: nothing is confirmed on this
+        channel anyway, and frames leave the connection in the order they were queued (a reply
+        always goes out before the ack that follows it). About half the CPU of a publish."""
+        if self.direct_channel.is_closed:
+            raise aiormq.exceptions.ChannelInvalidStateError("the request channel is closed")
+        # The concrete channel: its abstract base does not declare `wait`.
+        channel = cast(aiormq.Channel, await self.direct_channel.get_underlay_channel())
+        await channel.basic_publish(
+            body, exchange="", routing_key=queue, properties=properties, wait=False
+        )
 
     async def consume(
         self,

@@ -15,6 +15,7 @@ a `Context` second. The dispatchers here do the rest:
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
@@ -30,7 +31,14 @@ from shared.errors import AppError, InternalError, PermanentError, RetryableErro
 from shared.messages import MESSAGE_TYPES
 from shared.messages.base import Command, Message
 from shared.messages.common import Ping
-from shared.outbox import OutboxRelay, write_events
+from shared.outbox import (
+    OutboxRelay,
+    OutboxRows,
+    as_columns,
+    outgoing,
+    with_ids,
+    write_events,
+)
 from shared.rpc import error_reply, ok_reply
 
 log = structlog.get_logger()
@@ -39,6 +47,12 @@ DepsT = TypeVar("DepsT")
 # Retryable failures wait this long (at most) before the message goes back to the queue, so a
 # database outage does not turn into a hot redelivery loop.
 MAX_REQUEUE_DELAY_S = 5.0
+# Events a service only records wait this long for others to share their insert and ack: at a
+# few hundred events/s that makes batches of several instead of one or two, and nothing waits on
+# these events but the inbox. (5 ms measured -0.04 ms of CPU per event; 20 ms, with a relay
+# linger of 20 ms, -12 % of the whole system's CPU per award at 300 awards/s, of which the
+# relay's share was 5 %; 50 ms no better.)
+RECORD_LINGER_S = 0.02
 
 
 @dataclass
@@ -88,6 +102,20 @@ class Sensitive:
 Handler = Callable[[Any, Context[DepsT]], Awaitable[Any]]
 
 
+@dataclass(frozen=True)
+class Recorded:
+    """A command committed by its own single statement (`commit_at_once`): the reply, and the
+    outbox rows that statement wrote."""
+
+    reply: bytes
+    outbox: OutboxRows
+
+
+# A command handler that may commit in one statement, without a transaction: its `Recorded`, or
+# None to have the command's ordinary handler run in a transaction instead.
+AtOnceHandler = Callable[[Any, Context[DepsT]], Awaitable[Recorded | None]]
+
+
 def _models(handlers: Mapping[Any, Any]) -> dict[str, type[Message]]:
     for model in handlers:
         if MESSAGE_TYPES.get(model.TYPE) is not model:
@@ -102,12 +130,16 @@ class RequestDispatcher(Generic[DepsT]):
         deps: DepsT,
         handlers: Mapping[type[Message], Handler[DepsT]],
         relay: OutboxRelay | None = None,
+        at_once: Mapping[type[Message], AtOnceHandler[DepsT]] | None = None,
     ) -> None:
         self._pool = pool
         self._deps = deps
         self._handlers = {model.TYPE: handler for model, handler in handlers.items()}
         self._models: dict[str, type[Message]] = {**_models(handlers), Ping.TYPE: Ping}
         self._relay = relay
+        self._at_once = {model.TYPE: handler for model, handler in (at_once or {}).items()}
+        if not self._at_once.keys() <= self._handlers.keys():
+            raise RuntimeError("every command committed at once needs its ordinary handler too")
 
     async def __call__(self, envelope: Envelope, message: AbstractIncomingMessage) -> bytes:
         """Answer one request; never raises (every failure becomes an error reply)."""
@@ -139,14 +171,28 @@ class RequestDispatcher(Generic[DepsT]):
             if redelivered and (stored := await _stored_reply(conn, envelope)) is not None:
                 log.info("request.replayed")
                 return stored
+            at_once = self._at_once.get(envelope.type)
+            if at_once is not None and not redelivered:
+                context = Context(conn, self._deps, envelope)
+                recorded = await at_once(request, context)
+                if recorded is not None:
+                    if recorded.outbox and self._relay is not None:
+                        self._relay.relay_soon(recorded.outbox)
+                    log.info(
+                        "request.committed",
+                        system_id=context.system_id,
+                        events=len(recorded.outbox),
+                        at_once=True,
+                    )
+                    return recorded.reply
             context = Context(conn, self._deps, envelope)
             try:
-                reply = await self._run_command(conn, context, request)
+                reply, outbox_rows = await self._run_command(conn, context, request)
             except _AlreadyHandled:
                 # The same request ran concurrently elsewhere and committed first.
                 return await _stored_reply(conn, envelope) or error_reply(InternalError())
         if context.events and self._relay is not None:
-            self._relay.wake()
+            self._relay.relay_soon(outbox_rows)
         for callback in context.after_commit:
             callback()
         log.info("request.committed", system_id=context.system_id, events=len(context.events))
@@ -154,7 +200,7 @@ class RequestDispatcher(Generic[DepsT]):
 
     async def _run_command(
         self, conn: Connection, context: Context[DepsT], request: Message
-    ) -> bytes:
+    ) -> tuple[bytes, OutboxRows]:
         envelope = context.envelope
         async with conn.transaction():
             result = await self._handlers[envelope.type](request, context)
@@ -162,7 +208,7 @@ class RequestDispatcher(Generic[DepsT]):
                 (result.data, result.stored) if isinstance(result, Sensitive) else (result,) * 2
             )
             reply = ok_reply(sent)
-            recorded = await record_request(
+            recorded, outbox_rows = await record_request(
                 conn,
                 envelope,
                 context.system_id,
@@ -171,7 +217,7 @@ class RequestDispatcher(Generic[DepsT]):
             )
             if not recorded:
                 raise _AlreadyHandled
-        return reply
+        return reply, outbox_rows
 
 
 async def record_request(
@@ -180,24 +226,71 @@ async def record_request(
     system_id: int | None,
     reply: bytes,
     events: list[Envelope],
-) -> bool:
-    """Write a command's events to the outbox and its reply to the inbox, in one round trip;
-    False when the inbox already had the request (the caller rolls back)."""
-    recorded: bool | None = await conn.fetchval(
+) -> tuple[bool, OutboxRows]:
+    """Write a command's events to the outbox and its reply to the inbox, in one round trip:
+    whether the inbox took the request (False: handled before, the caller rolls back), and the
+    events' outbox rows."""
+    outgoing_events = outgoing(events)
+    row = await conn.fetchrow(
         "WITH events AS ("
         " INSERT INTO outbox (message_id, routing_key, body)"
-        " SELECT * FROM unnest($5::uuid[], $6::text[], $7::bytea[]))"
+        " SELECT * FROM unnest($5::uuid[], $6::text[], $7::bytea[]) RETURNING id, message_id),"
+        " request AS ("
         " INSERT INTO inbox (message_id, type, system_id, reply) VALUES ($1, $2, $3, $4)"
-        " ON CONFLICT DO NOTHING RETURNING true",
+        " ON CONFLICT DO NOTHING RETURNING true)"
+        " SELECT EXISTS (SELECT FROM request),"
+        " ARRAY(SELECT id FROM events), ARRAY(SELECT message_id FROM events)",
         envelope.message_id,
         envelope.type,
         system_id,
         reply,
-        [event.message_id for event in events],
-        [event.type for event in events],
-        [event.to_bytes() for event in events],
+        *as_columns(outgoing_events),
     )
-    return bool(recorded)
+    assert row is not None
+    return bool(row[0]), with_ids(outgoing_events, row[1], row[2])
+
+
+async def commit_at_once(ctx: Context[Any], change: str, *args: Any, reply: Any) -> Recorded | None:
+    """Commit a command in one statement, without a transaction: `change` (a data-modifying
+    statement with a RETURNING clause, its parameters `$1`...`$n` given as `args`), the events
+    emitted on `ctx` so far (into the outbox) and the request with `reply` (into the inbox), the
+    last two only if `change` returned a row. Everything they hold is computed beforehand.
+
+    None, with nothing written, when `change` returned no row or the statement broke a unique
+    constraint (the request's own inbox row included: the same request running elsewhere): the
+    dispatcher then runs the command's ordinary handler in a transaction, which finds out why
+    and answers as it always has."""
+    events = outgoing(ctx.events)
+    n = len(args)
+    statement = (
+        f"WITH change AS ({change}),"
+        " events AS ("
+        " INSERT INTO outbox (message_id, routing_key, body)"
+        f" SELECT * FROM unnest(${n + 1}::uuid[], ${n + 2}::text[], ${n + 3}::bytea[])"
+        " WHERE EXISTS (SELECT FROM change) RETURNING id, message_id),"
+        " request AS ("
+        " INSERT INTO inbox (message_id, type, system_id, reply)"
+        f" SELECT ${n + 4}::uuid, ${n + 5}::text, ${n + 6}::bigint, ${n + 7}::bytea"
+        " WHERE EXISTS (SELECT FROM change))"
+        " SELECT EXISTS (SELECT FROM change),"
+        " ARRAY(SELECT id FROM events), ARRAY(SELECT message_id FROM events)"
+    )
+    envelope, answer = ctx.envelope, ok_reply(reply)
+    try:
+        row = await ctx.conn.fetchrow(
+            statement,
+            *args,
+            *as_columns(events),
+            envelope.message_id,
+            envelope.type,
+            ctx.system_id,
+            answer,
+        )
+    except asyncpg.UniqueViolationError:
+        return None
+    if row is None or not row[0]:
+        return None
+    return Recorded(answer, with_ids(events, row[1], row[2]))
 
 
 class _AlreadyHandled(Exception):
@@ -224,15 +317,32 @@ class EventDispatcher(Generic[DepsT]):
         self._handlers = {model.TYPE: list(subscribers) for model, subscribers in handlers.items()}
         self._models = _models(handlers)
         self._relay = relay
+        self._unsettled: dict[int, set[int]] = {}
+        self._recorder = _InboxRecorder(pool, self._unsettled)
 
     async def __call__(self, message: AbstractIncomingMessage) -> None:
         """Handle one delivery: ack after commit, requeue on a transient failure, dead-letter a
         message that can never succeed."""
+        channel, tag = id(message.channel), _tag(message)
+        unsettled = self._unsettled.setdefault(channel, set())
+        unsettled.add(tag)
+        try:
+            await self._settle(message)
+        finally:
+            unsettled.discard(tag)
+            if not unsettled:
+                self._unsettled.pop(channel, None)
+
+    async def _settle(self, message: AbstractIncomingMessage) -> None:
         try:
             envelope = Envelope.from_bytes(message.body)
         except ValueError:
             log.error("event.malformed", routing_key=message.routing_key)
             await message.reject(requeue=False)
+            return
+        if envelope.type not in self._models:
+            # Bound but not acted on (yet): recorded with others in one statement, then acked.
+            await self._recorder.record(envelope, message)
             return
         with structlog.contextvars.bound_contextvars(
             correlation_id=envelope.correlation_id,
@@ -245,10 +355,7 @@ class EventDispatcher(Generic[DepsT]):
                 log.exception("event.dead_lettered")
                 await message.reject(requeue=False)
             except Exception as error:
-                delay = error.delay_s if isinstance(error, RetryableError) else 1.0
-                log.warning("event.retrying", error=type(error).__name__, delay_s=delay)
-                await asyncio.sleep(min(delay, MAX_REQUEUE_DELAY_S))
-                await message.nack(requeue=True)
+                await _requeue_later(error, [message])
             else:
                 await message.ack()
 
@@ -257,13 +364,7 @@ class EventDispatcher(Generic[DepsT]):
         model = self._models.get(envelope.type)
         if model is None:
             # Bound but not acted on (yet): recording it is the whole effect, no transaction.
-            fresh = await self._pool.fetchval(
-                "INSERT INTO inbox (message_id, type, system_id) VALUES ($1, $2, $3)"
-                " ON CONFLICT DO NOTHING RETURNING true",
-                envelope.message_id,
-                envelope.type,
-                envelope.system_id,
-            )
+            fresh = await record_events(self._pool, [envelope])
             log.info("event.handled", system_id=envelope.system_id, duplicate=not fresh)
             return bool(fresh)
         async with self._pool.acquire() as conn, conn.transaction():
@@ -281,10 +382,111 @@ class EventDispatcher(Generic[DepsT]):
             event = model.from_data(envelope.data)
             for handler in self._handlers[envelope.type]:
                 await handler(event, context)
-            await write_events(conn, context.events)
+            outbox_rows = await write_events(conn, context.events)
         if context.events and self._relay is not None:
-            self._relay.wake()
+            self._relay.relay_soon(outbox_rows)
         for callback in context.after_commit:
             callback()
         log.info("event.handled", system_id=envelope.system_id)
         return True
+
+
+async def _requeue_later(error: Exception, messages: Sequence[AbstractIncomingMessage]) -> None:
+    delay = error.delay_s if isinstance(error, RetryableError) else 1.0
+    log.warning("event.retrying", error=type(error).__name__, delay_s=delay, count=len(messages))
+    await asyncio.sleep(min(delay, MAX_REQUEUE_DELAY_S))
+    for message in messages:
+        await message.nack(requeue=True)
+
+
+async def record_events(pool: asyncpg.Pool, envelopes: Sequence[Envelope]) -> set[uuid.UUID]:
+    """Record events in the inbox, in one statement; the ids of those not recorded before."""
+    rows = await pool.fetch(
+        "INSERT INTO inbox (message_id, type, system_id)"
+        " SELECT * FROM unnest($1::uuid[], $2::text[], $3::bigint[])"
+        " ON CONFLICT DO NOTHING RETURNING message_id",
+        [envelope.message_id for envelope in envelopes],
+        [envelope.type for envelope in envelopes],
+        [envelope.system_id for envelope in envelopes],
+    )
+    return {row[0] for row in rows}
+
+
+class _InboxRecorder:
+    """Records the events a service receives but does not act on, many per statement.
+
+    Deliveries queue up while one insert runs; the next insert takes them all, so batches grow
+    with the load and a lone event waits for no timer. The messages of a batch are acked after
+    the commit: with one `multiple` ack when no other delivery of their channel up to the
+    batch's last tag is still unsettled, one by one otherwise."""
+
+    def __init__(self, pool: asyncpg.Pool, unsettled: dict[int, set[int]]) -> None:
+        self._pool = pool
+        # Per channel, the delivery tags the dispatcher has not settled yet (its own record).
+        self._unsettled = unsettled
+        self._pending: list[tuple[Envelope, AbstractIncomingMessage, asyncio.Future[None]]] = []
+        self._flushing: asyncio.Task[None] | None = None
+
+    async def record(self, envelope: Envelope, message: AbstractIncomingMessage) -> None:
+        """Return once the event is committed and its message acked (or requeued)."""
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._pending.append((envelope, message, done))
+        if self._flushing is None:
+            self._flushing = asyncio.create_task(self._flush())
+        await done
+
+    async def _flush(self) -> None:
+        try:
+            while self._pending:
+                await asyncio.sleep(RECORD_LINGER_S)
+                batch, self._pending = self._pending, []
+                try:
+                    await self._record([(envelope, message) for envelope, message, _ in batch])
+                except BaseException as error:
+                    for _, _, done in batch:
+                        if not done.done():
+                            done.set_exception(error)
+                    raise
+                for _, _, done in batch:
+                    if not done.done():
+                        done.set_result(None)
+        finally:
+            self._flushing = None
+
+    async def _record(self, batch: list[tuple[Envelope, AbstractIncomingMessage]]) -> None:
+        messages = [message for _, message in batch]
+        try:
+            fresh = await record_events(self._pool, [envelope for envelope, _ in batch])
+        except Exception as error:
+            await _requeue_later(error, messages)
+            return
+        for envelope, _ in batch:
+            log.info(
+                "event.handled",
+                correlation_id=envelope.correlation_id,
+                message_id=str(envelope.message_id),
+                type=envelope.type,
+                system_id=envelope.system_id,
+                duplicate=envelope.message_id not in fresh,
+            )
+            # A second delivery of the same id in this batch is the duplicate.
+            fresh.discard(envelope.message_id)
+        await self._ack(messages)
+
+    async def _ack(self, messages: list[AbstractIncomingMessage]) -> None:
+        by_channel: dict[int, list[AbstractIncomingMessage]] = {}
+        for message in messages:
+            by_channel.setdefault(id(message.channel), []).append(message)
+        for channel, acked in by_channel.items():
+            acked.sort(key=_tag)
+            top = _tag(acked[-1])
+            others = self._unsettled.get(channel, set()).difference(map(_tag, acked))
+            if len(acked) > 1 and all(tag > top for tag in others):
+                await acked[-1].ack(multiple=True)
+            else:
+                for message in acked:
+                    await message.ack()
+
+
+def _tag(message: AbstractIncomingMessage) -> int:
+    return message.delivery_tag or 0

@@ -23,8 +23,8 @@ from shared.config import Environment
 log = structlog.get_logger()
 
 
-def _orjson_dumps(value: Any, **_: Any) -> str:
-    return orjson.dumps(value, default=str).decode()
+def _orjson_dumps(value: Any, **_: Any) -> bytes:
+    return orjson.dumps(value, default=str)
 
 
 def configure_logging(environment: Environment, service: str, level: str = "info") -> None:
@@ -35,6 +35,7 @@ def configure_logging(environment: Environment, service: str, level: str = "info
     ]
     if environment is Environment.DEVELOPMENT and sys.stderr.isatty():
         renderer: Any = structlog.dev.ConsoleRenderer()
+        factory: Any = structlog.PrintLoggerFactory(sys.stderr)
     else:
         # Tracebacks as data, without the frames' local variables: a local may hold a secret.
         processors.append(
@@ -42,11 +43,13 @@ def configure_logging(environment: Environment, service: str, level: str = "info
                 structlog.tracebacks.ExceptionDictTransformer(show_locals=False)
             )
         )
+        # orjson's bytes straight to the stream: no decode, no print() per line.
         renderer = structlog.processors.JSONRenderer(serializer=_orjson_dumps)
+        factory = structlog.BytesLoggerFactory(sys.stderr.buffer)
     structlog.configure(
         processors=[*processors, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
-        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+        logger_factory=factory,
         cache_logger_on_first_use=True,
     )
     structlog.contextvars.clear_contextvars()

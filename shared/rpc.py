@@ -6,6 +6,15 @@ deadline and the deadline itself in the `x-deadline-ms` header. The owner answer
 `{"ok": true, "data": ...}` or `{"ok": false, "error": {status, code, message, ...}}` to
 `reply_to`, then acks. A request found past its deadline is dropped unexecuted: its caller has
 already answered 503.
+
+Coalescing: requests to one service made in the same event-loop tick travel as one message
+(type `rpc.batch`, a JSON array of `[deadline_ms, envelope]`), and replies to one callback queue
+that are ready in the same tick travel as one message (type `rpc.batch`, an array of
+`[correlation_id, reply]`). A tick holding a single request or reply sends the plain form above.
+Each request of a batch keeps its own `message_id` (what the owner dedupes on and stores its
+reply under) and its own deadline; the owner runs them concurrently and acks the batch message
+once every one of its replies is sent, so a crash redelivers the whole batch and each request in
+it gets its stored reply or runs, as a lone request would.
 """
 
 from __future__ import annotations
@@ -13,16 +22,18 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass
 from typing import Any
 
 import aio_pika
 import orjson
+import pydantic
 import structlog
 from aio_pika.abc import AbstractIncomingMessage
 
 from shared import topology
-from shared.bus import Bus, Consumer
+from shared.bus import Bus, Consumer, Properties
 from shared.envelope import Envelope
 from shared.errors import AppError, InternalError, ServiceUnavailable
 from shared.messages.base import Message
@@ -30,6 +41,8 @@ from shared.messages.base import Message
 log = structlog.get_logger()
 
 DEADLINE_HEADER = "x-deadline-ms"
+JSON = "application/json"
+BATCH_TYPE = "rpc.batch"
 _PROBE_PREFIX = "probe:"
 # What publishing raises while the connection is down or a channel is being reopened.
 _BROKER_FAILURES = (aio_pika.exceptions.AMQPError, ConnectionError, RuntimeError)
@@ -47,13 +60,54 @@ def now_ms() -> int:
     return int(time.time() * 1000)
 
 
+def _milliseconds(seconds: float) -> str:
+    """An AMQP `expiration`: milliseconds, as a string."""
+    return str(int(seconds * 1000))
+
+
+_BATCH = pydantic.TypeAdapter(list[tuple[int, Envelope]])
+
+
+@dataclass
+class _Outgoing:
+    """A request waiting for the end of the tick, and what its caller waits on."""
+
+    key: str
+    body: bytes
+    type: str
+    deadline_ms: int
+    timeout_s: float
+    sent: asyncio.Future[None]
+
+
+_publishing: set[asyncio.Task[None]] = set()
+
+
+def _background(publish: Coroutine[Any, Any, None]) -> None:
+    """Run a publish on its own; its outcome reaches the waiters through their futures."""
+    task = asyncio.ensure_future(publish)
+    _publishing.add(task)
+    task.add_done_callback(_publishing.discard)
+
+
+def _settle(future: asyncio.Future[Any], error: BaseException | None) -> None:
+    if future.done():
+        return
+    if error is None:
+        future.set_result(None)
+    else:
+        future.set_exception(error)
+
+
 class RpcClient:
-    """The caller's side: one callback queue per process, one future per request in flight."""
+    """The caller's side: one callback queue per process, one future per request in flight;
+    requests to one service made in the same tick share one message."""
 
     def __init__(self, bus: Bus, *, name: str) -> None:
         self._bus = bus
         self._queue_name = f"{name}.replies.{uuid.uuid4().hex[:12]}"
-        self._pending: dict[str, asyncio.Future[bytes]] = {}
+        self._pending: dict[str, asyncio.Future[Any]] = {}
+        self._outgoing: dict[str, list[_Outgoing]] = {}
         self._consumer: Consumer | None = None
 
     async def start(self) -> None:
@@ -66,12 +120,19 @@ class RpcClient:
             future.cancel()
 
     async def _on_reply(self, message: AbstractIncomingMessage) -> None:
-        future = self._pending.pop(message.correlation_id or "", None)
-        if future is not None and not future.done():
-            future.set_result(message.body)
+        if message.type == BATCH_TYPE:
+            for key, reply in orjson.loads(message.body):
+                self._resolve(key, reply)
+        else:
+            self._resolve(message.correlation_id or "", orjson.loads(message.body))
 
-    async def _round_trip(self, key: str, send: Awaitable[None], timeout_s: float) -> bytes:
-        future: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
+    def _resolve(self, key: str, reply: Any) -> None:
+        future = self._pending.pop(key, None)
+        if future is not None and not future.done():
+            future.set_result(reply)
+
+    async def _round_trip(self, key: str, send: Awaitable[None], timeout_s: float) -> Any:
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._pending[key] = future
         try:
             # The deadline covers the publish too: on a reconnecting channel it can hang.
@@ -80,6 +141,56 @@ class RpcClient:
                 return await future
         finally:
             self._pending.pop(key, None)
+
+    def _send(self, service: str, envelope: Envelope, timeout_s: float) -> asyncio.Future[None]:
+        """Queue a request for the end of this tick; the future is done once it is published."""
+        loop = asyncio.get_running_loop()
+        request = _Outgoing(
+            key=str(envelope.message_id),
+            body=envelope.to_bytes(),
+            type=envelope.type,
+            deadline_ms=now_ms() + int(timeout_s * 1000),
+            timeout_s=timeout_s,
+            sent=loop.create_future(),
+        )
+        queued = self._outgoing.get(service)
+        if queued is None:
+            queued = self._outgoing[service] = []
+            # Its first step runs after everything ready in this tick: it takes them all.
+            _background(self._publish(service))
+        queued.append(request)
+        return request.sent
+
+    async def _publish(self, service: str) -> None:
+        batch = self._outgoing.pop(service, [])
+        if len(batch) == 1:
+            (only,) = batch
+            body = only.body
+            properties = Properties(
+                message_id=only.key,
+                correlation_id=only.key,
+                reply_to=self._queue_name,
+                message_type=only.type,
+                content_type=JSON,
+                expiration=_milliseconds(only.timeout_s),
+                headers={DEADLINE_HEADER: only.deadline_ms},
+            )
+        else:
+            body = orjson.dumps([(r.deadline_ms, orjson.Fragment(r.body)) for r in batch])
+            properties = Properties(
+                reply_to=self._queue_name,
+                message_type=BATCH_TYPE,
+                content_type=JSON,
+                expiration=_milliseconds(max(r.timeout_s for r in batch)),
+                headers={DEADLINE_HEADER: max(r.deadline_ms for r in batch)},
+            )
+        error: BaseException | None = None
+        try:
+            await self._bus.send_direct(topology.request_queue(service), body, properties)
+        except BaseException as failure:
+            error = failure
+        for request in batch:
+            _settle(request.sent, error)
 
     async def call(
         self,
@@ -92,28 +203,18 @@ class RpcClient:
         """Send a request and return the reply's `data`; an error reply raises its AppError."""
         envelope = Envelope.wrap(message, correlation_id=correlation_id)
         key = str(envelope.message_id)
-        request = aio_pika.Message(
-            envelope.to_bytes(),
-            message_id=key,
-            correlation_id=key,
-            reply_to=self._queue_name,
-            type=envelope.type,
-            content_type="application/json",
-            expiration=timeout_s,
-            headers={DEADLINE_HEADER: now_ms() + int(timeout_s * 1000)},
-        )
-        send = self._bus.publish_direct(request, topology.request_queue(service))
+        send = self._send(service, envelope, timeout_s)
         try:
-            body = await self._round_trip(key, send, timeout_s)
+            reply = await self._round_trip(key, send, timeout_s)
         except TimeoutError:
             raise ServiceUnavailable(
                 f"The {service} service did not answer in time; try again shortly"
             ) from None
-        except aio_pika.exceptions.AMQPError:
+        except _BROKER_FAILURES:
+            # A publish refused by a closed or reopening channel included.
             raise ServiceUnavailable(
                 "The message broker is unreachable; try again shortly"
             ) from None
-        reply = orjson.loads(body)
         if reply.get("ok"):
             return reply.get("data")
         raise AppError.from_wire(reply.get("error") or {})
@@ -135,7 +236,8 @@ RequestHandler = Callable[[Envelope, AbstractIncomingMessage], Awaitable[bytes]]
 
 
 class RpcServer:
-    """The owner's side: consume `<service>.requests`, answer each, then ack it."""
+    """The owner's side: consume `<service>.requests`, answer each request, then ack its
+    message; replies to one callback queue ready in the same tick share one message."""
 
     def __init__(self, bus: Bus, service: str, handle: RequestHandler, *, prefetch: int) -> None:
         self._bus = bus
@@ -143,6 +245,7 @@ class RpcServer:
         self._handle = handle
         self._prefetch = prefetch
         self._consumer: Consumer | None = None
+        self._replies: dict[str, list[tuple[str, bytes, asyncio.Future[None]]]] = {}
 
     async def start(self) -> None:
         self._consumer = await self._bus.consume(
@@ -159,23 +262,79 @@ class RpcServer:
             log.info("request.expired", type=message.type)
             await message.ack()
             return
-        try:
-            envelope = Envelope.from_bytes(message.body)
-        except ValueError:
-            log.error("request.malformed", type=message.type)
-            reply = error_reply(InternalError("Malformed request message"))
+        if message.type == BATCH_TYPE:
+            await self._on_batch(message)
         else:
+            await self._answer(message, message.body, message.correlation_id)
+        await message.ack()
+
+    async def _on_batch(self, message: AbstractIncomingMessage) -> None:
+        try:
+            requests = _BATCH.validate_json(message.body)
+        except ValueError:
+            # Without its envelopes nobody can be answered: the callers' deadlines will pass.
+            log.error("request.malformed", type=message.type)
+            return
+        now = now_ms()
+        answers = []
+        for deadline, envelope in requests:
+            if deadline < now:
+                log.info("request.expired", type=envelope.type)
+                continue
+            answers.append(self._answer(message, envelope, str(envelope.message_id)))
+        await asyncio.gather(*answers)
+
+    async def _answer(
+        self,
+        message: AbstractIncomingMessage,
+        request: bytes | Envelope,
+        correlation_id: str | None,
+    ) -> None:
+        """Handle one request and send its reply (with whatever else is ready this tick)."""
+        envelope: Envelope | None = None
+        if isinstance(request, Envelope):
+            envelope = request
+        else:
+            try:
+                envelope = Envelope.from_bytes(request)
+            except ValueError:
+                log.error("request.malformed", type=message.type)
+        if envelope is not None:
             with structlog.contextvars.bound_contextvars(
                 correlation_id=envelope.correlation_id,
                 message_id=str(envelope.message_id),
                 type=envelope.type,
             ):
                 reply = await self._handle(envelope, message)
+        else:
+            reply = error_reply(InternalError("Malformed request message"))
         if message.reply_to:
-            await self._bus.publish_direct(
-                aio_pika.Message(
-                    reply, correlation_id=message.correlation_id, content_type="application/json"
-                ),
-                message.reply_to,
-            )
-        await message.ack()
+            await self._reply(message.reply_to, correlation_id or "", reply)
+
+    def _reply(self, reply_to: str, correlation_id: str, reply: bytes) -> asyncio.Future[None]:
+        """Queue a reply for the end of this tick; the future is done once it is published."""
+        loop = asyncio.get_running_loop()
+        sent: asyncio.Future[None] = loop.create_future()
+        queued = self._replies.get(reply_to)
+        if queued is None:
+            queued = self._replies[reply_to] = []
+            # Its first step runs after everything ready in this tick: it takes them all.
+            _background(self._publish(reply_to))
+        queued.append((correlation_id, reply, sent))
+        return sent
+
+    async def _publish(self, reply_to: str) -> None:
+        batch = self._replies.pop(reply_to, [])
+        if len(batch) == 1:
+            correlation_id, body, _ = batch[0]
+            properties = Properties(correlation_id=correlation_id, content_type=JSON)
+        else:
+            body = orjson.dumps([(key, orjson.Fragment(reply)) for key, reply, _ in batch])
+            properties = Properties(message_type=BATCH_TYPE, content_type=JSON)
+        error: BaseException | None = None
+        try:
+            await self._bus.send_direct(reply_to, body, properties)
+        except BaseException as failure:
+            error = failure
+        for _, _, sent in batch:
+            _settle(sent, error)

@@ -12,7 +12,7 @@ import asyncio
 import signal
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, Protocol
 
@@ -23,7 +23,7 @@ from shared import db
 from shared.bus import Bus, Consumer
 from shared.config import Settings
 from shared.entrypoint import wait_until_reachable
-from shared.handling import DepsT, EventDispatcher, Handler, RequestDispatcher
+from shared.handling import AtOnceHandler, DepsT, EventDispatcher, Handler, RequestDispatcher
 from shared.messages.base import Message
 from shared.outbox import OutboxRelay
 from shared.rpc import RpcServer
@@ -59,6 +59,8 @@ class ServiceSpec(Generic[DepsT]):
     # SQL run every hour to drop what has outlived its use (the inbox is always pruned).
     housekeeping: tuple[str, ...] = ()
     workers: Callable[[DepsT], Sequence[Worker]] = lambda deps: ()
+    # Commands that may commit in one statement (`shared.handling.commit_at_once`).
+    at_once_handlers: Mapping[type[Message], AtOnceHandler[DepsT]] = field(default_factory=dict)
 
 
 @dataclass
@@ -90,7 +92,7 @@ async def running(spec: ServiceSpec[DepsT], settings: Settings) -> AsyncIterator
                 bus,
                 deps,
                 relay,
-                RequestDispatcher(pool, deps, spec.request_handlers, relay),
+                RequestDispatcher(pool, deps, spec.request_handlers, relay, spec.at_once_handlers),
                 EventDispatcher(pool, deps, spec.event_handlers, relay),
             )
             relay.start()

@@ -61,6 +61,8 @@ class CleanPathRouter(web.UrlDispatcher):
 
     async def resolve(self, request: web.Request) -> web.UrlMappingMatchInfo:
         path = request.rel_url.path
+        if "//" not in path and (len(path) == 1 or path[-1] != "/"):
+            return await super().resolve(request)
         cleaned = clean_path(path)
         if cleaned != path:
             matched = _Matched(request.method, request.rel_url.with_path(cleaned))

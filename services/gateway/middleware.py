@@ -87,8 +87,7 @@ async def frame_middleware(request: web.Request, handler: Handler) -> web.Stream
             response = error_response(InternalError())
         elapsed = time.perf_counter() - started
         response.headers[REQUEST_ID_HEADER] = correlation_id
-        metrics.REQUESTS.labels(request.method, route, str(response.status)).inc()
-        metrics.LATENCY.labels(route).observe(elapsed)
+        metrics.observe(request.method, route, response.status, elapsed)
         log.info(
             "http.request",
             method=request.method,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -11,7 +12,14 @@ import pytest
 
 from shared.envelope import Envelope
 from shared.errors import Conflict, PermanentError
-from shared.handling import Context, EventDispatcher, RequestDispatcher, Sensitive
+from shared.handling import (
+    Context,
+    EventDispatcher,
+    Recorded,
+    RequestDispatcher,
+    Sensitive,
+    commit_at_once,
+)
 from shared.messages.common import Ping
 from shared.messages.events import SystemCreated, SystemDeleted
 from shared.messages.systems import CreateConsumer, ListSystems
@@ -30,9 +38,11 @@ class Delivery:
 
     redelivered: bool = False
     outcome: str = ""
+    channel: Any = None
+    delivery_tag: int | None = None
 
-    async def ack(self) -> None:
-        self.outcome = "ack"
+    async def ack(self, multiple: bool = False) -> None:
+        self.outcome = "ack multiple" if multiple else "ack"
 
     async def nack(self, requeue: bool = True) -> None:
         self.outcome = "requeue" if requeue else "nack"
@@ -69,6 +79,27 @@ def request(message: Any) -> Envelope:
 def reply(body: bytes) -> dict[str, Any]:
     decoded: dict[str, Any] = orjson.loads(body)
     return decoded
+
+
+async def add_note_at_once(command: CreateConsumer, ctx: Context[Deps]) -> Recorded | None:
+    ctx.deps.calls.append(f"at once {command.system}")
+    ctx.system_id = 42
+    ctx.emit(
+        SystemCreated(system=command.system, name="n", url="https://n.example.org"), system_id=42
+    )
+    return await commit_at_once(
+        ctx,
+        "INSERT INTO notes (text) SELECT $1 WHERE $1 <> 'slow' ON CONFLICT DO NOTHING RETURNING id",
+        command.system,
+        reply={"note": command.system},
+    )
+
+
+@pytest.fixture
+def at_once(pool: asyncpg.Pool) -> RequestDispatcher[Deps]:
+    return RequestDispatcher(
+        pool, Deps(), {CreateConsumer: add_note}, at_once={CreateConsumer: add_note_at_once}
+    )
 
 
 @pytest.fixture
@@ -157,6 +188,47 @@ class TestRequests:
         assert answer["error"]["status"] == 500
 
 
+class TestCommandsCommittedAtOnce:
+    async def test_effect_event_and_reply_commit_in_one_statement(
+        self, at_once: RequestDispatcher[Deps], pool: asyncpg.Pool
+    ) -> None:
+        envelope = request(note("quick"))
+        answer = reply(await at_once(envelope, Delivery()))  # type: ignore[arg-type]
+        assert answer == {"ok": True, "data": {"note": "quick"}}
+        assert await pool.fetchval("SELECT text FROM notes") == "quick"
+        event = Envelope.from_bytes(await pool.fetchval("SELECT body FROM outbox"))
+        assert (event.type, event.causation_id) == ("system.created", str(envelope.message_id))
+        stored = await pool.fetchrow("SELECT type, system_id, reply FROM inbox")
+        assert (stored["type"], stored["system_id"]) == ("badges.create_consumer", 42)
+        assert reply(stored["reply"]) == answer
+
+    async def test_nothing_changed_runs_the_ordinary_handler_in_a_transaction(
+        self, at_once: RequestDispatcher[Deps], pool: asyncpg.Pool
+    ) -> None:
+        await at_once(request(note("slow")), Delivery())  # type: ignore[arg-type]
+        await pool.execute("INSERT INTO notes (text) VALUES ('taken')")
+        taken = reply(await at_once(request(note("taken")), Delivery()))  # type: ignore[arg-type]
+        assert taken["error"]["status"] == 409
+        assert at_once._deps.calls == ["at once slow", "slow", "at once taken", "taken"]
+        # One note, one event, one inbox row: the at-once attempts wrote nothing.
+        assert await pool.fetchval("SELECT count(*) FROM outbox") == 1
+        assert await pool.fetchval("SELECT count(*) FROM inbox") == 1
+
+    async def test_a_request_seen_before_runs_once(
+        self, at_once: RequestDispatcher[Deps], pool: asyncpg.Pool
+    ) -> None:
+        envelope = request(note("once"))
+        await at_once(envelope, Delivery())  # type: ignore[arg-type]
+        await pool.execute("DELETE FROM notes")
+        # Not flagged as redelivered: the inbox row makes the statement fail, nothing is written,
+        # and the ordinary path answers the stored reply.
+        again = reply(await at_once(envelope, Delivery()))  # type: ignore[arg-type]
+        replayed = reply(await at_once(envelope, Delivery(redelivered=True)))  # type: ignore[arg-type]
+        assert again == replayed == {"ok": True, "data": {"note": "once"}}
+        assert await pool.fetchval("SELECT count(*) FROM notes") == 0
+        assert await pool.fetchval("SELECT count(*) FROM outbox") == 1
+
+
 async def remember(event: SystemCreated, ctx: Context[Deps]) -> None:
     ctx.deps.calls.append(event.system)
     if event.system == "flaky" and ctx.deps.calls.count("flaky") == 1:
@@ -235,3 +307,44 @@ class TestEvents:
         envelope = Envelope(type="badge.awarded", correlation_id="c", data={"system": "s"})
         assert await events.handle(envelope) is True
         assert await events.handle(envelope) is False
+
+    async def test_events_only_recorded_share_one_insert_and_one_ack(
+        self, events: EventDispatcher[Deps], pool: asyncpg.Pool
+    ) -> None:
+        channel = object()
+        awarded = [
+            Envelope(type="badge.awarded", correlation_id="c", system_id=5, data={"n": n})
+            for n in range(5)
+        ]
+        # The relay may publish an event twice: the second delivery is the duplicate.
+        bodies = [envelope.to_bytes() for envelope in [*awarded, awarded[0]]]
+        messages = [Delivery(channel=channel, delivery_tag=tag + 1) for tag in range(len(bodies))]
+        for message, body in zip(messages, bodies, strict=True):
+            message.body = body  # type: ignore[attr-defined]
+        await asyncio.gather(*(events(message) for message in messages))  # type: ignore[arg-type]
+        assert [m.outcome for m in messages] == [""] * 5 + ["ack multiple"]
+        assert await pool.fetchval("SELECT count(*) FROM inbox") == 5
+
+    async def test_a_batch_never_acks_past_a_delivery_still_in_hand(
+        self, pool: asyncpg.Pool
+    ) -> None:
+        channel = object()
+        gate = asyncio.Event()
+
+        async def slow(event: SystemCreated, ctx: Context[Deps]) -> None:
+            await gate.wait()
+
+        events = EventDispatcher(pool, Deps(), {SystemCreated: [slow]})
+        _, held = delivery_of(created("held"))
+        held.channel, held.delivery_tag = channel, 1
+        later = [Delivery(channel=channel, delivery_tag=tag) for tag in (2, 3)]
+        for n, message in enumerate(later):
+            envelope = Envelope(type="badge.awarded", correlation_id="c", data={"n": n})
+            message.body = envelope.to_bytes()  # type: ignore[attr-defined]
+        handling = asyncio.create_task(events(held))
+        await asyncio.gather(*(events(message) for message in later))  # type: ignore[arg-type]
+        # Tag 1 is still being handled: a multiple ack of tag 3 would have acked it too.
+        assert [m.outcome for m in later] == ["ack", "ack"]
+        gate.set()
+        await handling
+        assert held.outcome == "ack"

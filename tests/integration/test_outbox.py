@@ -14,7 +14,7 @@ from shared.bus import Bus
 from shared.config import Settings
 from shared.envelope import Envelope
 from shared.messages.events import SystemCreated
-from shared.outbox import OutboxRelay, write_events
+from shared.outbox import STALE_AFTER_S, OutboxRelay, write_events
 
 pytestmark = pytest.mark.integration
 
@@ -112,3 +112,48 @@ async def test_two_relays_never_publish_a_row_twice(pool: asyncpg.Pool, bus: Bus
     assert sum(await asyncio.gather(run(first), run(second))) == 200
     ids = await drain(queue, 200)
     assert len(ids) == len(set(ids)) == 200
+
+
+async def test_rows_handed_over_are_published_and_deleted_without_a_claim(
+    pool: asyncpg.Pool, bus: Bus
+) -> None:
+    queue = await bound_queue(bus)
+    relay = OutboxRelay(pool, bus)
+    relay.start()
+    envelopes = [event(n) for n in range(3)]
+    async with pool.acquire() as conn, conn.transaction():
+        rows = await write_events(conn, envelopes)
+    assert [event.message_id for _, event in rows] == [str(e.message_id) for e in envelopes]
+    relay.relay_soon(rows)
+    assert sorted(await drain(queue, 3)) == sorted(str(e.message_id) for e in envelopes)
+    await relay.stop()
+    assert await pool.fetchval("SELECT count(*) FROM outbox") == 0
+
+
+async def test_the_poll_leaves_young_rows_to_the_relay_they_were_handed_to(
+    pool: asyncpg.Pool, bus: Bus
+) -> None:
+    async with pool.acquire() as conn:
+        await write_events(conn, [event(1)])
+        await write_events(conn, [event(2)])
+        await conn.execute(
+            "UPDATE outbox SET created_at = now() - interval '1 minute'"
+            " WHERE id = (SELECT min(id) FROM outbox)"
+        )
+    relay = OutboxRelay(pool, bus)
+    assert await relay.relay_once(older_than_s=STALE_AFTER_S) == 1
+    assert await pool.fetchval("SELECT count(*) FROM outbox") == 1
+
+
+async def test_handed_rows_stay_for_the_poll_when_the_broker_is_gone(
+    pool: asyncpg.Pool, settings: Settings
+) -> None:
+    async with pool.acquire() as conn:
+        rows = await write_events(conn, [event(1)])
+    broken = await Bus.connect(settings.amqp_url, client_name="tests")
+    await broken.close()
+    relay = OutboxRelay(pool, broken)
+    relay.relay_soon(rows)
+    with pytest.raises(Exception):  # noqa: B017, PT011 - any failure to publish will do
+        await relay.relay_handed()
+    assert await pool.fetchval("SELECT count(*) FROM outbox") == 1

@@ -8,6 +8,7 @@ import asyncpg
 
 from services.badges import handlers
 from services.badges.config import MIGRATIONS, SERVICE
+from services.badges.handlers import instances
 from services.badges.repository import idempotency
 from shared import topology
 from shared.bus import Bus
@@ -39,4 +40,5 @@ SPEC = ServiceSpec(
     event_handlers=handlers.EVENT_HANDLERS,
     event_queue=topology.BADGES_EVENTS.name,
     housekeeping=(idempotency.PRUNE,),
+    at_once_handlers=instances.AT_ONCE_HANDLERS,
 )

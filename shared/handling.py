@@ -114,6 +114,9 @@ class Recorded:
 # A command handler that may commit in one statement, without a transaction: its `Recorded`, or
 # None to have the command's ordinary handler run in a transaction instead.
 AtOnceHandler = Callable[[Any, Context[DepsT]], Awaitable[Recorded | None]]
+# An event handler that records the event in the inbox and makes its whole change in one
+# statement, without a transaction (`handle_event_at_once`): whether the event was new.
+AtOnceEventHandler = Callable[[Any, Context[DepsT]], Awaitable[bool]]
 
 
 def _models(handlers: Mapping[Any, Any]) -> dict[str, type[Message]]:
@@ -293,6 +296,30 @@ async def commit_at_once(ctx: Context[Any], change: str, *args: Any, reply: Any)
     return Recorded(answer, with_ids(events, row[1], row[2]))
 
 
+async def handle_event_at_once(ctx: Context[Any], change: str, *args: Any) -> tuple[bool, int]:
+    """Handle an event in one statement, without a transaction: record it in the inbox and make
+    `change` (a data-modifying statement with a RETURNING clause, its parameters `$1`...`$n`
+    given as `args`). `change` must act only when the event is new: it can tell by the relation
+    `fresh`, which has a row then and none for a redelivery (`WHERE EXISTS (SELECT FROM fresh)`).
+    Whether the event was new, and how many rows `change` returned."""
+    n = len(args)
+    envelope = ctx.envelope
+    row = await ctx.conn.fetchrow(
+        "WITH fresh AS ("
+        " INSERT INTO inbox (message_id, type, system_id)"
+        f" VALUES (${n + 1}::uuid, ${n + 2}::text, ${n + 3}::bigint)"
+        " ON CONFLICT DO NOTHING RETURNING true),"
+        f" change AS ({change})"
+        " SELECT EXISTS (SELECT FROM fresh), (SELECT count(*) FROM change)",
+        *args,
+        envelope.message_id,
+        envelope.type,
+        envelope.system_id,
+    )
+    assert row is not None
+    return bool(row[0]), int(row[1])
+
+
 class _AlreadyHandled(Exception):
     pass
 
@@ -311,11 +338,15 @@ class EventDispatcher(Generic[DepsT]):
         deps: DepsT,
         handlers: Mapping[type[Message], Sequence[Handler[DepsT]]],
         relay: OutboxRelay | None = None,
+        at_once: Mapping[type[Message], AtOnceEventHandler[DepsT]] | None = None,
     ) -> None:
         self._pool = pool
         self._deps = deps
         self._handlers = {model.TYPE: list(subscribers) for model, subscribers in handlers.items()}
-        self._models = _models(handlers)
+        self._at_once = {model.TYPE: handler for model, handler in (at_once or {}).items()}
+        if self._at_once.keys() & self._handlers.keys():
+            raise RuntimeError("an event handled at once has no other subscribers")
+        self._models = _models({**handlers, **(at_once or {})})
         self._relay = relay
         self._unsettled: dict[int, set[int]] = {}
         self._recorder = _InboxRecorder(pool, self._unsettled)
@@ -367,6 +398,18 @@ class EventDispatcher(Generic[DepsT]):
             fresh = await record_events(self._pool, [envelope])
             log.info("event.handled", system_id=envelope.system_id, duplicate=not fresh)
             return bool(fresh)
+        at_once = self._at_once.get(envelope.type)
+        if at_once is not None:
+            async with self._pool.acquire() as conn:
+                context = Context(conn, self._deps, envelope, system_id=envelope.system_id)
+                new = await at_once(model.from_data(envelope.data), context)
+            if not new:
+                log.info("event.duplicate_skipped")
+                return False
+            for callback in context.after_commit:
+                callback()
+            log.info("event.handled", system_id=envelope.system_id, at_once=True)
+            return True
         async with self._pool.acquire() as conn, conn.transaction():
             fresh = await conn.fetchval(
                 "INSERT INTO inbox (message_id, type, system_id) VALUES ($1, $2, $3)"

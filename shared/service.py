@@ -23,7 +23,14 @@ from shared import db
 from shared.bus import Bus, Consumer
 from shared.config import Settings
 from shared.entrypoint import wait_until_reachable
-from shared.handling import AtOnceHandler, DepsT, EventDispatcher, Handler, RequestDispatcher
+from shared.handling import (
+    AtOnceEventHandler,
+    AtOnceHandler,
+    DepsT,
+    EventDispatcher,
+    Handler,
+    RequestDispatcher,
+)
 from shared.messages.base import Message
 from shared.outbox import OutboxRelay
 from shared.rpc import RpcServer
@@ -61,6 +68,10 @@ class ServiceSpec(Generic[DepsT]):
     workers: Callable[[DepsT], Sequence[Worker]] = lambda deps: ()
     # Commands that may commit in one statement (`shared.handling.commit_at_once`).
     at_once_handlers: Mapping[type[Message], AtOnceHandler[DepsT]] = field(default_factory=dict)
+    # Events handled in one statement (`shared.handling.handle_event_at_once`).
+    at_once_event_handlers: Mapping[type[Message], AtOnceEventHandler[DepsT]] = field(
+        default_factory=dict
+    )
 
 
 @dataclass
@@ -93,7 +104,9 @@ async def running(spec: ServiceSpec[DepsT], settings: Settings) -> AsyncIterator
                 deps,
                 relay,
                 RequestDispatcher(pool, deps, spec.request_handlers, relay, spec.at_once_handlers),
-                EventDispatcher(pool, deps, spec.event_handlers, relay),
+                EventDispatcher(
+                    pool, deps, spec.event_handlers, relay, spec.at_once_event_handlers
+                ),
             )
             relay.start()
             server = RpcServer(bus, spec.name, runtime.requests, prefetch=REQUEST_PREFETCH)

@@ -34,6 +34,7 @@ SPEC = ServiceSpec(
     make_deps=make_deps,
     request_handlers=handlers.REQUEST_HANDLERS,
     event_handlers=handlers.EVENT_HANDLERS,
+    at_once_event_handlers=handlers.AT_ONCE_EVENT_HANDLERS,
     event_queue=topology.WEBHOOKS_EVENTS.name,
     workers=lambda deps: [deps.dispatcher],
 )

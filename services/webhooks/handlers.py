@@ -13,7 +13,14 @@ import structlog
 from services.webhooks import domain, repository
 from services.webhooks.guard import BlockedTarget, check_url
 from shared.errors import NotFound, ValidationFailed
-from shared.handling import Context, Handler, Sensitive, forget_system_messages
+from shared.handling import (
+    AtOnceEventHandler,
+    Context,
+    Handler,
+    Sensitive,
+    forget_system_messages,
+    handle_event_at_once,
+)
 from shared.messages.base import Message
 from shared.messages.events import SystemDeleted
 from shared.messages.webhooks import (
@@ -49,28 +56,23 @@ def _payload(
     return domain.standard_payload(event_type, occurred_at, data)
 
 
-async def fan_out(event: Message, ctx: Ctx) -> None:
-    """Record one delivery per matching endpoint of the event's system; the dispatcher sends."""
+async def fan_out(event: Message, ctx: Ctx) -> bool:
+    """Record one delivery per matching endpoint of the event's system, in the same statement
+    as the event itself; the dispatcher sends them. Whether the event was new."""
     envelope = ctx.envelope
-    if envelope.system_id is None or envelope.type not in EVENT_TYPES:
-        return
-    endpoints = await repository.subscribers(ctx.conn, envelope.system_id, envelope.type)
-    rows = [
-        (endpoint["id"], payload)
-        for endpoint in endpoints
-        if (
-            payload := _payload(
-                endpoint["format"], envelope.type, envelope.occurred_at, envelope.data
-            )
-        )
-        is not None
-    ]
-    created = await repository.insert_deliveries(
-        ctx.conn, envelope.system_id, envelope.message_id, envelope.type, rows
+    fresh, created = await handle_event_at_once(
+        ctx,
+        repository.FAN_OUT,
+        envelope.system_id,
+        envelope.message_id,
+        envelope.type,
+        domain.standard_payload(envelope.type, envelope.occurred_at, envelope.data),
+        domain.badgekit_payload(envelope.type, envelope.data),
     )
     if created:
         ctx.after_commit.append(ctx.deps.dispatcher.wake)
-        log.info("webhooks.fanned_out", deliveries=len(created))
+        log.info("webhooks.fanned_out", deliveries=created)
+    return fresh
 
 
 async def purge_system(event: SystemDeleted, ctx: Ctx) -> None:
@@ -241,14 +243,13 @@ REQUEST_HANDLERS: dict[type[Message], Handler[Deps]] = {
 }
 
 
-def _event_handlers() -> dict[type[Message], list[Handler[Deps]]]:
+EVENT_HANDLERS: dict[type[Message], list[Handler[Deps]]] = {SystemDeleted: [purge_system]}
+
+
+def _fan_out_handlers() -> dict[type[Message], AtOnceEventHandler[Deps]]:
     from shared.messages import MESSAGE_TYPES
 
-    handlers: dict[type[Message], list[Handler[Deps]]] = {
-        MESSAGE_TYPES[event_type]: [fan_out] for event_type in EVENT_TYPES
-    }
-    handlers[SystemDeleted] = [purge_system]
-    return handlers
+    return {MESSAGE_TYPES[event_type]: fan_out for event_type in EVENT_TYPES}
 
 
-EVENT_HANDLERS = _event_handlers()
+AT_ONCE_EVENT_HANDLERS = _fan_out_handlers()

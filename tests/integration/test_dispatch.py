@@ -19,6 +19,7 @@ from shared.handling import (
     RequestDispatcher,
     Sensitive,
     commit_at_once,
+    handle_event_at_once,
 )
 from shared.messages.common import Ping
 from shared.messages.events import SystemCreated, SystemDeleted
@@ -348,3 +349,64 @@ class TestEvents:
         gate.set()
         await handling
         assert held.outcome == "ack"
+
+
+async def note_at_once(event: SystemCreated, ctx: Context[Deps]) -> bool:
+    if event.system == "poison":
+        raise PermanentError("cannot ever work")
+    fresh, written = await handle_event_at_once(
+        ctx,
+        "INSERT INTO notes (text) SELECT $1 WHERE EXISTS (SELECT FROM fresh) RETURNING 1",
+        event.system,
+    )
+    ctx.after_commit.append(lambda: ctx.deps.calls.append(f"{event.system}: {written}"))
+    return fresh
+
+
+class TestEventsAtOnce:
+    @pytest.fixture
+    def deps(self) -> Deps:
+        return Deps()
+
+    @pytest.fixture
+    def events(self, pool: asyncpg.Pool, deps: Deps) -> EventDispatcher[Deps]:
+        return EventDispatcher(
+            pool, deps, {SystemDeleted: [forget]}, at_once={SystemCreated: note_at_once}
+        )
+
+    async def test_recorded_and_changed_in_one_go_and_only_once(
+        self, events: EventDispatcher[Deps], pool: asyncpg.Pool, deps: Deps
+    ) -> None:
+        _, message = delivery_of(created("a"))
+        await events(message)
+        assert message.outcome == "ack"
+        assert await pool.fetchval("SELECT system_id FROM inbox") == 5
+        assert deps.calls == ["a: 1"]
+        # A redelivery changes nothing and runs no callback.
+        await events(message)
+        assert message.outcome == "ack"
+        assert await pool.fetchval("SELECT count(*) FROM notes") == 1
+        assert await pool.fetchval("SELECT count(*) FROM inbox") == 1
+        assert deps.calls == ["a: 1"]
+
+    async def test_a_failure_leaves_no_inbox_row(
+        self, events: EventDispatcher[Deps], pool: asyncpg.Pool
+    ) -> None:
+        _, message = delivery_of(created("poison"))
+        await events(message)
+        assert message.outcome == "dead-letter"
+        assert await pool.fetchval("SELECT count(*) FROM inbox") == 0
+
+    async def test_other_events_keep_their_transaction(
+        self, events: EventDispatcher[Deps], pool: asyncpg.Pool
+    ) -> None:
+        _, message = delivery_of(SystemDeleted(system="gone"))
+        await events(message)
+        assert message.outcome == "ack"
+        assert await pool.fetchval("SELECT count(*) FROM outbox") == 1
+
+    def test_an_event_handled_at_once_has_no_other_subscribers(self, pool: asyncpg.Pool) -> None:
+        with pytest.raises(RuntimeError, match="no other subscribers"):
+            EventDispatcher(
+                pool, Deps(), {SystemCreated: [remember]}, at_once={SystemCreated: note_at_once}
+            )

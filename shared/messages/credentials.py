@@ -47,6 +47,15 @@ class GetCredential(Query):
     id: str
 
 
+class HoldsCredential(Query):
+    """Whether an award of the system holds this credential id: the gateway asks when the
+    issuer does not know the id yet (the award's `issuer.issue_credential` is on its way)."""
+
+    TYPE = "badges.holds_credential"
+    system_id: int
+    id: str
+
+
 class ListCredentials(Query):
     TYPE = "issuer.list_credentials"
     system_id: int

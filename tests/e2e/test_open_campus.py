@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import uuid
 from collections.abc import Callable
 from typing import Any
 
 import aiohttp
+import asyncpg
 import pytest
 
 from tests.support.client import Client
@@ -227,6 +229,10 @@ async def award_with_credential(client: Client, badge: str, recipient: str) -> d
     return instance
 
 
+def awaiting_issuer(stack: Stack) -> list[dict[str, Any]]:
+    return [e for e in stack.log_events("gateway") if e["event"] == "credential.awaiting_issuer"]
+
+
 class TestAwards:
     async def test_an_oca_award_ends_as_one_issued_credential(
         self, client: Client, stack: Stack
@@ -250,6 +256,43 @@ class TestAwards:
 
         award = await eventually(shown_on_the_award, "the award to show its credential issued")
         assert award["credential"]["vcId"] == recorded["vcId"]
+
+    async def test_an_awarded_credential_is_found_while_still_on_its_way_to_the_issuer(
+        self, client: Client, stack: Stack
+    ) -> None:
+        """The 201 names the credential before the issuer has it: a look-up then waits for it
+        (503 with Retry-After if it takes too long), never a 404."""
+        system = await make_system(client)
+        badge = await make_badge(
+            client, system, credential={"kind": "OCA", "achievementType": "Badge"}
+        )
+        conn = await asyncpg.connect(stack.isolation.database_url)
+        try:
+            transaction = conn.transaction()
+            await transaction.start()
+            # Reads go on; the issuer's insert of the credential waits for the lock.
+            await conn.execute("LOCK TABLE issuer.credentials IN SHARE MODE")
+            instance = await award_with_credential(client, badge, f"{unique('r')}@example.org")
+            path = f"{system}/credentials/{instance['credential']['id']}"
+            answer = await client.get(path)
+            assert answer.status == 503, answer.body
+            assert answer.body["code"] == "ServiceUnavailable"
+            assert answer.headers["Retry-After"] == "1"
+
+            waiting = len(awaiting_issuer(stack))
+            looking = asyncio.create_task(client.get(path))
+
+            async def gateway_waits() -> bool:
+                return len(awaiting_issuer(stack)) > waiting
+
+            await eventually(gateway_waits, "the gateway to wait for the issuer", 10)
+            await transaction.rollback()
+            answer = await looking
+        finally:
+            await conn.close()
+        assert answer.status == 200, answer.body
+        assert answer.body["credential"]["id"] == instance["credential"]["id"]
+        assert (await client.get(f"{system}/credentials/{uuid.uuid4()}")).status == 404
 
     async def test_subscribers_can_match_the_award_and_its_credential(
         self, client: Client, stack: Stack

@@ -36,6 +36,7 @@ REQUEST_HANDLERS: dict[type[Message], Handler[Deps]] = {
     **applications.HANDLERS,
     **reviews.HANDLERS,
     **idempotency.HANDLERS,
+    **credentials.HANDLERS,
 }
 
 EVENT_HANDLERS: dict[type[Message], list[Handler[Deps]]] = {

@@ -1,5 +1,6 @@
 """The issuer's outcomes for the credentials of awards (`credential.issued`,
-`credential.failed`), kept on the award so that its instance shows the credential's status.
+`credential.failed`), kept on the award so that its instance shows the credential's status; and
+whether an award holds a credential id, for the gateway.
 
 The events also cover credentials issued directly (`POST /systems/:s/credentials`); no award
 holds those, and the event changes nothing here.
@@ -16,7 +17,7 @@ from services.badges.repository import instances as repository
 from shared.errors import PermanentError
 from shared.handling import Context, Handler
 from shared.messages.base import Message
-from shared.messages.credentials import CredentialFailed, CredentialIssued
+from shared.messages.credentials import CredentialFailed, CredentialIssued, HoldsCredential
 
 if TYPE_CHECKING:
     from services.badges.app import Deps
@@ -42,6 +43,14 @@ def _credential_id(data: dict[str, Any]) -> str:
         return value  # not one of ours: it matches no award
 
 
+async def holds_credential(query: HoldsCredential, ctx: Ctx) -> bool:
+    try:
+        credential_id = str(uuid.UUID(query.id))
+    except ValueError:
+        return False
+    return await repository.holds_credential(ctx.conn, query.system_id, credential_id)
+
+
 async def _record(ctx: Ctx, credential: dict[str, Any], status: str) -> None:
     credential_id = _credential_id(credential)
     vc_id = _text(credential, "vcId") if status == "issued" else None
@@ -64,6 +73,8 @@ async def credential_issued(event: CredentialIssued, ctx: Ctx) -> None:
 async def credential_failed(event: CredentialFailed, ctx: Ctx) -> None:
     await _record(ctx, event.credential, "failed")
 
+
+HANDLERS: dict[type[Message], Handler[Deps]] = {HoldsCredential: holds_credential}
 
 EVENT_HANDLERS: dict[type[Message], list[Handler[Deps]]] = {
     CredentialIssued: [credential_issued],

@@ -171,6 +171,15 @@ async def record_credential_outcome(
     return bool(updated)
 
 
+async def holds_credential(conn: Connection, system_id: int, credential_id: str) -> bool:
+    held = await conn.fetchval(
+        "SELECT EXISTS (SELECT FROM instances WHERE credential_id = $1 AND system_id = $2)",
+        credential_id,
+        system_id,
+    )
+    return bool(held)
+
+
 async def of_badge(conn: Connection, badge_id: int, page: Page | None) -> tuple[list[Record], int]:
     where = "badge_id = $1 AND revoked_at IS NULL"
     rows = await conn.fetch(

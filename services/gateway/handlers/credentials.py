@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any, Literal, cast
 
+import structlog
 from aiohttp import web
 
 from services.gateway.handlers.common import ask, ask_badges, body, location
 from services.gateway.render import json_response, listing
 from services.gateway.routes import SYSTEM, Route
 from services.gateway.validation import choice, pagination, validate
-from shared.errors import ValidationFailed
+from shared.errors import NotFound, ServiceUnavailable, ValidationFailed
 from shared.messages.credentials import (
     GetCredential,
     GetOpenCampusSettings,
+    HoldsCredential,
     ListCredentials,
     RequestCredential,
     RetryCredential,
@@ -22,6 +25,12 @@ from shared.messages.credentials import (
 from shared.messages.fields import Fields
 from shared.messages.systems import ResolveSystem
 from shared.opencampus import InvalidIssueRequest, IssueRequest, validate_issue_request
+
+log = structlog.get_logger()
+
+# The credential of an award reaches the issuer through the badges service's outbox a moment
+# after the award's 201 names it: a look-up made in that moment waits this long for it at most.
+ARRIVAL_WAIT_S = 5.0
 
 Status = Literal["pending", "issued", "failed", "cancelled"]
 _STATUSES = {status: status for status in ("pending", "issued", "failed", "cancelled")}
@@ -83,7 +92,27 @@ async def list_credentials(request: web.Request) -> web.Response:
 async def get_credential(request: web.Request) -> web.Response:
     system_id, _ = await _system(request)
     query = GetCredential(system_id=system_id, id=request.match_info["credential"])
-    return json_response({"credential": await ask(request, "issuer", query)})
+    try:
+        credential = await ask(request, "issuer", query)
+    except NotFound:
+        if not await ask_badges(request, HoldsCredential(system_id=system_id, id=query.id)):
+            raise
+        credential = await _arriving(request, query)
+    return json_response({"credential": credential})
+
+
+async def _arriving(request: web.Request, query: GetCredential) -> Any:
+    """The issuer's answer for an award's credential still on its way to it."""
+    log.info("credential.awaiting_issuer", system_id=query.system_id)
+    loop = asyncio.get_running_loop()
+    deadline, delay = loop.time() + ARRIVAL_WAIT_S, 0.01
+    while loop.time() + delay < deadline:
+        await asyncio.sleep(delay)
+        try:
+            return await ask(request, "issuer", query)
+        except NotFound:
+            delay = min(delay * 2, 0.25)
+    raise ServiceUnavailable("The credential is on its way to the issuer; retry shortly")
 
 
 async def retry_credential(request: web.Request) -> web.Response:

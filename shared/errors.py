@@ -96,6 +96,20 @@ class Conflict(AppError):
     code = "ResourceConflict"
 
 
+class KeyInUse(AppError):
+    """A request under an `Idempotency-Key` arrived while an earlier one with that key runs."""
+
+    status = 409
+    code = "IdempotencyKeyInUse"
+
+
+class KeyMismatch(AppError):
+    """An `Idempotency-Key` used again with another request body."""
+
+    status = 422
+    code = "IdempotencyKeyMismatch"
+
+
 class PayloadTooLarge(AppError):
     status = 413
     code = "RequestEntityTooLarge"

@@ -7,7 +7,9 @@ a `Context` second. The dispatchers here do the rest:
 - a query runs on a pooled connection and its result is the reply;
 - a command runs in a transaction that also writes its events to the outbox and its reply to the
   inbox, keyed by the request's `message_id`; a redelivered request gets that stored reply
-  instead of running twice;
+  instead of running twice. A request under an `Idempotency-Key` carries a `message_id` derived
+  from the key, so a client's retry is such a redelivery: it runs under its key's lock, and its
+  first answer (a client error included) is stored with its effect and replayed;
 - an event runs its subscribers in a transaction that first records its `message_id` in the
   inbox; a redelivery finds it there and is skipped. The message is acked after the commit.
 """
@@ -17,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
@@ -27,7 +30,14 @@ from aio_pika.abc import AbstractIncomingMessage
 
 from shared.db import Connection
 from shared.envelope import Envelope
-from shared.errors import AppError, InternalError, PermanentError, RetryableError
+from shared.errors import (
+    AppError,
+    InternalError,
+    KeyInUse,
+    KeyMismatch,
+    PermanentError,
+    RetryableError,
+)
 from shared.messages import MESSAGE_TYPES
 from shared.messages.base import Command, Message
 from shared.messages.common import Ping
@@ -39,7 +49,7 @@ from shared.outbox import (
     with_ids,
     write_events,
 )
-from shared.rpc import error_reply, ok_reply
+from shared.rpc import error_reply, ok_reply, replayed_reply
 
 log = structlog.get_logger()
 
@@ -169,13 +179,15 @@ class RequestDispatcher(Generic[DepsT]):
             return error_reply(InternalError())
 
     async def _command(self, request: Message, envelope: Envelope, *, redelivered: bool) -> bytes:
+        keyed = envelope.request_hash is not None
         async with self._pool.acquire() as conn:
-            # Only a redelivery can have been handled before: skip the look-up otherwise.
-            if redelivered and (stored := await _stored_reply(conn, envelope)) is not None:
+            # Only a redelivery can have been handled before: skip the look-up otherwise. A
+            # keyed request looks under its key's lock, in its transaction.
+            if redelivered and not keyed and (stored := await _stored_reply(conn, envelope)):
                 log.info("request.replayed")
                 return stored
             at_once = self._at_once.get(envelope.type)
-            if at_once is not None and not redelivered:
+            if at_once is not None and not redelivered and not keyed:
                 context = Context(conn, self._deps, envelope)
                 recorded = await at_once(request, context)
                 if recorded is not None:
@@ -194,6 +206,9 @@ class RequestDispatcher(Generic[DepsT]):
             except _AlreadyHandled:
                 # The same request ran concurrently elsewhere and committed first.
                 return await _stored_reply(conn, envelope) or error_reply(InternalError())
+            except _Answered as answered:
+                log.info("request.replayed")
+                return answered.reply
         if context.events and self._relay is not None:
             self._relay.relay_soon(outbox_rows)
         for callback in context.after_commit:
@@ -204,23 +219,52 @@ class RequestDispatcher(Generic[DepsT]):
     async def _run_command(
         self, conn: Connection, context: Context[DepsT], request: Message
     ) -> tuple[bytes, OutboxRows]:
+        """Run a command in a transaction with its outbox and inbox rows. A keyed request
+        (`Envelope.request_hash`) first takes its key's lock and looks for an earlier answer;
+        its handler runs in a savepoint, so a client error is kept and replayed like a success
+        (the first answer is the answer)."""
         envelope = context.envelope
+        keyed = envelope.request_hash is not None
         async with conn.transaction():
-            result = await self._handlers[envelope.type](request, context)
-            sent, kept = (
-                (result.data, result.stored) if isinstance(result, Sensitive) else (result,) * 2
-            )
-            reply = ok_reply(sent)
+            if keyed and (stored := await _claim_key(conn, envelope)) is not None:
+                raise _Answered(stored)
+            try:
+                async with conn.transaction() if keyed else nullcontext():
+                    result = await self._handlers[envelope.type](request, context)
+            except AppError as error:
+                if not (keyed and _kept(error)):
+                    raise
+                context.events.clear()
+                context.after_commit.clear()
+                reply = kept = error_reply(error)
+            else:
+                sent, stored_data = (
+                    (result.data, result.stored) if isinstance(result, Sensitive) else (result,) * 2
+                )
+                reply = ok_reply(sent)
+                kept = reply if stored_data is sent else ok_reply(stored_data)
             recorded, outbox_rows = await record_request(
-                conn,
-                envelope,
-                context.system_id,
-                reply if kept is sent else ok_reply(kept),
-                context.events,
+                conn, envelope, context.system_id, kept, context.events
             )
             if not recorded:
                 raise _AlreadyHandled
         return reply, outbox_rows
+
+
+def _kept(error: AppError) -> bool:
+    """Whether a keyed request's error is its answer for good: a client error is; a 429 or a
+    server error is worth retrying, so the key stays free."""
+    return 400 <= error.status < 500 and error.status != 429
+
+
+async def _claim_key(conn: Connection, envelope: Envelope) -> bytes | None:
+    """In a keyed request's transaction: take its key's lock (409 while another run of it holds
+    it), then its earlier answer, if any (read after the lock, so a run that just committed is
+    seen)."""
+    lock = int.from_bytes(envelope.message_id.bytes[:8], "big", signed=True)
+    if not await conn.fetchval("SELECT pg_try_advisory_xact_lock($1)", lock):
+        raise KeyInUse("A request with this Idempotency-Key is still in progress; retry shortly")
+    return await _stored_reply(conn, envelope)
 
 
 async def record_request(
@@ -237,9 +281,10 @@ async def record_request(
     row = await conn.fetchrow(
         "WITH events AS ("
         " INSERT INTO outbox (message_id, routing_key, body)"
-        " SELECT * FROM unnest($5::uuid[], $6::text[], $7::bytea[]) RETURNING id, message_id),"
+        " SELECT * FROM unnest($6::uuid[], $7::text[], $8::bytea[]) RETURNING id, message_id),"
         " request AS ("
-        " INSERT INTO inbox (message_id, type, system_id, reply) VALUES ($1, $2, $3, $4)"
+        " INSERT INTO inbox (message_id, type, system_id, reply, request_hash)"
+        " VALUES ($1, $2, $3, $4, $5)"
         " ON CONFLICT DO NOTHING RETURNING true)"
         " SELECT EXISTS (SELECT FROM request),"
         " ARRAY(SELECT id FROM events), ARRAY(SELECT message_id FROM events)",
@@ -247,6 +292,7 @@ async def record_request(
         envelope.type,
         system_id,
         reply,
+        envelope.request_hash,
         *as_columns(outgoing_events),
     )
     assert row is not None
@@ -324,11 +370,25 @@ class _AlreadyHandled(Exception):
     pass
 
 
+class _Answered(Exception):
+    """A keyed request answered before its handler ran (a replay, or the key's mismatch)."""
+
+    def __init__(self, reply: bytes) -> None:
+        super().__init__("answered")
+        self.reply = reply
+
+
 async def _stored_reply(conn: Connection, envelope: Envelope) -> bytes | None:
-    reply: bytes | None = await conn.fetchval(
-        "SELECT reply FROM inbox WHERE message_id = $1", envelope.message_id
+    """The reply stored by an earlier run of this request, marked as replayed; for a keyed
+    request whose key was used with another request body, the mismatch error instead."""
+    row = await conn.fetchrow(
+        "SELECT reply, request_hash FROM inbox WHERE message_id = $1", envelope.message_id
     )
-    return reply
+    if row is None or row["reply"] is None:
+        return None
+    if envelope.request_hash is not None and row["request_hash"] != envelope.request_hash:
+        return error_reply(KeyMismatch("This Idempotency-Key was used with another request body"))
+    return replayed_reply(row["reply"])
 
 
 class EventDispatcher(Generic[DepsT]):

@@ -35,7 +35,7 @@ from aio_pika.abc import AbstractIncomingMessage
 from shared import topology
 from shared.bus import Bus, Consumer, Properties
 from shared.envelope import Envelope
-from shared.errors import AppError, InternalError, ServiceUnavailable
+from shared.errors import AppError, InternalError, KeyInUse, ServiceUnavailable
 from shared.messages.base import Message
 
 log = structlog.get_logger()
@@ -43,6 +43,8 @@ log = structlog.get_logger()
 DEADLINE_HEADER = "x-deadline-ms"
 JSON = "application/json"
 BATCH_TYPE = "rpc.batch"
+# Set in a reply that is the stored reply of an earlier run of the same request.
+REPLAYED = "replayed"
 _PROBE_PREFIX = "probe:"
 # What publishing raises while the connection is down or a channel is being reopened.
 _BROKER_FAILURES = (aio_pika.exceptions.AMQPError, ConnectionError, RuntimeError)
@@ -50,6 +52,11 @@ _BROKER_FAILURES = (aio_pika.exceptions.AMQPError, ConnectionError, RuntimeError
 
 def ok_reply(data: Any) -> bytes:
     return orjson.dumps({"ok": True, "data": data})
+
+
+def replayed_reply(stored: bytes) -> bytes:
+    """A stored reply sent again, marked as such."""
+    return orjson.dumps({**orjson.loads(stored), REPLAYED: True})
 
 
 def error_reply(error: AppError) -> bytes:
@@ -66,6 +73,24 @@ def _milliseconds(seconds: float) -> str:
 
 
 _BATCH = pydantic.TypeAdapter(list[tuple[int, Envelope]])
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A reply as the owner sent it: `{ok, data}` or `{ok: false, error}`, and `replayed` when
+    it is the stored reply of an earlier run of the same request."""
+
+    reply: dict[str, Any]
+
+    @property
+    def replayed(self) -> bool:
+        return bool(self.reply.get(REPLAYED))
+
+    def unwrap(self) -> Any:
+        """The reply's `data`; an error reply raises its AppError."""
+        if self.reply.get("ok"):
+            return self.reply.get("data")
+        raise AppError.from_wire(self.reply.get("error") or {})
 
 
 @dataclass
@@ -201,8 +226,36 @@ class RpcClient:
         timeout_s: float,
     ) -> Any:
         """Send a request and return the reply's `data`; an error reply raises its AppError."""
-        envelope = Envelope.wrap(message, correlation_id=correlation_id)
+        answer = await self.request(
+            service, message, correlation_id=correlation_id, timeout_s=timeout_s
+        )
+        return answer.unwrap()
+
+    async def request(
+        self,
+        service: str,
+        message: Message,
+        *,
+        correlation_id: str,
+        timeout_s: float,
+        message_id: uuid.UUID | None = None,
+        request_hash: str | None = None,
+    ) -> Answer:
+        """Send a request and return its reply. A request under an `Idempotency-Key` gives its
+        `message_id` (derived from the key) and `request_hash` (see `Envelope`)."""
+        envelope = Envelope.wrap(
+            message,
+            correlation_id=correlation_id,
+            message_id=message_id,
+            request_hash=request_hash,
+        )
         key = str(envelope.message_id)
+        if key in self._pending:
+            # Only a retry under the same Idempotency-Key repeats an id, and its first try is
+            # still waiting for its reply here.
+            raise KeyInUse(
+                "A request with this Idempotency-Key is still in progress; retry shortly"
+            )
         send = self._send(service, envelope, timeout_s)
         try:
             reply = await self._round_trip(key, send, timeout_s)
@@ -215,9 +268,7 @@ class RpcClient:
             raise ServiceUnavailable(
                 "The message broker is unreachable; try again shortly"
             ) from None
-        if reply.get("ok"):
-            return reply.get("data")
-        raise AppError.from_wire(reply.get("error") or {})
+        return Answer(reply)
 
     async def probe(self, timeout_s: float = 2.0) -> bool:
         """True when a message sent to our own callback queue comes back: broker and reply path."""

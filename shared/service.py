@@ -41,8 +41,10 @@ log = structlog.get_logger()
 # at once, without a backlog that only adds latency.
 REQUEST_PREFETCH = 32
 EVENT_PREFETCH = 32
-# Inbox rows only need to outlive any redelivery; a week is far beyond that.
+# Inbox rows only need to outlive any redelivery; a week is far beyond that. The answer to a
+# request under an Idempotency-Key is replayed for 24 hours (DESIGN.md), then the key is free.
 INBOX_RETENTION = "7 days"
+KEYED_RETENTION = "24 hours"
 JANITOR_INTERVAL_S = 3600.0
 
 
@@ -140,7 +142,10 @@ async def running(spec: ServiceSpec[DepsT], settings: Settings) -> AsyncIterator
 
 
 async def _housekeeping(pool: asyncpg.Pool, statements: tuple[str, ...]) -> None:
-    prune_inbox = f"DELETE FROM inbox WHERE handled_at < now() - interval '{INBOX_RETENTION}'"
+    prune_inbox = (
+        f"DELETE FROM inbox WHERE handled_at < now() - interval '{INBOX_RETENTION}'"
+        f" OR (request_hash IS NOT NULL AND handled_at < now() - interval '{KEYED_RETENTION}')"
+    )
     while True:
         for statement in (prune_inbox, *statements):
             try:

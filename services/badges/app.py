@@ -9,7 +9,6 @@ import asyncpg
 from services.badges import handlers
 from services.badges.config import MIGRATIONS, SERVICE
 from services.badges.handlers import instances
-from services.badges.repository import idempotency
 from shared import topology
 from shared.bus import Bus
 from shared.config import Settings
@@ -39,6 +38,5 @@ SPEC = ServiceSpec(
     request_handlers=handlers.REQUEST_HANDLERS,
     event_handlers=handlers.EVENT_HANDLERS,
     event_queue=topology.BADGES_EVENTS.name,
-    housekeeping=(idempotency.PRUNE,),
     at_once_handlers=instances.AT_ONCE_HANDLERS,
 )

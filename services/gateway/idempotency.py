@@ -1,62 +1,55 @@
-"""`Idempotency-Key` on POST: the first response is stored for 24 hours and replayed; while the
+"""`Idempotency-Key` on POST: the first answer is stored for 24 hours and replayed; while the
 first request runs, the same key answers 409; with another body, 422 (DESIGN.md, New resources).
 
-Keys are scoped to the caller's API key, the method and the path. A response that shows a secret
-once (a new API key's `apiSecret`, a webhook's `secret`) is stored without it, so a replay never
-shows it again. Failures worth retrying (5xx, 429) release the key instead of being stored.
+The gateway keeps nothing: every command a keyed request sends carries a `message_id` derived
+from the key (and its rank among the request's commands) and the hash of the HTTP request. The
+owning service stores its answer under that id in the same transaction as the effect, so a retry
+after any crash (of the gateway, the service or the broker) finds the effect's own record and is
+answered from it, never run twice. Keys are scoped to the caller's API key, the method and the
+path. A response that shows a secret once is stored without it (`shared.handling.Sensitive`), so
+a replay never shows it again. A request refused before it reached a service (its body invalid,
+say) stored nothing: it had no effect, and its retry is answered as it was.
 """
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import re
-from typing import Any
+import uuid
+from dataclasses import dataclass
 
-import orjson
 from aiohttp import web
 
 from services.gateway.auth import clean_path
-from services.gateway.handlers.common import ask_badges
 from services.gateway.keys import body_key, principal_key
-from services.gateway.middleware import Handler, error_response
+from services.gateway.middleware import Handler
 from shared.errors import AppError, InvalidParameter
-from shared.messages.idempotency import (
-    BeginIdempotentRequest,
-    FinishIdempotentRequest,
-    ReleaseIdempotentRequest,
-)
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
 _KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
-SECRET_FIELDS = frozenset({"apiSecret", "secret"})
-STORED_HEADERS = ("Location", "Content-Type")
+# The namespace of message ids derived from keys (uuid5): any fixed value, never to change, or
+# retries across a deployment would run again.
+_NAMESPACE = uuid.UUID("0c5a1d36-3f4e-4a57-9a3b-6b1f0f6c2d8e")
 
 
-class KeyInUse(AppError):
-    status = 409
-    code = "IdempotencyKeyInUse"
+@dataclass
+class KeyedRequest:
+    """A request under an `Idempotency-Key`: the ids of its commands, and whether an answer it
+    got was replayed."""
+
+    scope: str
+    request_hash: str
+    commands: int = 0
+    replayed: bool = False
+
+    def next_message_id(self) -> uuid.UUID:
+        """The id of this request's next command: the same on every retry of the request."""
+        self.commands += 1
+        return uuid.uuid5(_NAMESPACE, f"{self.scope}\n{self.commands}")
 
 
-class KeyMismatch(AppError):
-    status = 422
-    code = "IdempotencyKeyMismatch"
-
-
-def without_secrets(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: without_secrets(v) for k, v in value.items() if k not in SECRET_FIELDS}
-    if isinstance(value, list):
-        return [without_secrets(item) for item in value]
-    return value
-
-
-def _stored_body(body: bytes) -> bytes:
-    try:
-        return orjson.dumps(without_secrets(orjson.loads(body)))
-    except orjson.JSONDecodeError:
-        return body
+keyed_request_key = web.RequestKey("keyed_request", KeyedRequest)
 
 
 @web.middleware
@@ -66,39 +59,17 @@ async def idempotency_middleware(request: web.Request, handler: Handler) -> web.
         return await handler(request)
     if not _KEY.match(key):
         raise InvalidParameter(HEADER, f"{HEADER} must be 1 to 255 visible ASCII characters")
-    scope = f"{request[principal_key].key} POST {clean_path(request.raw_path)}"
-    request_hash = hashlib.sha256(request.get(body_key, b"")).hexdigest()
-    claim = await ask_badges(
-        request, BeginIdempotentRequest(scope=scope, key=key, request_hash=request_hash)
+    keyed = KeyedRequest(
+        scope=f"{request[principal_key].key} POST {clean_path(request.raw_path)}\n{key}",
+        request_hash=hashlib.sha256(request.get(body_key, b"")).hexdigest(),
     )
-    if claim["state"] == "replay":
-        headers = {**claim["headers"], REPLAYED_HEADER: "true"}
-        return web.Response(
-            status=claim["status"], body=base64.b64decode(claim["body"]), headers=headers
-        )
-    if claim["state"] == "in_flight":
-        raise KeyInUse("A request with this Idempotency-Key is still in progress; retry shortly")
-    if claim["state"] == "mismatch":
-        raise KeyMismatch(f"This {HEADER} was used with another request body")
+    request[keyed_request_key] = keyed
     try:
         response = await handler(request)
     except AppError as error:
-        response = error_response(error)
-    except BaseException:
-        await ask_badges(request, ReleaseIdempotentRequest(scope=scope, key=key))
+        if keyed.replayed:
+            error.headers[REPLAYED_HEADER] = "true"
         raise
-    if response.status >= 500 or response.status == 429 or not isinstance(response, web.Response):
-        await ask_badges(request, ReleaseIdempotentRequest(scope=scope, key=key))
-        return response
-    stored = {name: response.headers[name] for name in STORED_HEADERS if name in response.headers}
-    await ask_badges(
-        request,
-        FinishIdempotentRequest(
-            scope=scope,
-            key=key,
-            status=response.status,
-            headers=stored,
-            body=_stored_body(response.body if isinstance(response.body, bytes) else b""),
-        ),
-    )
+    if keyed.replayed:
+        response.headers[REPLAYED_HEADER] = "true"
     return response

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-import hashlib
+import asyncio
+from collections.abc import Callable
 
+import aiohttp
+import asyncpg
 import orjson
 import pytest
 
-from shared.bus import Bus
-from shared.messages.idempotency import BeginIdempotentRequest
-from shared.rpc import RpcClient
-from tests.support.client import Client
-from tests.support.factories import make_system, organization_body, unique
+from services.gateway.idempotency import KeyedRequest
+from tests.support.client import Answer, Client
+from tests.support.events import eventually
+from tests.support.factories import make_badge, make_system, organization_body, unique
 from tests.support.stack import Stack
 
 pytestmark = pytest.mark.e2e
@@ -50,12 +52,44 @@ class TestIdempotencyKey:
         assert (await client.post("/systems", json=body)).status == 201
         assert (await client.post("/systems", json=body)).status == 409
 
-    async def test_a_client_error_is_replayed_too(self, client: Client) -> None:
+    async def test_a_client_error_of_the_service_is_the_answer_for_good(
+        self, client: Client
+    ) -> None:
+        taken = organization_body(unique("sys"))
+        assert (await client.post("/systems", json=taken)).status == 201
         headers = key()
-        first = await client.post("/systems", json={"slug": "x"}, headers=headers)
-        again = await client.post("/systems", json={"slug": "x"}, headers=headers)
-        assert first.status == again.status == 400
+        first = await client.post("/systems", json=taken, headers=headers)
+        assert first.status == 409
+        assert "Idempotent-Replayed" not in first.headers
+        assert (await client.delete(f"/systems/{taken['slug']}")).status == 200
+        # The slug is free now, yet the key's answer stays the first one: nothing is created.
+        again = await client.post("/systems", json=taken, headers=headers)
+        assert again.status == 409
+        assert again.body == first.body
         assert again.headers["Idempotent-Replayed"] == "true"
+        assert (await client.get(f"/systems/{taken['slug']}")).status == 404
+
+    async def test_a_body_refused_before_reaching_a_service_leaves_the_key_free(
+        self, client: Client
+    ) -> None:
+        headers = key()
+        assert (await client.post("/systems", json={"slug": "x"}, headers=headers)).status == 400
+        body = organization_body(unique("sys"))
+        fixed = await client.post("/systems", json=body, headers=headers)
+        assert fixed.status == 201
+        assert "Idempotent-Replayed" not in fixed.headers
+
+    async def test_keys_are_scoped_to_the_caller(self, client: Client) -> None:
+        system, headers = await make_system(client), key()
+        created_key = (await client.post(f"{system}/consumers", json={})).body["consumer"]
+        consumer = client.as_key(created_key["apiKey"], created_key["apiSecret"])
+        body = organization_body(unique("iss"))
+        as_master = await client.post(f"{system}/issuers", json=body, headers=headers)
+        as_consumer = await consumer.post(f"{system}/issuers", json=body, headers=headers)
+        assert as_master.status == 201
+        # Another caller's key of the same name is another key: it ran (and met the slug).
+        assert as_consumer.status == 409
+        assert "Idempotent-Replayed" not in as_consumer.headers
 
     async def test_keys_are_scoped_to_the_path(self, client: Client) -> None:
         headers = key()
@@ -87,24 +121,136 @@ class TestIdempotencyKey:
 
     async def test_a_key_in_flight_answers_409(self, client: Client, stack: Stack) -> None:
         payload, headers = orjson.dumps(organization_body(unique("sys"))), key()
-        # Another gateway has claimed the key and is still running the request.
-        claim = BeginIdempotentRequest(
-            scope="master POST /systems",
-            key=headers["Idempotency-Key"],
-            request_hash=hashlib.sha256(payload).hexdigest(),
-        )
-        bus = await Bus.connect(stack.isolation.amqp_url, client_name="tests")
-        rpc = RpcClient(bus, name="tests")
-        await rpc.start()
+        # Another run of the same request holds its key's lock in the badges service.
+        message_id = KeyedRequest(
+            scope=f"master POST /systems\n{headers['Idempotency-Key']}", request_hash=""
+        ).next_message_id()
+        lock = int.from_bytes(message_id.bytes[:8], "big", signed=True)
+        conn = await asyncpg.connect(stack.isolation.database_url)
         try:
-            assert await rpc.call("badges", claim, correlation_id="t", timeout_s=5) == {
-                "state": "new"
-            }
+            await conn.execute("SELECT pg_advisory_lock($1)", lock)
+            answer = await client.post(
+                "/systems", raw=payload, content_type="application/json", headers=headers
+            )
+            assert answer.status == 409
+            assert answer.body["code"] == "IdempotencyKeyInUse"
+            await conn.execute("SELECT pg_advisory_unlock($1)", lock)
+            # Once it is free, the request runs (a 409 stored nothing).
+            answer = await client.post(
+                "/systems", raw=payload, content_type="application/json", headers=headers
+            )
+            assert answer.status == 201
         finally:
-            await rpc.stop()
-            await bus.close()
-        answer = await client.post(
-            "/systems", raw=payload, content_type="application/json", headers=headers
+            await conn.close()
+
+    async def test_concurrent_retries_create_one_thing(self, client: Client) -> None:
+        body, headers = organization_body(unique("sys")), key()
+        answers = await asyncio.gather(
+            *(client.post("/systems", json=body, headers=headers) for _ in range(8))
         )
-        assert answer.status == 409
-        assert answer.body["code"] == "IdempotencyKeyInUse"
+        statuses = sorted(answer.status for answer in answers)
+        assert set(statuses) <= {201, 409}, statuses
+        created = [answer for answer in answers if answer.status == 201]
+        assert created
+        assert all(answer.body == created[0].body for answer in created)
+        listed = (await client.get("/systems")).body["systems"]
+        assert [s["slug"] for s in listed].count(body["slug"]) == 1
+
+
+class TestThroughCrashes:
+    """Issue 8, item 15: a client retrying each award with its key after a transport error or a
+    5xx, while every process is SIGKILLed in turn, ends with every award made once and every
+    credential issued once."""
+
+    AWARDS = 300
+    CONCURRENCY = 16
+
+    async def test_keyed_retries_through_sigkills_award_and_issue_exactly_once(
+        self, own_stack: Callable[..., Stack], http: aiohttp.ClientSession
+    ) -> None:
+        stack = own_stack()
+        stack.start()
+        assert stack.sandbox is not None
+        client = Client(http, stack.base_url, stack.settings.master_secret_value)
+        system = await make_system(client)
+        badge = await make_badge(
+            client, system, credential={"kind": "OCA", "achievementType": "Badge"}
+        )
+        recipients = [f"{unique('r')}@example.org" for _ in range(self.AWARDS)]
+        finals: dict[str, Answer] = {}
+        tries: dict[str, int] = {}
+        limit = asyncio.Semaphore(self.CONCURRENCY)
+        answered = asyncio.Condition()
+
+        async def award(email: str) -> None:
+            body = {"email": email, "holderOcId": "ada.edu", "name": "Ada Reader"}
+            headers = key()
+            deadline = asyncio.get_running_loop().time() + 90
+            async with limit:
+                while True:
+                    tries[email] = tries.get(email, 0) + 1
+                    try:
+                        answer = await client.post(f"{badge}/instances", json=body, headers=headers)
+                    except aiohttp.ClientError:
+                        answer = None  # the gateway died under it, or is starting again
+                    if answer is not None and answer.status < 500 and answer.status != 409:
+                        break
+                    assert asyncio.get_running_loop().time() < deadline, (email, answer)
+                    await asyncio.sleep(0.05)  # a client's back-off before its retry
+            finals[email] = answer
+            async with answered:
+                answered.notify_all()
+
+        async def kill_in_turn() -> None:
+            for share, name in enumerate(("badges", "gateway", "issuer", "webhooks"), start=1):
+                enough = share * self.AWARDS // 6
+                async with answered:
+                    await answered.wait_for(lambda enough=enough: len(finals) >= enough)
+                stack.kill(name)
+                stack.start(name, wait=False)
+
+        killer = asyncio.create_task(kill_in_turn())
+        await asyncio.gather(*(award(email) for email in recipients))
+        await killer
+        stack.wait_ready()
+
+        assert {email: a.status for email, a in finals.items() if a.status != 201} == {}
+        assert sum(tries.values()) > self.AWARDS, "no request was retried: nothing was tested"
+        rows = await _fetch(
+            stack,
+            "SELECT i.email, i.slug, i.uid FROM badges.instances i"
+            " JOIN badges.badges b ON b.id = i.badge_id WHERE b.slug = $1",
+            badge.rsplit("/", 1)[1],
+        )
+        by_email: dict[str, list[str]] = {}
+        for row in rows:
+            by_email.setdefault(row["email"], []).append(row["slug"])
+        doubled = {email: slugs for email, slugs in by_email.items() if len(slugs) > 1}
+        assert doubled == {}, f"{len(doubled)} awards made twice"
+        assert set(by_email) == set(recipients)
+        # Every client was answered the award that exists, replays included.
+        assert {e: a.body["instance"]["slug"] for e, a in finals.items()} == {
+            e: slugs[0] for e, slugs in by_email.items()
+        }
+        references = {f"plaudit:{row['uid']}" for row in rows}
+
+        async def all_issued() -> bool:
+            [row] = await _fetch(
+                stack,
+                "SELECT count(*) FILTER (WHERE status = 'issued') AS issued, count(*) AS total"
+                " FROM issuer.credentials",
+            )
+            assert row["total"] <= self.AWARDS
+            return bool(row["issued"] == self.AWARDS)
+
+        await eventually(all_issued, "every award's credential to be issued", timeout_s=60)
+        issued = [c["issuerReferenceId"] for c in stack.sandbox.credentials()]
+        assert sorted(issued) == sorted(references), "a credential issued twice or never"
+
+
+async def _fetch(stack: Stack, sql: str, *args: object) -> list[asyncpg.Record]:
+    conn = await asyncpg.connect(stack.isolation.database_url)
+    try:
+        return await conn.fetch(sql, *args)
+    finally:
+        await conn.close()

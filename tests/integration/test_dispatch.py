@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -140,7 +141,7 @@ class TestRequests:
         envelope = request(note("once"))
         await requests(envelope, Delivery())  # type: ignore[arg-type]
         again = reply(await requests(envelope, Delivery(redelivered=True)))  # type: ignore[arg-type]
-        assert again == {"ok": True, "data": {"note": "once"}}
+        assert again == {"ok": True, "data": {"note": "once"}, "replayed": True}
         assert await pool.fetchval("SELECT count(*) FROM notes") == 1
         assert await pool.fetchval("SELECT count(*) FROM outbox") == 1
 
@@ -189,6 +190,80 @@ class TestRequests:
         assert answer["error"]["status"] == 500
 
 
+def keyed(message: Any, request_hash: str = "h1", message_id: uuid.UUID | None = None) -> Envelope:
+    """A request sent under an Idempotency-Key: every retry has the same id."""
+    return Envelope.wrap(
+        message,
+        correlation_id="c-1",
+        message_id=message_id or uuid.UUID("00000000-0000-4000-8000-000000000001"),
+        request_hash=request_hash,
+    )
+
+
+class TestKeyedRequests:
+    async def test_a_retry_gets_the_first_answer_marked_replayed_and_runs_once(
+        self, requests: RequestDispatcher[Deps], pool: asyncpg.Pool
+    ) -> None:
+        first = reply(await requests(keyed(note("once")), Delivery()))  # type: ignore[arg-type]
+        again = reply(await requests(keyed(note("once")), Delivery()))  # type: ignore[arg-type]
+        assert first == {"ok": True, "data": {"note": "once", "secret": "s3cret"}}
+        assert again == {"ok": True, "data": {"note": "once"}, "replayed": True}
+        assert requests._deps.calls == ["once"]
+        assert await pool.fetchval("SELECT count(*) FROM outbox") == 1
+        assert await pool.fetchval("SELECT request_hash FROM inbox") == "h1"
+
+    async def test_the_key_with_another_request_is_refused(
+        self, requests: RequestDispatcher[Deps], pool: asyncpg.Pool
+    ) -> None:
+        await requests(keyed(note("one")), Delivery())  # type: ignore[arg-type]
+        other = reply(await requests(keyed(note("two"), "h2"), Delivery()))  # type: ignore[arg-type]
+        assert (other["error"]["status"], other["error"]["code"]) == (
+            422,
+            "IdempotencyKeyMismatch",
+        )
+        assert requests._deps.calls == ["one"]
+
+    async def test_a_client_error_is_kept_as_the_answer(
+        self, requests: RequestDispatcher[Deps], pool: asyncpg.Pool
+    ) -> None:
+        first = reply(await requests(keyed(note("taken")), Delivery()))  # type: ignore[arg-type]
+        again = reply(await requests(keyed(note("taken")), Delivery()))  # type: ignore[arg-type]
+        assert first["error"]["status"] == 409
+        assert again == {**first, "replayed": True}
+        assert requests._deps.calls == ["taken"]
+        assert await pool.fetchval("SELECT count(*) FROM outbox") == 0
+
+    async def test_a_server_error_leaves_the_key_free(
+        self, requests: RequestDispatcher[Deps], pool: asyncpg.Pool
+    ) -> None:
+        crashed = reply(await requests(keyed(note("crash")), Delivery()))  # type: ignore[arg-type]
+        assert crashed["error"]["status"] == 500
+        assert await pool.fetchval("SELECT count(*) FROM notes") == 0
+        assert await pool.fetchval("SELECT count(*) FROM inbox") == 0
+        assert reply(await requests(keyed(note("crash")), Delivery()))["error"]["status"] == 500  # type: ignore[arg-type]
+        assert requests._deps.calls == ["crash", "crash"]
+
+    async def test_a_run_in_progress_makes_a_retry_wait_its_turn_with_409(
+        self, requests: RequestDispatcher[Deps], pool: asyncpg.Pool
+    ) -> None:
+        envelope = keyed(note("busy"))
+        lock = int.from_bytes(envelope.message_id.bytes[:8], "big", signed=True)
+        async with pool.acquire() as holder, holder.transaction():
+            await holder.execute("SELECT pg_advisory_xact_lock($1)", lock)
+            busy = reply(await requests(envelope, Delivery()))  # type: ignore[arg-type]
+        assert (busy["error"]["status"], busy["error"]["code"]) == (409, "IdempotencyKeyInUse")
+        assert requests._deps.calls == []
+        done = reply(await requests(envelope, Delivery()))  # type: ignore[arg-type]
+        assert done["data"]["note"] == "busy"
+
+    async def test_a_keyed_command_never_takes_the_at_once_path(
+        self, at_once: RequestDispatcher[Deps], pool: asyncpg.Pool
+    ) -> None:
+        answer = reply(await at_once(keyed(note("keyed")), Delivery()))  # type: ignore[arg-type]
+        assert answer["data"]["note"] == "keyed"
+        assert at_once._deps.calls == ["keyed"]
+
+
 class TestCommandsCommittedAtOnce:
     async def test_effect_event_and_reply_commit_in_one_statement(
         self, at_once: RequestDispatcher[Deps], pool: asyncpg.Pool
@@ -225,7 +300,7 @@ class TestCommandsCommittedAtOnce:
         # and the ordinary path answers the stored reply.
         again = reply(await at_once(envelope, Delivery()))  # type: ignore[arg-type]
         replayed = reply(await at_once(envelope, Delivery(redelivered=True)))  # type: ignore[arg-type]
-        assert again == replayed == {"ok": True, "data": {"note": "once"}}
+        assert again == replayed == {"ok": True, "data": {"note": "once"}, "replayed": True}
         assert await pool.fetchval("SELECT count(*) FROM notes") == 0
         assert await pool.fetchval("SELECT count(*) FROM outbox") == 1
 

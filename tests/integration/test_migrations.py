@@ -24,17 +24,21 @@ async def versions(dsn: str, schema: str) -> list[str]:
         await conn.close()
 
 
+# The messaging tables every service keeps, in the order they are applied.
+SHARED = [f"shared/{path.stem}" for path in sorted(db.SHARED_MIGRATIONS.glob("*.sql"))]
+
+
 async def test_applies_shared_then_own_migrations_once(
     settings: Settings, migrations: Path
 ) -> None:
     schema = f"t_{uuid.uuid4().hex[:10]}"
     first = await db.migrate(settings.database_url, schema, [migrations])
-    assert first == ["shared/0001_messaging", "testsvc/0001_notes"]
+    assert first == [*SHARED, "testsvc/0001_notes"]
     assert await db.migrate(settings.database_url, schema, [migrations]) == []
     (migrations / "0002_more.sql").write_text("ALTER TABLE notes ADD COLUMN extra text;")
     assert await db.migrate(settings.database_url, schema, [migrations]) == ["testsvc/0002_more"]
     assert await versions(settings.database_url, schema) == [
-        "shared/0001_messaging",
+        *SHARED,
         "testsvc/0001_notes",
         "testsvc/0002_more",
     ]
@@ -45,8 +49,8 @@ async def test_concurrent_starts_migrate_once(settings: Settings, migrations: Pa
     results = await asyncio.gather(
         *(db.migrate(settings.database_url, schema, [migrations]) for _ in range(4))
     )
-    assert sorted(len(applied) for applied in results) == [0, 0, 0, 2]
-    assert len(await versions(settings.database_url, schema)) == 2
+    assert sorted(len(applied) for applied in results) == [0, 0, 0, len(SHARED) + 1]
+    assert len(await versions(settings.database_url, schema)) == len(SHARED) + 1
 
 
 async def test_a_failing_migration_leaves_nothing_half_applied(

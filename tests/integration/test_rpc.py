@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
+from collections.abc import Coroutine
+from typing import Any
 
 import aio_pika
 import orjson
@@ -12,11 +15,12 @@ import pytest
 from shared import topology
 from shared.bus import Bus
 from shared.envelope import Envelope
-from shared.errors import NotFound, ServiceUnavailable
+from shared.errors import KeyInUse, NotFound, ServiceUnavailable
 from shared.messages.systems import GetSystem
 from shared.rpc import (
     BATCH_TYPE,
     DEADLINE_HEADER,
+    Answer,
     RpcClient,
     RpcServer,
     error_reply,
@@ -198,4 +202,49 @@ async def test_a_closed_channel_is_service_unavailable(own_vhost: Isolation) -> 
         assert "broker" in caught.value.message
     finally:
         await client.stop()
+        await bus.close()
+
+
+async def test_a_keyed_request_carries_its_id_and_hash_and_one_runs_at_a_time(
+    own_vhost: Isolation,
+) -> None:
+    bus = await Bus.connect(own_vhost.amqp_url, client_name="tests")
+    seen: list[Envelope] = []
+    release = asyncio.Event()
+
+    async def handle(envelope: Envelope, message: aio_pika.abc.AbstractIncomingMessage) -> bytes:
+        seen.append(envelope)
+        await release.wait()
+        return orjson.dumps({"ok": True, "data": {"n": len(seen)}, "replayed": len(seen) > 1})
+
+    server = RpcServer(bus, "badges", handle, prefetch=8)
+    client = RpcClient(bus, name="gateway")
+    await server.start()
+    await client.start()
+    message_id = uuid.uuid4()
+
+    def send() -> Coroutine[Any, Any, Answer]:
+        return client.request(
+            "badges",
+            GetSystem(slug="a"),
+            correlation_id="c",
+            timeout_s=5,
+            message_id=message_id,
+            request_hash="h",
+        )
+
+    try:
+        first = asyncio.ensure_future(send())
+        await asyncio.sleep(0)  # its request is registered; the retry below comes meanwhile
+        with pytest.raises(KeyInUse):
+            await send()
+        release.set()
+        answer = await first
+        assert (answer.unwrap(), answer.replayed) == ({"n": 1}, False)
+        assert (seen[0].message_id, seen[0].request_hash) == (message_id, "h")
+        again = await send()
+        assert (again.unwrap(), again.replayed) == ({"n": 2}, True)
+    finally:
+        await client.stop()
+        await server.stop()
         await bus.close()

@@ -11,7 +11,6 @@ from services.badges.handlers import (
     badges,
     claim_codes,
     credentials,
-    idempotency,
     instances,
     issuers,
     milestones,
@@ -35,7 +34,6 @@ REQUEST_HANDLERS: dict[type[Message], Handler[Deps]] = {
     **instances.HANDLERS,
     **applications.HANDLERS,
     **reviews.HANDLERS,
-    **idempotency.HANDLERS,
     **credentials.HANDLERS,
 }
 

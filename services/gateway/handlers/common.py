@@ -8,10 +8,11 @@ from aiohttp import web
 
 from services.gateway.body import Body, parse_body
 from services.gateway.config import REQUEST_TIMEOUT_S
+from services.gateway.idempotency import keyed_request_key
 from services.gateway.images import image_fields
 from services.gateway.keys import body_key, correlation_key, rpc_key, settings_key
 from services.gateway.validation import validate
-from shared.messages.base import Message
+from shared.messages.base import Command, Message
 from shared.messages.common import ImageUpload, Scope
 from shared.messages.fields import Fields
 
@@ -19,13 +20,20 @@ M = TypeVar("M", bound=Fields)
 
 
 async def ask(request: web.Request, service: str, message: Message) -> Any:
-    """Send a request to the service that owns it and return its answer."""
-    return await request.app[rpc_key].call(
+    """Send a request to the service that owns it and return its answer. A command of a
+    request under an `Idempotency-Key` goes with the id and hash that make its retries replay."""
+    keyed = request.get(keyed_request_key) if isinstance(message, Command) else None
+    answer = await request.app[rpc_key].request(
         service,
         message,
         correlation_id=request[correlation_key],
         timeout_s=REQUEST_TIMEOUT_S,
+        message_id=keyed.next_message_id() if keyed else None,
+        request_hash=keyed.request_hash if keyed else None,
     )
+    if keyed and answer.replayed:
+        keyed.replayed = True
+    return answer.unwrap()
 
 
 async def ask_badges(request: web.Request, message: Message) -> Any:

@@ -1,4 +1,4 @@
-"""The gateway's public edges: health, readiness, metrics, unknown routes, auth over HTTP,
+"""The gateway's public edges: health, readiness, metrics, unknown routes, HEAD, auth over HTTP,
 correlation ids, and what logs must never hold."""
 
 from __future__ import annotations
@@ -6,10 +6,13 @@ from __future__ import annotations
 import hashlib
 
 import jwt
+import orjson
 import pytest
 
+from shared.tokens import authorization, mint
 from tests.e2e.test_systems_api import new_slug, system_body
-from tests.support.client import Client
+from tests.support.client import Answer, Client
+from tests.support.factories import make_system
 from tests.support.stack import Stack, wait_for
 
 pytestmark = pytest.mark.e2e
@@ -65,6 +68,56 @@ class TestPublicRoutes:
         answer = await client.request("PATCH", "/systems")
         assert answer.status == 405
         assert answer.body["code"] == "MethodNotAllowed"
+
+
+def same_but_the_body(head: Answer, get: Answer) -> None:
+    assert head.status == get.status
+    assert head.body is None
+    assert head.headers["Content-Type"] == get.headers["Content-Type"]
+    assert head.headers.get("Cache-Control") == get.headers.get("Cache-Control")
+
+
+class TestHead:
+    """HEAD answers every GET route as GET does, without the body (load balancers, link
+    checkers); a signed HEAD is signed for `HEAD`."""
+
+    @pytest.mark.parametrize(
+        "path", ["/", "/healthcheck", "/healthz", "/readyz", "/metrics", "/openapi.json", "/docs"]
+    )
+    async def test_public_routes(self, client: Client, path: str) -> None:
+        get = await client.get(path, sign=False)
+        head = await client.request("HEAD", path, sign=False)
+        same_but_the_body(head, get)
+
+    async def test_a_stable_document_keeps_its_length(self, client: Client) -> None:
+        system = await make_system(client)
+        get = await client.get(f"/public{system}", sign=False)
+        head = await client.request("HEAD", f"/public{system}", sign=False)
+        same_but_the_body(head, get)
+        assert head.headers["Content-Length"] == str(len(orjson.dumps(get.body)))
+
+    async def test_signed_routes_take_a_token_signed_for_head(self, client: Client) -> None:
+        system = await make_system(client)
+        get = await client.get(system)
+        head = await client.request("HEAD", system)
+        same_but_the_body(head, get)
+        assert head.headers["Content-Length"] == get.headers["Content-Length"]
+        missing = await client.request("HEAD", f"/systems/{new_slug()}")
+        assert (missing.status, missing.body) == (404, None)
+
+    async def test_a_token_signed_for_get_is_refused(self, client: Client) -> None:
+        system = await make_system(client)
+        token = mint(client.secret, method="GET", path=system)
+        answer = await client.request(
+            "HEAD", system, headers={"Authorization": authorization(token)}
+        )
+        assert answer.status == 403
+        assert (await client.request("HEAD", system, sign=False)).status == 403
+
+    async def test_head_is_not_allowed_where_get_is_not(self, client: Client) -> None:
+        system = await make_system(client)
+        answer = await client.request("HEAD", f"{system}/milestones/1/add-badge")
+        assert answer.status == 405
 
 
 class TestAuthOverHttp:

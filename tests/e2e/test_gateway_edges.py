@@ -1,5 +1,5 @@
-"""The gateway's public edges: health, readiness, metrics, unknown routes, HEAD, auth over HTTP,
-correlation ids, and what logs must never hold."""
+"""The gateway's public edges: health, readiness, metrics, unknown routes, HEAD, requests the
+HTTP parser refuses, auth over HTTP, correlation ids, and what logs must never hold."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import jwt
 import orjson
 import pytest
 
+from services.gateway.config import MAX_HEADER_FIELD_SIZE
 from shared.tokens import authorization, mint
 from tests.e2e.test_systems_api import new_slug, system_body
 from tests.support.client import Answer, Client
@@ -118,6 +119,36 @@ class TestHead:
         system = await make_system(client)
         answer = await client.request("HEAD", f"{system}/milestones/1/add-badge")
         assert answer.status == 405
+
+
+class TestRefusedByTheParser:
+    """What aiohttp's HTTP parser refuses, before any middleware, gets a JSON error too."""
+
+    async def test_an_over_long_token_gets_a_json_431(self, client: Client) -> None:
+        token = "e" * (MAX_HEADER_FIELD_SIZE + 1)
+        answer = await client.get("/systems", headers={"Authorization": f'JWT token="{token}"'})
+        assert answer.status == 431
+        assert answer.headers["Content-Type"] == "application/json"
+        assert answer.body["code"] == "RequestHeaderFieldsTooLarge"
+        assert "longer than" in answer.body["message"]
+
+    async def test_an_over_long_idempotency_key_gets_json(self, client: Client) -> None:
+        body = system_body(new_slug())
+        for size in (10_000, MAX_HEADER_FIELD_SIZE + 1):
+            answer = await client.post(
+                "/systems", json=body, headers={"Idempotency-Key": "k" * size}
+            )
+            assert answer.headers["Content-Type"] == "application/json"
+            assert answer.status in (400, 431)
+            assert {"code", "message"} <= set(answer.body)
+
+    async def test_a_long_signed_url_fits_its_token(self, client: Client) -> None:
+        # The token carries the path: a URL near the request line's limit needs a longer header.
+        system = await make_system(client)
+        path = f"{system}?note={'n' * 7000}"
+        answer = await client.get(path)
+        assert answer.status == 200, answer.body
+        assert len(mint(client.secret, method="GET", path=path)) > 8190
 
 
 class TestAuthOverHttp:

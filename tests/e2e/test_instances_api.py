@@ -253,6 +253,17 @@ class TestAwardRules:
         assert (await client.delete(f"{badge}/instances/{first}")).status == 200
         await award(client, badge, email())
 
+    async def test_a_limit_of_zero_is_no_limit(self, client: Client) -> None:
+        badge = await make_badge(client, limit=1)
+        await award(client, badge, email())
+        assert (await client.post(f"{badge}/instances", json={"email": email()})).status == 409
+        assert (await client.put(badge, json={"limit": 0})).status == 200
+        for _ in range(3):
+            await award(client, badge, email())
+        bulk = await client.post(f"{badge}/instances/bulk", json={"emails": [email(), email()]})
+        assert bulk.status == 201, bulk.body
+        assert len((await client.get(f"{badge}/instances")).body["instances"]) == 6
+
     async def test_a_badge_made_unique_later_refuses_a_second_award(self, client: Client) -> None:
         badge = await make_badge(client, unique=False)
         recipient = email()

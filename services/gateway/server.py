@@ -70,7 +70,8 @@ def parser_error(exc: BaseException | None, status: int, protocol: web.RequestHa
                 HTTPStatus.REQUEST_HEADER_FIELDS_TOO_LARGE,
                 f"The request has more than {protocol.max_headers} headers",
             )
-        # The first line names the fault (llhttp's reason); the rest quotes the request.
+        # The first line names the fault (llhttp's reason); what follows quotes the request. It
+        # goes back only to the client that sent it, and never to the logs.
         reason = (exc.message.strip().splitlines() or [""])[0].rstrip(":")[:200]
         return _error("BadRequest", HTTPStatus.BAD_REQUEST, f"Malformed HTTP request: {reason}")
     if status == HTTPStatus.INTERNAL_SERVER_ERROR:
@@ -93,7 +94,12 @@ class JsonErrorsProtocol(web.RequestHandler):
         error = parser_error(exc, status, self)
         correlation_id = str(uuid.uuid4())
         if error.status >= 500:
-            log.error("http.failed", status=error.status, correlation_id=correlation_id)
+            log.error(
+                "http.failed",
+                status=error.status,
+                reason=type(exc).__name__,
+                correlation_id=correlation_id,
+            )
         else:
             # The exception's text quotes the request; its type is enough to tell what failed.
             log.info(

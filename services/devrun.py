@@ -8,17 +8,22 @@ its default, so the same command runs against any database and broker.
 In development, when OPEN_CAMPUS_BASE_URL is the local sandbox's (the default, or any http URL on
 a loopback host), the Open Campus sandbox starts first (the run waits until it answers) and stops
 last, so credentials are issued end to end without an API key and nothing leaves the machine.
+It starts only where nothing answers yet: a sandbox already running there, or a service of the
+user's own (a mock, a proxy, a tunnel to staging), is used as it is, and the run says so.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
 import urllib.request
+from enum import Enum
 from urllib.parse import urlsplit, urlunsplit
 
 import aio_pika
@@ -30,6 +35,7 @@ from shared.tokens import mint
 
 SERVICES = ("badges", "issuer", "webhooks", "gateway")
 SANDBOX = "sandbox"
+SANDBOX_HEALTH = {"status": "ok"}
 READY_TIMEOUT_S = 60.0
 SANDBOX_TIMEOUT_S = 20.0
 STOP_TIMEOUT_S = 15.0
@@ -74,6 +80,15 @@ async def check_broker(url: str) -> None:
     await connection.close()
 
 
+class OpenCampus(Enum):
+    """What stands at OPEN_CAMPUS_BASE_URL when `make run` starts."""
+
+    ELSEWHERE = "elsewhere"  # not a local http URL: nothing to start
+    START_SANDBOX = "start the sandbox"  # local, and nothing answers there yet
+    SANDBOX = "the sandbox"  # a sandbox answers there already
+    OWN_SERVICE = "the user's own service"  # something else answers there: a mock, a proxy...
+
+
 def wants_sandbox(settings: Settings) -> bool:
     """The local sandbox is Open Campus here: development, over http, on a loopback host."""
     if settings.is_production or settings.open_campus_base_url is None:
@@ -83,20 +98,41 @@ def wants_sandbox(settings: Settings) -> bool:
 
 
 def sandbox_answers(base_url: str) -> bool:
-    # The admin API answers at the root, whatever path OPEN_CAMPUS_BASE_URL has.
+    # The admin API answers at the root, whatever path OPEN_CAMPUS_BASE_URL has; its body tells
+    # the sandbox from a mock that answers 200 to anything.
     root = urlunsplit(urlsplit(base_url)._replace(path="", query="", fragment=""))
     try:
         with urllib.request.urlopen(f"{root}/_sandbox/health", timeout=2) as response:
-            return bool(response.status == 200)
+            return response.status == 200 and bool(json.loads(response.read()) == SANDBOX_HEALTH)
+    except (OSError, ValueError):
+        return False
+
+
+def listens(base_url: str) -> bool:
+    """Whether anything accepts connections where `base_url` points (where the sandbox would
+    have to listen)."""
+    parts = urlsplit(base_url)
+    try:
+        with socket.create_connection((parts.hostname, parts.port or 80), timeout=2):
+            return True
     except OSError:
         return False
 
 
+def open_campus_at(settings: Settings) -> OpenCampus:
+    """Whether to start the sandbox: only for a local target where nothing answers yet."""
+    if not wants_sandbox(settings):
+        return OpenCampus.ELSEWHERE
+    assert settings.open_campus_base_url is not None
+    if sandbox_answers(settings.open_campus_base_url):
+        return OpenCampus.SANDBOX
+    if listens(settings.open_campus_base_url):
+        return OpenCampus.OWN_SERVICE
+    return OpenCampus.START_SANDBOX
+
+
 def start_sandbox(base_url: str) -> Processes | None:
-    """The sandbox's process, once it answers (none when one already does); None if it failed."""
-    if sandbox_answers(base_url):
-        say(f"an Open Campus sandbox already answers at {base_url}: using it")
-        return {}
+    """The sandbox's process, once it answers; None if it failed."""
     process = spawn(SANDBOX)
     deadline = time.monotonic() + SANDBOX_TIMEOUT_S
     while not sandbox_answers(base_url):
@@ -168,13 +204,22 @@ def main() -> None:
     signal.signal(signal.SIGTERM, on_signal)
     # Started first and stopped last: the services may call it until they stop.
     sandbox: Processes = {}
-    if wants_sandbox(settings):
-        assert settings.open_campus_base_url is not None
-        say(f"starting the Open Campus sandbox at {settings.open_campus_base_url}")
-        started = start_sandbox(settings.open_campus_base_url)
+    open_campus = open_campus_at(settings)
+    open_campus_url = settings.open_campus_base_url
+    if open_campus is OpenCampus.START_SANDBOX:
+        assert open_campus_url is not None
+        say(f"starting the Open Campus sandbox at {open_campus_url}")
+        started = start_sandbox(open_campus_url)
         if started is None:
             sys.exit(1)
         sandbox = started
+    elif open_campus is OpenCampus.SANDBOX:
+        say(f"an Open Campus sandbox already answers at {open_campus_url}: using it")
+    elif open_campus is OpenCampus.OWN_SERVICE:
+        say(
+            f"something already answers at {open_campus_url} (not the sandbox): using it as "
+            "Open Campus, without starting the sandbox"
+        )
     processes = {name: spawn(name) for name in SERVICES}
     say("starting " + ", ".join(SERVICES))
     if not wait_ready(settings, {**sandbox, **processes}):
@@ -183,13 +228,13 @@ def main() -> None:
         sys.exit(1)
     base = f"http://{settings.gateway_host}:{settings.gateway_port}"
     say(f"ready: the gateway listens on {base}")
-    if wants_sandbox(settings):
+    if open_campus in (OpenCampus.START_SANDBOX, OpenCampus.SANDBOX):
         say(
-            f"Open Campus is the local sandbox at {settings.open_campus_base_url} "
+            f"Open Campus is the local sandbox at {open_campus_url} "
             "(faults and issued credentials under /_sandbox/, see services/sandbox/admin.py)"
         )
     else:
-        say(f"Open Campus: {settings.open_campus_base_url}")
+        say(f"Open Campus: {open_campus_url}")
     say(
         "try:  .venv/bin/plaudit call POST /systems "
         '\'{"slug": "demo", "name": "Demo", "url": "https://demo.example.org"}\''

@@ -1,4 +1,5 @@
-"""Request bodies as BadgeKit takes them: JSON, form-encoded or multipart, read once.
+"""Request bodies as BadgeKit takes them: JSON, form-encoded or multipart, read once. A JSON
+body sent as a form (`curl -d`) or without a type is read as the JSON it is.
 
 The raw bytes are kept for the JWT body hash (multipart included, which BadgeKit could not sign);
 fields come out as a dict, uploaded files apart.
@@ -104,6 +105,30 @@ def _multipart(content_type: str, raw: bytes) -> Body:
     return Body(raw, _collect(pairs), files)
 
 
+def _json_body(raw: bytes, value: Any) -> Body:
+    if not isinstance(value, dict):
+        raise InvalidContent("The request body must be a JSON object")
+    return Body(raw, value)
+
+
+_NOT_JSON = object()
+_JSON_START = re.compile(rb"\s*[\[{]")
+# What `curl -d` and urllib send when not told (a form), and what a body without any
+# Content-Type is taken as (RFC 9110, 8.3): a JSON body sent so is read as JSON.
+_JSON_MISTYPED_AS = frozenset({"application/x-www-form-urlencoded", "application/octet-stream", ""})
+
+
+def _as_json(raw: bytes) -> Any:
+    """The value of a body that is JSON whatever its Content-Type says (it starts with `{` or
+    `[` and parses), else `_NOT_JSON`. A real form cannot be: its encoder escapes `{` and `[`."""
+    if not _JSON_START.match(raw):
+        return _NOT_JSON
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return _NOT_JSON
+
+
 def parse_body(content_type: str, raw: bytes) -> Body:
     if not raw:
         return Body(raw)
@@ -113,17 +138,23 @@ def parse_body(content_type: str, raw: bytes) -> Body:
             fields = orjson.loads(raw)
         except orjson.JSONDecodeError:
             raise InvalidContent("Invalid JSON in the request body") from None
-        if not isinstance(fields, dict):
-            raise InvalidContent("The request body must be a JSON object")
-        return Body(raw, fields)
+        return _json_body(raw, fields)
+    if media_type == "multipart/form-data":
+        return _multipart(content_type, raw)
+    sniffed = _as_json(raw)
+    if sniffed is not _NOT_JSON:
+        if media_type in _JSON_MISTYPED_AS:
+            return _json_body(raw, sniffed)
+        raise UnsupportedMediaType(
+            f"The body looks like JSON but its Content-Type is {media_type}; send"
+            " Content-Type: application/json"
+        )
     if media_type == "application/x-www-form-urlencoded":
         try:
             text = raw.decode()
         except UnicodeDecodeError:
             raise InvalidContent("The form body is not UTF-8") from None
         return Body(raw, _collect(parse_qsl(text, keep_blank_values=True)))
-    if media_type == "multipart/form-data":
-        return _multipart(content_type, raw)
     raise UnsupportedMediaType(
         "Send the body as application/json, application/x-www-form-urlencoded"
         " or multipart/form-data"

@@ -17,3 +17,10 @@ CONSUMER_CACHE_TTL_S = 5.0
 CONSUMER_CACHE_SIZE = 10_000
 # Time allowed to finish requests in flight on SIGTERM.
 SHUTDOWN_TIMEOUT_S = 10.0
+# Kept alive between requests this long (web.run_app's default).
+KEEPALIVE_TIMEOUT_S = 75.0
+# The parser's limits: the request line (its URL) as aiohttp's default, each header twice that.
+# A signed request's token carries its path, base64url-encoded (a third longer), so a URL near
+# its limit needs an Authorization header of about 11 kB. Beyond either limit, a JSON error.
+MAX_REQUEST_LINE_SIZE = 8190
+MAX_HEADER_FIELD_SIZE = 16384

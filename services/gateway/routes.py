@@ -86,4 +86,9 @@ def all_routes() -> list[Route]:
 
 def setup_routes(app: web.Application) -> None:
     for route in all_routes():
-        app.router.add_route(route.method, route.path, route.handler)
+        if route.method == "GET":
+            # HEAD too, answered as GET without its body (load balancers and link checkers
+            # use it); a signed HEAD is signed for `HEAD`. The OpenAPI document lists GET only.
+            app.router.add_get(route.path, route.handler, allow_head=True)
+        else:
+            app.router.add_route(route.method, route.path, route.handler)

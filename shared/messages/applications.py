@@ -3,6 +3,7 @@ and the events they cause."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, field_validator, model_validator
@@ -16,7 +17,6 @@ from shared.messages.fields import (
     Flag,
     Listed,
     OptionalEmail,
-    OptionalFlag,
     OptionalLongText,
     OptionalUrl,
     Page,
@@ -24,10 +24,33 @@ from shared.messages.fields import (
     Strip,
     one_of,
 )
-from shared.messages.instances import Timestamp
+from shared.messages.instances import Timestamp, parse_timestamp
 
 # Dates as award dates take them: ISO 8601, unix seconds or milliseconds; UTC without a zone.
 OptionalDate = Timestamp
+_FLAGS = {"1": True, "true": True, "0": False, "false": False}
+
+
+def _processed(value: Any) -> Any:
+    """`processed` as a flag (true: processed now; false: not processed) or, as BadgeKit took
+    any date, the time it was processed. 1 and 0 are flags, never unix times."""
+    if value is None or isinstance(value, bool | datetime):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str) and value.strip().lower() in _FLAGS:
+        return _FLAGS[value.strip().lower()]
+    try:
+        return parse_timestamp(value)
+    except PydanticCustomError:
+        raise PydanticCustomError(
+            "processed",
+            "Invalid value: expected true, false or a date (ISO 8601, unix seconds or"
+            " milliseconds)",
+        ) from None
+
+
+ProcessedAt = Annotated[bool | datetime | None, BeforeValidator(_processed)]
 MediaType = Annotated[str, Strip, one_of("image", "link")]
 Processed = Literal["true", "false", "any"]
 
@@ -65,13 +88,13 @@ class ApplicationFields(Fields):
 
 
 class ApplicationChanges(Patch):
-    """What PUT may change: `processed` true stamps the application as processed now, false
-    clears it; `evidence`, when given, replaces the whole set."""
+    """What PUT may change: `processed` true stamps the application as processed now, a date
+    stamps it with that date, false clears it; `evidence`, when given, replaces the whole set."""
 
     learner: Email | None = None
     assigned_to: OptionalEmail = None
     assigned_expiration: OptionalDate = None
-    processed: OptionalFlag = None
+    processed: ProcessedAt = None
     evidence: EvidenceList | None = None
 
     _learner_required = field_validator("learner", mode="before")(_required)

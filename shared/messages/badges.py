@@ -33,6 +33,8 @@ from shared.messages.fields import (
 TimeUnits = Annotated[str, Strip, one_of("minutes", "hours", "days", "weeks")]
 EvidenceType = Annotated[str, Strip, one_of("URL", "Text", "Photo", "Video", "Sound")]
 Strapline = Annotated[str, Field(max_length=140)]
+# Active awards at most; 0 is no limit, as BadgeKit and its web app write it.
+Limit = Annotated[int, Field(ge=0)]
 
 
 def _blank_is_none(value: Any) -> Any:
@@ -88,7 +90,7 @@ class BadgeFields(Fields):
     image_url: OptionalUrl = None
     time_value: Annotated[int, Field(ge=0)] | None = None
     time_units: TimeUnits | None = None
-    limit: Annotated[int, Field(ge=1)] | None = None
+    limit: Limit | None = None
     type: OptionalText = None
     evidence_type: EvidenceType | None = None
     criteria: Annotated[list[CriterionInput], Listed] = []
@@ -114,7 +116,7 @@ class BadgeChanges(Patch):
     image_url: OptionalUrl = None
     time_value: Annotated[int, Field(ge=0)] | None = None
     time_units: TimeUnits | None = None
-    limit: Annotated[int, Field(ge=1)] | None = None
+    limit: Limit | None = None
     type: OptionalText = None
     evidence_type: EvidenceType | None = None
     criteria: Annotated[list[CriterionInput], Listed] | None = None

@@ -361,6 +361,29 @@ class TestUpdateApplication:
         cleared = (await client.put(url, json={"processed": False})).body["application"]
         assert cleared["processed"] is None
 
+    @pytest.mark.parametrize(
+        ("given", "stored"),
+        [
+            ("2026-12-04T17:04:04Z", "2026-12-04T17:04:04+00:00"),
+            ("2026-12-04", "2026-12-04T00:00:00+00:00"),
+            (1796403844, "2026-12-04T17:04:04+00:00"),
+        ],
+    )
+    async def test_processed_and_expiration_take_any_date(
+        self, client: Client, given: Any, stored: str
+    ) -> None:
+        """As BadgeKit, which took any date its validator accepted (the web app sends ISO)."""
+        path, _ = await new_badge(client, await make_system(client))
+        application = await apply(client, path)
+        url = f"{path}/applications/{application['slug']}"
+        answer = await client.put(url, json={"processed": given, "assignedExpiration": given})
+        assert answer.status == 200, answer.body
+        updated = answer.body["application"]
+        for field in ("processed", "assignedExpiration"):
+            assert datetime.fromisoformat(updated[field]) == datetime.fromisoformat(stored)
+        again = await client.put(url, form={"processed": "true"})
+        assert again.body["application"]["processed"] == updated["processed"]
+
     async def test_evidence_is_replaced_only_when_given(self, client: Client) -> None:
         path, _ = await new_badge(client, await make_system(client))
         application = await apply(client, path, evidence=EVIDENCE)

@@ -77,7 +77,12 @@ class TestCreateBadge:
 
     @pytest.mark.parametrize(
         ("field", "value"),
-        [("timeUnits", "fortnights"), ("evidenceType", "Smell"), ("limit", 0), ("unique", "maybe")],
+        [
+            ("timeUnits", "fortnights"),
+            ("evidenceType", "Smell"),
+            ("limit", -1),
+            ("unique", "maybe"),
+        ],
     )
     async def test_invalid_values(self, client: Client, field: str, value: object) -> None:
         system = await make_system(client)
@@ -274,6 +279,19 @@ class TestUpdateBadge:
             ("name", "Required field"),
             ("unique", "Required field"),
         }
+
+    async def test_a_limit_of_zero_is_no_limit(self, client: Client) -> None:
+        """BadgeKit and its web app write 0 for "no limit": kept, and shown, as sent."""
+        system = await make_system(client)
+        answer = await client.post(f"{system}/badges", json=badge_body(limit=0))
+        assert answer.status == 201, answer.body
+        path = f"{system}/badges/{answer.body['badge']['slug']}"
+        assert (await client.get(path)).body["badge"]["limit"] == 0
+        limited = await make_badge(client, limit=5)
+        changed = await client.put(limited, json={"limit": 0})
+        assert changed.status == 200, changed.body
+        assert changed.body["badge"]["limit"] == 0
+        assert (await client.get(limited)).body["badge"]["limit"] == 0
 
     async def test_invalid_update(self, client: Client) -> None:
         path = await make_badge(client)

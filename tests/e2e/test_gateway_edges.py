@@ -1,15 +1,19 @@
-"""The gateway's public edges: health, readiness, metrics, unknown routes, auth over HTTP,
-correlation ids, and what logs must never hold."""
+"""The gateway's public edges: health, readiness, metrics, unknown routes, HEAD, requests the
+HTTP parser refuses, auth over HTTP, correlation ids, and what logs must never hold."""
 
 from __future__ import annotations
 
 import hashlib
 
 import jwt
+import orjson
 import pytest
 
+from services.gateway.config import MAX_HEADER_FIELD_SIZE
+from shared.tokens import authorization, mint
 from tests.e2e.test_systems_api import new_slug, system_body
-from tests.support.client import Client
+from tests.support.client import Answer, Client
+from tests.support.factories import make_system
 from tests.support.stack import Stack, wait_for
 
 pytestmark = pytest.mark.e2e
@@ -65,6 +69,86 @@ class TestPublicRoutes:
         answer = await client.request("PATCH", "/systems")
         assert answer.status == 405
         assert answer.body["code"] == "MethodNotAllowed"
+
+
+def same_but_the_body(head: Answer, get: Answer) -> None:
+    assert head.status == get.status
+    assert head.body is None
+    assert head.headers["Content-Type"] == get.headers["Content-Type"]
+    assert head.headers.get("Cache-Control") == get.headers.get("Cache-Control")
+
+
+class TestHead:
+    """HEAD answers every GET route as GET does, without the body (load balancers, link
+    checkers); a signed HEAD is signed for `HEAD`."""
+
+    @pytest.mark.parametrize(
+        "path", ["/", "/healthcheck", "/healthz", "/readyz", "/metrics", "/openapi.json", "/docs"]
+    )
+    async def test_public_routes(self, client: Client, path: str) -> None:
+        get = await client.get(path, sign=False)
+        head = await client.request("HEAD", path, sign=False)
+        same_but_the_body(head, get)
+
+    async def test_a_stable_document_keeps_its_length(self, client: Client) -> None:
+        system = await make_system(client)
+        get = await client.get(f"/public{system}", sign=False)
+        head = await client.request("HEAD", f"/public{system}", sign=False)
+        same_but_the_body(head, get)
+        assert head.headers["Content-Length"] == str(len(orjson.dumps(get.body)))
+
+    async def test_signed_routes_take_a_token_signed_for_head(self, client: Client) -> None:
+        system = await make_system(client)
+        get = await client.get(system)
+        head = await client.request("HEAD", system)
+        same_but_the_body(head, get)
+        assert head.headers["Content-Length"] == get.headers["Content-Length"]
+        missing = await client.request("HEAD", f"/systems/{new_slug()}")
+        assert (missing.status, missing.body) == (404, None)
+
+    async def test_a_token_signed_for_get_is_refused(self, client: Client) -> None:
+        system = await make_system(client)
+        token = mint(client.secret, method="GET", path=system)
+        answer = await client.request(
+            "HEAD", system, headers={"Authorization": authorization(token)}
+        )
+        assert answer.status == 403
+        assert (await client.request("HEAD", system, sign=False)).status == 403
+
+    async def test_head_is_not_allowed_where_get_is_not(self, client: Client) -> None:
+        system = await make_system(client)
+        answer = await client.request("HEAD", f"{system}/milestones/1/add-badge")
+        assert answer.status == 405
+
+
+class TestRefusedByTheParser:
+    """What aiohttp's HTTP parser refuses, before any middleware, gets a JSON error too."""
+
+    async def test_an_over_long_token_gets_a_json_431(self, client: Client) -> None:
+        token = "e" * (MAX_HEADER_FIELD_SIZE + 1)
+        answer = await client.get("/systems", headers={"Authorization": f'JWT token="{token}"'})
+        assert answer.status == 431
+        assert answer.headers["Content-Type"] == "application/json"
+        assert answer.body["code"] == "RequestHeaderFieldsTooLarge"
+        assert "longer than" in answer.body["message"]
+
+    async def test_an_over_long_idempotency_key_gets_json(self, client: Client) -> None:
+        body = system_body(new_slug())
+        for size in (10_000, MAX_HEADER_FIELD_SIZE + 1):
+            answer = await client.post(
+                "/systems", json=body, headers={"Idempotency-Key": "k" * size}
+            )
+            assert answer.headers["Content-Type"] == "application/json"
+            assert answer.status in (400, 431)
+            assert {"code", "message"} <= set(answer.body)
+
+    async def test_a_long_signed_url_fits_its_token(self, client: Client) -> None:
+        # The token carries the path: a URL near the request line's limit needs a longer header.
+        system = await make_system(client)
+        path = f"{system}?note={'n' * 7000}"
+        answer = await client.get(path)
+        assert answer.status == 200, answer.body
+        assert len(mint(client.secret, method="GET", path=path)) > 8190
 
 
 class TestAuthOverHttp:

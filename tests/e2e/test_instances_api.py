@@ -253,6 +253,17 @@ class TestAwardRules:
         assert (await client.delete(f"{badge}/instances/{first}")).status == 200
         await award(client, badge, email())
 
+    async def test_a_limit_of_zero_is_no_limit(self, client: Client) -> None:
+        badge = await make_badge(client, limit=1)
+        await award(client, badge, email())
+        assert (await client.post(f"{badge}/instances", json={"email": email()})).status == 409
+        assert (await client.put(badge, json={"limit": 0})).status == 200
+        for _ in range(3):
+            await award(client, badge, email())
+        bulk = await client.post(f"{badge}/instances/bulk", json={"emails": [email(), email()]})
+        assert bulk.status == 201, bulk.body
+        assert len((await client.get(f"{badge}/instances")).body["instances"]) == 6
+
     async def test_a_badge_made_unique_later_refuses_a_second_award(self, client: Client) -> None:
         badge = await make_badge(client, unique=False)
         recipient = email()
@@ -375,8 +386,23 @@ class TestBulkAward:
             f"{badge}/instances/bulk", json={"emails": [email(), "not-an-email"]}
         )
         assert answer.status == 400
-        assert answer.body["details"][0]["field"] == "emails.1"
         assert (await client.get(f"{badge}/instances")).body["instances"] == []
+
+    async def test_an_invalid_email_is_named_email_with_its_index(self, client: Client) -> None:
+        """BadgeKit's clients look for the field `email` in the details."""
+        badge = await make_badge(client)
+        answer = await client.post(
+            f"{badge}/instances/bulk",
+            json={"emails": [email(), "not-an-email", "also@bad"], "expires": "soon"},
+        )
+        assert answer.status == 400
+        assert answer.body["code"] == "ValidationError"
+        details = sorted(answer.body["details"], key=lambda d: (d["field"], d.get("index", -1)))
+        assert details == [
+            {"field": "email", "value": "not-an-email", "message": "Invalid email", "index": 1},
+            {"field": "email", "value": "also@bad", "message": "Invalid email", "index": 2},
+            {"field": "expires", "value": "soon", "message": details[2]["message"]},
+        ]
 
     @pytest.mark.parametrize("emails", ["a@example.org", {"a": "b"}, 7])
     async def test_emails_that_are_not_a_list_are_a_validation_error(

@@ -1,6 +1,7 @@
 """The public Open Badges 2.0 documents, unauthenticated: hosted Assertion (salted recipient,
 410 once revoked), BadgeClass at the badge's own level, Issuer profile with BadgeKit's field
-fallback (program, then issuer, then system), and never an email in clear."""
+fallback (program, then issuer, then system, the organization's email included), and never a
+recipient's email in clear."""
 
 from __future__ import annotations
 
@@ -182,7 +183,7 @@ class TestBadgeClass:
 
 
 class TestIssuerProfile:
-    async def test_system_profile_without_its_email(self, client: Client) -> None:
+    async def test_system_profile_with_its_email(self, client: Client) -> None:
         system = await make_system(client, email="admin@example.org", description="A system")
         answer = await client.get(f"/public{system}", sign=False)
         assert answer.status == 200
@@ -193,8 +194,11 @@ class TestIssuerProfile:
             "id": f"{client.base_url}/public{system}",
             "name": f"Name of {slug}",
             "url": f"https://{slug}.example.org",
+            "email": "admin@example.org",
             "description": "A system",
         }
+        without = await make_system(client)
+        assert "email" not in (await client.get(f"/public{without}", sign=False)).body
 
     async def test_fields_fall_back_from_program_to_issuer_to_system(self, client: Client) -> None:
         system = await make_system(client, description="System description")
@@ -211,8 +215,9 @@ class TestIssuerProfile:
         assert answer.status == 200
         assert answer.body["name"] == f"Name of {program_slug}"
         assert answer.body["description"] == "System description"
-        assert "email" not in answer.body
-        assert "program@example.org" not in str(answer.body)
+        assert answer.body["email"] == "program@example.org"
+        issuer_profile = await client.get(f"/public{issuer}", sign=False)
+        assert "email" not in issuer_profile.body
 
     async def test_unknown_levels_are_not_found(self, client: Client) -> None:
         system = await make_system(client)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 
+import orjson
 import pytest
 
 from tests.support.client import Client, multipart
@@ -37,6 +38,17 @@ class TestCreateSystem:
         answer = await client.post("/systems", form=system_body(slug, description="from a form"))
         assert answer.status == 201
         assert answer.body["system"]["description"] == "from a form"
+
+    # `curl -d '{...}'` types a JSON body as a form; a client sending bytes may type it
+    # application/octet-stream (aiohttp's default for bytes, as here with None).
+    @pytest.mark.parametrize("content_type", ["application/x-www-form-urlencoded", None])
+    async def test_accepts_json_typed_as_a_form_or_untyped(
+        self, client: Client, content_type: str | None
+    ) -> None:
+        raw = orjson.dumps(system_body(new_slug(), description="curl -d"))
+        answer = await client.post("/systems", raw=raw, content_type=content_type)
+        assert answer.status == 201, answer.body
+        assert answer.body["system"]["description"] == "curl -d"
 
     async def test_accepts_multipart_bodies(self, client: Client) -> None:
         slug = new_slug()

@@ -1,8 +1,8 @@
 """The Open Badges 2.0 documents: hosted Assertion, BadgeClass, Issuer profile.
 
-Absolute URLs under PUBLIC_URL. No email ever appears in clear: the recipient is a salted hash,
-and issuer profiles leave out the organizations' emails (DESIGN.md: names and emails never reach
-public documents).
+Absolute URLs under PUBLIC_URL. No recipient's email ever appears in clear: the recipient is a
+salted hash. An issuer profile shows the organization's own contact email, which its owner set
+for that (BadgeKit's IssuerOrganization shows it; the Open Badges 2.0 Issuer has `email`).
 """
 
 from __future__ import annotations
@@ -114,6 +114,9 @@ def issuer_profile(levels: Sequence[Mapping[str, Any]], url: str, base_url: str)
         "name": first(lambda org: org["name"]),
         "url": first(lambda org: org["url"]),
     }
+    email = first(lambda org: org["email"])
+    if email:
+        profile["email"] = email
     description = first(lambda org: org["description"])
     if description:
         profile["description"] = description

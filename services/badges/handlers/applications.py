@@ -97,9 +97,10 @@ async def update_application(cmd: UpdateApplication, ctx: Ctx) -> dict[str, Any]
     badge, row = await find_application(ctx, cmd.scope, cmd.badge, cmd.slug)
     changes = cmd.changes
     values: dict[str, Any] = changes.model_dump(exclude_unset=True, exclude={"evidence"})
-    if "processed" in values:
+    processed = changes.processed
+    if "processed" in values and not isinstance(processed, datetime):
         # Marking a processed application processed again keeps the time it first was.
-        values["processed"] = (row["processed"] or datetime.now(UTC)) if changes.processed else None
+        values["processed"] = (row["processed"] or datetime.now(UTC)) if processed else None
     await repository.update(ctx.conn, row["id"], values)
     if "evidence" in changes.model_fields_set:
         await repository.replace_evidence(ctx.conn, row["id"], changes.evidence or [])

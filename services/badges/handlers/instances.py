@@ -118,7 +118,7 @@ async def _award(
         started = _start_credential(badge, shown_badge, holder, email, issued_on, expires)
     if claim_code is not None:
         await consume(ctx, badge, shown_badge, claim_code, email)
-    limit: int | None = badge["award_limit"]
+    limit = domain.award_limit(badge)
     if limit is not None and not locked:
         # Locks are always taken recipient first, then badge: a milestone awarding this badge
         # holds the recipient's lock when it comes here, so the other order could deadlock.
@@ -216,8 +216,9 @@ async def _refused(ctx: Ctx, badge: dict[str, Any], email: str, *, skip_held: bo
             return
         url = domain.assertion_url(ctx.deps.base_url, held["slug"])
         raise domain.already_awarded(email, badge["slug"], url)
-    if badge["award_limit"] is not None:
-        raise domain.limit_reached(badge["slug"], badge["award_limit"])
+    limit = domain.award_limit(badge)
+    if limit is not None:
+        raise domain.limit_reached(badge["slug"], limit)
     raise domain.already_awarded(email, badge["slug"], None)
 
 
@@ -247,7 +248,7 @@ async def award_badge_in_bulk(cmd: AwardBadgeInBulk, ctx: Ctx) -> list[dict[str,
     domain.check_dates(fields.issued_on, fields.expires, datetime.now(UTC))
     if badge["archived"]:
         raise domain.archived(badge["slug"])
-    if badge["award_limit"] is not None:
+    if domain.award_limit(badge) is not None:
         # Recipients first, then the badge: the order every award takes them in.
         await milestones.lock_recipients(ctx.conn, badge["system_id"], list(fields.emails))
         await repository.lock_badge(ctx.conn, badge["id"])
@@ -348,7 +349,7 @@ async def award_badge_at_once(cmd: AwardBadge, ctx: Ctx) -> Recorded | None:
     if fields.claim_code is not None or fields.holder_oc_id or fields.holder_address:
         return None
     badge = await find_badge(ctx, cmd.scope, cmd.badge)
-    if badge["archived"] or badge["award_limit"] is not None:
+    if badge["archived"] or domain.award_limit(badge) is not None:
         return None
     now = datetime.now(UTC)
     domain.check_dates(fields.issued_on, fields.expires, now)

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
 from aiohttp import web
 
 from services.gateway.handlers.common import ask_badges, fields_of, scope
 from services.gateway.render import created, json_response, listing
 from services.gateway.routes import in_contexts
 from services.gateway.validation import pagination
+from shared.errors import ValidationFailed
 from shared.messages.instances import (
     AwardBadge,
     AwardBadgeInBulk,
@@ -18,6 +22,8 @@ from shared.messages.instances import (
     ListInstancesByEmail,
     RevokeBadge,
 )
+
+_EMAIL_AT = re.compile(r"emails\.(\d+)")
 
 
 def _badge(request: web.Request) -> str:
@@ -32,10 +38,21 @@ async def award_badge(request: web.Request) -> web.Response:
     return created("instance", instance, location=instance["assertionUrl"])
 
 
+def _per_email(detail: dict[str, Any]) -> dict[str, Any]:
+    """`emails.1` as BadgeKit's clients look for it in a bulk award's details: the field
+    `email`, and which one in `index`."""
+    found = _EMAIL_AT.fullmatch(detail["field"])
+    if found is None:
+        return detail
+    return {**detail, "field": "email", "index": int(found.group(1))}
+
+
 async def award_badge_in_bulk(request: web.Request) -> web.Response:
-    command = AwardBadgeInBulk(
-        scope=scope(request), badge=_badge(request), award=fields_of(request, BulkAwardFields)
-    )
+    try:
+        fields = fields_of(request, BulkAwardFields)
+    except ValidationFailed as error:
+        raise ValidationFailed([_per_email(detail) for detail in error.details]) from None
+    command = AwardBadgeInBulk(scope=scope(request), badge=_badge(request), award=fields)
     return created("instances", await ask_badges(request, command))
 
 

@@ -89,6 +89,26 @@ class TestApplicationChanges:
     def test_processed_refuses_anything_else(self) -> None:
         assert set(errors(ApplicationChanges, {"processed": "soon"})) == {"processed"}
 
+    @pytest.mark.parametrize(
+        ("given", "meaning"),
+        [
+            ("2026-12-04T17:04:04Z", datetime(2026, 12, 4, 17, 4, 4, tzinfo=UTC)),
+            ("2026-12-04T18:04:04+01:00", datetime(2026, 12, 4, 17, 4, 4, tzinfo=UTC)),
+            ("2026-12-04", datetime(2026, 12, 4, tzinfo=UTC)),
+            (1796403844, datetime(2026, 12, 4, 17, 4, 4, tzinfo=UTC)),
+            ("1796403844000", datetime(2026, 12, 4, 17, 4, 4, tzinfo=UTC)),
+        ],
+    )
+    def test_processed_and_expiration_take_dates(self, given: Any, meaning: datetime) -> None:
+        """BadgeKit took any date for both; 1 and 0 stay flags."""
+        changes = ApplicationChanges.model_validate(
+            {"processed": given, "assignedExpiration": given}
+        )
+        assert changes.processed == meaning
+        assert changes.assigned_expiration == meaning
+        command = UpdateApplication(scope=Scope(system="s"), badge="b", slug="a", changes=changes)
+        assert UpdateApplication.from_data(command.to_data()).changes.processed == meaning
+
 
 class TestReviewFields:
     @pytest.mark.parametrize(

@@ -1,4 +1,5 @@
-"""Pure rules of awards and claim codes: dates as clients send them, expiry checks, shapes."""
+"""Pure rules of awards and claim codes: dates as clients send them, expiry checks, limits,
+shapes."""
 
 from __future__ import annotations
 
@@ -11,10 +12,18 @@ from pydantic import ValidationError
 
 from services.badges.domain import claim_codes, instances
 from shared.errors import ValidationFailed
+from shared.messages.badges import BadgeChanges, BadgeFields
 from shared.messages.claim_codes import ClaimCodeFields, ClaimCodeOptions
 from shared.messages.instances import AwardFields, BulkAwardFields, parse_timestamp
 
 MAY_1 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
+BADGE = {
+    "name": "Reader",
+    "earnerDescription": "Read.",
+    "consumerDescription": "Read a lot.",
+    "criteriaUrl": "https://example.org/criteria",
+    "unique": False,
+}
 
 
 class TestParseTimestamp:
@@ -99,6 +108,18 @@ class TestCheckDates:
             instances.check_dates(
                 self.NOW + timedelta(days=10), self.NOW + timedelta(days=1), self.NOW
             )
+
+
+class TestAwardLimit:
+    @pytest.mark.parametrize(("stored", "limit"), [(None, None), (0, None), (1, 1), (25, 25)])
+    def test_zero_is_no_limit(self, stored: int | None, limit: int | None) -> None:
+        assert instances.award_limit({"award_limit": stored}) == limit
+
+    def test_requests_take_zero_and_refuse_negatives(self) -> None:
+        assert BadgeFields.model_validate({**BADGE, "limit": 0}).limit == 0
+        assert BadgeChanges.model_validate({"limit": "0"}).limit == 0
+        with pytest.raises(ValidationError):
+            BadgeChanges.model_validate({"limit": -1})
 
 
 class TestInstanceShape:

@@ -79,7 +79,7 @@ class TestAssertion:
 class TestIssuerProfile:
     def test_each_field_from_the_nearest_level_that_has_it(self) -> None:
         levels = [
-            org("prog", name="Program"),
+            org("prog", name="Program", email=None),
             org("iss", name="Issuer", url="https://issuer.example.org", description="Issues"),
             org("sys", name="System", url="https://sys.example.org", image_slug="img"),
         ]
@@ -90,13 +90,13 @@ class TestIssuerProfile:
             "id": f"{BASE}/public/systems/sys",
             "name": "Program",
             "url": "https://issuer.example.org",
+            "email": "iss@example.org",
             "description": "Issues",
             "image": f"{BASE}/public/images/img",
         }
 
-    def test_emails_never_appear(self) -> None:
-        profile = public.issuer_profile(
-            [org("sys", name="S", url="https://s.example.org")], "u", BASE
-        )
-        assert "email" not in profile
-        assert "@example.org" not in str(profile)
+    def test_the_organizations_email_when_one_is_set(self) -> None:
+        with_email = [org("sys", name="S", url="https://s.example.org")]
+        assert public.issuer_profile(with_email, "u", BASE)["email"] == "sys@example.org"
+        without = [org("sys", name="S", url="https://s.example.org", email=None)]
+        assert "email" not in public.issuer_profile(without, "u", BASE)

@@ -46,3 +46,30 @@ def test_empty_body() -> None:
 def test_other_media_types(content_type: str) -> None:
     with pytest.raises(UnsupportedMediaType):
         parse_body(content_type, b"slug=x")
+
+
+class TestJsonSentAsSomethingElse:
+    """`curl -d '{...}'` sends JSON typed as a form; some clients send it untyped."""
+
+    @pytest.mark.parametrize(
+        "content_type", ["application/x-www-form-urlencoded", "", "application/octet-stream"]
+    )
+    def test_read_as_the_json_it_is(self, content_type: str) -> None:
+        raw = b' \n{"slug": "s", "tags": ["a"]}'
+        body = parse_body(content_type, raw)
+        assert body.fields == {"slug": "s", "tags": ["a"]}
+        assert body.raw == raw
+
+    def test_a_json_list_is_refused_as_json_would_be(self) -> None:
+        with pytest.raises(InvalidContent, match="must be a JSON object"):
+            parse_body("application/x-www-form-urlencoded", b"[1, 2]")
+
+    def test_a_form_that_does_not_parse_as_json_stays_a_form(self) -> None:
+        body = parse_body("application/x-www-form-urlencoded", b"{slug=s&name=n")
+        assert body.fields == {"{slug": "s", "name": "n"}
+
+    def test_another_type_is_told_what_to_send(self) -> None:
+        with pytest.raises(
+            UnsupportedMediaType, match=r"looks like JSON.*text/plain.*application/json"
+        ):
+            parse_body("text/plain; charset=UTF-8", b'{"slug": "s"}')

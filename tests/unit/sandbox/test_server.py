@@ -1,14 +1,19 @@
 """The process around the app: where it listens, which keys, never in production; and when
-`make run` starts it."""
+`make run` starts it (only where nothing answers yet)."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
+from aiohttp import web
 from pydantic import SecretStr
 
-from services.devrun import wants_sandbox
+from services.devrun import OpenCampus, open_campus_at, wants_sandbox
 from services.sandbox.server import api_keys, listen_address, parse_args, serve
 from shared.config import DEV_OPEN_CAMPUS_API_KEY, DEV_OPEN_CAMPUS_BASE_URL, Settings
+from tests.support.stack import free_port
+from tests.unit.sandbox.conftest import Sandbox, running
 
 
 def settings(**values: str) -> Settings:
@@ -88,3 +93,33 @@ class TestMakeRun:
 
     def test_never_in_production(self) -> None:
         assert not wants_sandbox(production(open_campus_base_url=DEV_OPEN_CAMPUS_BASE_URL))
+
+
+async def own_service(request: web.Request) -> web.Response:
+    return web.json_response({"mine": True})
+
+
+class TestWhatMakeRunFindsThere:
+    """The sandbox starts only where nothing answers: a sandbox already running, or a local
+    service of the user's own (a mock, a proxy, a tunnel), is used as it is."""
+
+    async def test_nothing_answers_so_the_sandbox_starts(self) -> None:
+        url = f"http://127.0.0.1:{free_port()}"
+        found = await asyncio.to_thread(open_campus_at, settings(open_campus_base_url=url))
+        assert found is OpenCampus.START_SANDBOX
+
+    async def test_a_service_of_the_users_own_is_used(self) -> None:
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", own_service)
+        async for running_service in running(app):
+            url = f"{running_service.url}/open-campus"
+            found = await asyncio.to_thread(open_campus_at, settings(open_campus_base_url=url))
+            assert found is OpenCampus.OWN_SERVICE
+
+    async def test_a_running_sandbox_is_used(self, sandbox: Sandbox) -> None:
+        found = await asyncio.to_thread(open_campus_at, settings(open_campus_base_url=sandbox.url))
+        assert found is OpenCampus.SANDBOX
+
+    def test_a_remote_target_is_not_probed(self) -> None:
+        remote = settings(open_campus_base_url="https://api.vc.staging.opencampus.xyz")
+        assert open_campus_at(remote) is OpenCampus.ELSEWHERE

@@ -14,6 +14,7 @@ from shared.messages.fields import (
     Email,
     Fields,
     Flag,
+    Int64,
     Listed,
     OptionalEmail,
     OptionalFlag,
@@ -121,7 +122,7 @@ class DeleteApplication(Command):
 
 
 class ReviewItemInput(Fields):
-    criterion_id: int
+    criterion_id: Int64
     satisfied: Flag
     comment: OptionalLongText = None
 

@@ -13,6 +13,8 @@ from shared.messages.credentials import CredentialSpec
 from shared.messages.fields import (
     Fields,
     Flag,
+    Int32,
+    Int64,
     Listed,
     LongText,
     Name,
@@ -55,7 +57,7 @@ def _tag_values(value: Any) -> Any:
 
 
 class CriterionInput(Fields):
-    id: int | None = None
+    id: Int64 | None = None
     description: RequiredText
     required: Flag = False
     note: LongText = ""
@@ -86,9 +88,9 @@ class BadgeFields(Fields):
     issuer_url: OptionalUrl = None
     rubric_url: OptionalUrl = None
     image_url: OptionalUrl = None
-    time_value: Annotated[int, Field(ge=0)] | None = None
+    time_value: Annotated[Int32, Field(ge=0)] | None = None
     time_units: TimeUnits | None = None
-    limit: Annotated[int, Field(ge=1)] | None = None
+    limit: Annotated[Int32, Field(ge=1)] | None = None
     type: OptionalText = None
     evidence_type: EvidenceType | None = None
     criteria: Annotated[list[CriterionInput], Listed] = []
@@ -112,9 +114,9 @@ class BadgeChanges(Patch):
     issuer_url: OptionalUrl = None
     rubric_url: OptionalUrl = None
     image_url: OptionalUrl = None
-    time_value: Annotated[int, Field(ge=0)] | None = None
+    time_value: Annotated[Int32, Field(ge=0)] | None = None
     time_units: TimeUnits | None = None
-    limit: Annotated[int, Field(ge=1)] | None = None
+    limit: Annotated[Int32, Field(ge=1)] | None = None
     type: OptionalText = None
     evidence_type: EvidenceType | None = None
     criteria: Annotated[list[CriterionInput], Listed] | None = None

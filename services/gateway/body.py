@@ -1,7 +1,9 @@
 """Request bodies as BadgeKit takes them: JSON, form-encoded or multipart, read once.
 
 The raw bytes are kept for the JWT body hash (multipart included, which BadgeKit could not sign);
-fields come out as a dict, uploaded files apart.
+fields come out as a dict, uploaded files apart. A body holding text that Postgres cannot store
+(a NUL, in a value or a key, at any depth) is refused whole, naming each place: some bodies are
+forwarded as they are (a credential's Open Campus body), unknown keys included.
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ from urllib.parse import parse_qsl
 
 import orjson
 
-from shared.errors import InvalidContent, UnsupportedMediaType
+from shared.errors import InvalidContent, UnsupportedMediaType, ValidationFailed
+from shared.storable import NOT_STORABLE, unstorable
 
 
 @dataclass(frozen=True)
@@ -104,7 +107,21 @@ def _multipart(content_type: str, raw: bytes) -> Body:
     return Body(raw, _collect(pairs), files)
 
 
+def _storable(body: Body) -> Body:
+    problems = [
+        {"field": ".".join(str(part) for part in at), "value": value, "message": NOT_STORABLE}
+        for at, value in unstorable(body.fields)
+    ]
+    if problems:
+        raise ValidationFailed(problems)
+    return body
+
+
 def parse_body(content_type: str, raw: bytes) -> Body:
+    return _storable(_parsed(content_type, raw))
+
+
+def _parsed(content_type: str, raw: bytes) -> Body:
     if not raw:
         return Body(raw)
     media_type = content_type.split(";", 1)[0].strip().lower()

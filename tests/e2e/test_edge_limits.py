@@ -1,7 +1,8 @@
 """Every route of the route table against values the store cannot hold: a NUL in a path
 parameter, a query parameter or any string of a body (keys and nested lists included), integers
-beyond their int4/int8 columns, pages beyond what Postgres can offset, and `null` sent by a PUT.
-Never a 500: a path parameter that cannot exist answers 404, anything else 400 naming the field.
+beyond their int4/int8 columns, pages beyond what Postgres can offset, and `null` in any field.
+Never a 500: a path parameter that cannot exist answers 404, anything else 400 naming the field
+(BadgeKit's `InvalidParameter` for a query parameter).
 
 The requests carry real path values (a system with an issuer, a program, a badge and everything
 hanging off it), so anything the gateway let through would reach the services and Postgres."""
@@ -75,7 +76,6 @@ class World:
 
     values: dict[str, str]
     consumer: Client
-    badge_id: int
     other_badge_ids: list[int]
     criterion_id: int
     claim_code: str
@@ -155,7 +155,6 @@ async def world(client: Client) -> World:
     return World(
         values=values,
         consumer=own,
-        badge_id=badge["id"],
         other_badge_ids=[other["id"] for other in others],
         criterion_id=badge["criteria"][0]["id"],
         claim_code=code,
@@ -407,7 +406,6 @@ def test_every_body_model_has_samples_covering_all_its_fields() -> None:
     offline = World(
         values={},
         consumer=cast(Client, None),
-        badge_id=1,
         other_badge_ids=[2, 3],
         criterion_id=4,
         claim_code="c",

@@ -344,6 +344,14 @@ def body_routes() -> list[Route]:
     return [route for route in all_routes() if route.body is not None]
 
 
+def sample_bodies(w: World) -> Iterator[tuple[Route, dict[str, Any]]]:
+    """Every route with a body, with each of its sample bodies (fresh values each time)."""
+    for route in body_routes():
+        assert route.body is not None
+        for sample in SAMPLES[route.body]:
+            yield route, sample(w)
+
+
 def is_public(route: Route) -> bool:
     return bool(getattr(route.handler, "plaudit_public", False))
 
@@ -433,21 +441,18 @@ async def test_a_nul_in_any_path_parameter_is_not_found(client: Client) -> None:
 async def test_a_nul_in_any_string_of_a_body_is_refused_naming_the_field(client: Client) -> None:
     w = await world(client)
     failures = []
-    for route in body_routes():
-        assert route.body is not None
-        for sample in SAMPLES[route.body]:
-            body = sample(w)
-            cases = [(at, replaced(body, at, NUL)) for at, v in leaves(body) if isinstance(v, str)]
-            # A NUL in a key, at the top and in a nested object (unknown keys are ignored,
-            # yet a body forwarded whole, as a credential's, would carry them to Postgres).
-            cases.append(((NUL,), {**body, NUL: "x"}))
-            nested = next((at[:-1] for at, _ in leaves(body) if _in_object(body, at)), None)
-            if nested is not None:
-                cases.append(((*nested, NUL), replaced(body, (*nested, NUL), "x")))
-            for at, sent in cases:
-                answer = await send(client, w, route, w.path(route), sent)
-                if not names_field(answer, dotted(at)):
-                    failures.append(f"{route.method} {route.path} {dotted(at)!r}: {answer.body}")
+    for route, body in sample_bodies(w):
+        cases = [(at, replaced(body, at, NUL)) for at, v in leaves(body) if isinstance(v, str)]
+        # A NUL in a key, at the top and in a nested object (unknown keys are ignored, yet a
+        # body forwarded whole, as a credential's, would carry them to Postgres).
+        cases.append(((NUL,), {**body, NUL: "x"}))
+        nested = next((at[:-1] for at, _ in leaves(body) if _in_object(body, at)), None)
+        if nested is not None:
+            cases.append(((*nested, NUL), replaced(body, (*nested, NUL), "x")))
+        for at, sent in cases:
+            answer = await send(client, w, route, w.path(route), sent)
+            if not names_field(answer, dotted(at)):
+                failures.append(f"{route.method} {route.path} {dotted(at)!r}: {answer.body}")
     assert not failures, report(failures)
 
 
@@ -455,18 +460,15 @@ async def test_a_nul_in_any_string_of_a_body_is_refused_naming_the_field(client:
 async def test_integers_beyond_their_columns_are_refused(client: Client, number: int) -> None:
     w = await world(client)
     failures = []
-    for route in body_routes():
-        assert route.body is not None
-        for sample in SAMPLES[route.body]:
-            body = sample(w)
-            for at, value in leaves(body):
-                if not isinstance(value, int) or isinstance(value, bool):
-                    continue
-                answer = await send(client, w, route, w.path(route), replaced(body, at, number))
-                field = str(at[-1] if isinstance(at[-1], str) else at[-2])
-                fits = -(2**63) <= number < 2**63 and (field not in INT4_FIELDS or number < 2**31)
-                if answer.status >= 500 or (not fits and not names_field(answer, dotted(at))):
-                    failures.append(f"{route.method} {route.path} {dotted(at)}: {answer.body}")
+    for route, body in sample_bodies(w):
+        for at, value in leaves(body):
+            if not isinstance(value, int) or isinstance(value, bool):
+                continue
+            answer = await send(client, w, route, w.path(route), replaced(body, at, number))
+            field = str(at[-1] if isinstance(at[-1], str) else at[-2])
+            fits = -(2**63) <= number < 2**63 and (field not in INT4_FIELDS or number < 2**31)
+            if answer.status >= 500 or (not fits and not names_field(answer, dotted(at))):
+                failures.append(f"{route.method} {route.path} {dotted(at)}: {answer.body}")
     assert not failures, report(failures)
 
 

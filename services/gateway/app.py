@@ -29,7 +29,7 @@ from services.gateway.keys import (
     rpc_key,
     settings_key,
 )
-from services.gateway.middleware import auth_middleware, frame_middleware
+from services.gateway.middleware import auth_middleware, frame_middleware, parameters_middleware
 from services.gateway.ratelimit import RateLimiter
 from services.gateway.routes import setup_routes
 from shared import topology
@@ -76,7 +76,12 @@ def create_app(settings: Settings) -> web.Application:
         warnings.simplefilter("ignore", DeprecationWarning)
         app = web.Application(
             router=CleanPathRouter(),
-            middlewares=[frame_middleware, auth_middleware, idempotency_middleware],
+            middlewares=[
+                frame_middleware,
+                auth_middleware,
+                parameters_middleware,
+                idempotency_middleware,
+            ],
             client_max_size=CLIENT_MAX_SIZE,
         )
     app[settings_key] = settings

@@ -2,7 +2,9 @@
 body sent as a form (`curl -d`) or without a type is read as the JSON it is.
 
 The raw bytes are kept for the JWT body hash (multipart included, which BadgeKit could not sign);
-fields come out as a dict, uploaded files apart.
+fields come out as a dict, uploaded files apart. A body holding text that Postgres cannot store
+(a NUL, in a value or a key, at any depth) is refused whole, naming each place: some bodies are
+forwarded as they are (a credential's Open Campus body), unknown keys included.
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ from urllib.parse import parse_qsl
 
 import orjson
 
-from shared.errors import InvalidContent, UnsupportedMediaType
+from shared.errors import InvalidContent, UnsupportedMediaType, ValidationFailed
+from shared.storable import NOT_STORABLE, holds_only_storable, unstorable
 
 
 @dataclass(frozen=True)
@@ -129,7 +132,23 @@ def _as_json(raw: bytes) -> Any:
         return _NOT_JSON
 
 
+def _storable(body: Body) -> Body:
+    if holds_only_storable(body.fields):  # the quick answer, for nearly every body
+        return body
+    problems = [
+        {"field": ".".join(str(part) for part in at), "value": value, "message": NOT_STORABLE}
+        for at, value in unstorable(body.fields)
+    ]
+    if problems:
+        raise ValidationFailed(problems)
+    return body
+
+
 def parse_body(content_type: str, raw: bytes) -> Body:
+    return _storable(_parsed(content_type, raw))
+
+
+def _parsed(content_type: str, raw: bytes) -> Body:
     if not raw:
         return Body(raw)
     media_type = content_type.split(";", 1)[0].strip().lower()

@@ -1,5 +1,6 @@
-"""The gateway's two middlewares: the request's frame (correlation id, access log, metrics,
-BadgeKit error bodies) and its authentication (JWT, key scope, rate limit)."""
+"""The gateway's middlewares: the request's frame (correlation id, access log, metrics, BadgeKit
+error bodies), its authentication (JWT, key scope, rate limit) and its parameters (what the
+store can hold)."""
 
 from __future__ import annotations
 
@@ -24,12 +25,14 @@ from services.gateway.render import json_response
 from shared.errors import (
     AppError,
     InternalError,
+    InvalidParameter,
     MethodNotAllowed,
     NotAuthorized,
     NotFound,
     PayloadTooLarge,
     TooManyRequests,
 )
+from shared.storable import storable
 
 log = structlog.get_logger()
 
@@ -133,4 +136,17 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
             headers={"Retry-After": str(retry_after)},
         )
     request[principal_key] = principal
+    return await handler(request)
+
+
+@web.middleware
+async def parameters_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Path and query parameters Postgres could not store never reach a service: a path
+    parameter holding a NUL names nothing (404, as any unknown resource), a query parameter
+    holding one is refused (400, as BadgeKit refuses a bad query parameter)."""
+    if not all(storable(value) for value in request.match_info.values()):
+        raise NotFound(f"{request.rel_url.raw_path} does not exist")
+    for name, value in request.query.items():
+        if not (storable(name) and storable(value)):
+            raise InvalidParameter(name, f"`{name}` cannot contain the NUL character (\\u0000)")
     return await handler(request)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, TypeVar
 
 import pydantic
 from aiohttp import web
 
 from shared.errors import InvalidParameter, ValidationFailed
-from shared.messages.fields import Fields, Page
+from shared.messages.fields import MAX_COUNT, MAX_PAGE, Fields, Page
 
 M = TypeVar("M", bound=Fields)
 
@@ -20,19 +21,25 @@ _MESSAGES = {
     "bool_type": "Invalid value: expected a boolean",
     "bool_parsing": "Invalid value: expected a boolean",
     "list_type": "Invalid value: expected a list",
+    # An integer beyond 64 bits, as JSON numbers that large arrive (floats).
+    "int_parsing_size": "Invalid value: the integer is out of range",
+    # Bounds (a column's, or the field's own): the message says the bound.
+    "greater_than_equal": "Value must be at least {ge}",
+    "less_than_equal": "Value must be at most {le}",
 }
 
 
 def _detail(error: Any, fields: dict[str, Any]) -> dict[str, Any]:
     location = [str(part) for part in error["loc"]]
     field = ".".join(location)
+    template = _MESSAGES.get(error["type"])
     value = error["input"] if error["type"] != "missing" else None
     if not isinstance(value, str | int | float | bool) or value is None:
         value = fields.get(location[0]) if len(location) > 1 else None
     return {
         "field": field,
         "value": value if isinstance(value, str | int | float | bool) else "",
-        "message": _MESSAGES.get(error["type"], error["msg"]),
+        "message": template.format(**error.get("ctx", {})) if template else error["msg"],
     }
 
 
@@ -60,11 +67,18 @@ def choice(request: web.Request, parameter: str, values: dict[str, str], default
 
 
 def pagination(request: web.Request) -> Page | None:
-    """BadgeKit's `?page=&count=`: both positive integers, or no paging at all."""
+    return page_of(request.query)
+
+
+def page_of(query: Mapping[str, str]) -> Page | None:
+    """BadgeKit's `?page=&count=`: both positive integers, or no paging at all. The count is
+    capped; a page beyond what Postgres can offset is refused."""
     try:
-        page, count = int(request.query["page"]), int(request.query["count"])
+        page, count = int(query["page"]), int(query["count"])
     except (KeyError, ValueError):
         return None
     if page < 1 or count < 1:
         return None
-    return Page(page=page, count=min(count, 10_000))
+    if page > MAX_PAGE:
+        raise InvalidParameter("page", f"`page` must be an integer from 1 to {MAX_PAGE}")
+    return Page(page=page, count=min(count, MAX_COUNT))

@@ -15,6 +15,7 @@ from shared.messages.fields import (
     Email,
     Fields,
     Flag,
+    Int64,
     Listed,
     OptionalEmail,
     OptionalLongText,
@@ -144,7 +145,7 @@ class DeleteApplication(Command):
 
 
 class ReviewItemInput(Fields):
-    criterion_id: int
+    criterion_id: Int64
     satisfied: Flag
     comment: OptionalLongText = None
 

@@ -13,6 +13,8 @@ from shared.messages.credentials import CredentialSpec
 from shared.messages.fields import (
     Fields,
     Flag,
+    Int32,
+    Int64,
     Listed,
     LongText,
     Name,
@@ -34,7 +36,7 @@ TimeUnits = Annotated[str, Strip, one_of("minutes", "hours", "days", "weeks")]
 EvidenceType = Annotated[str, Strip, one_of("URL", "Text", "Photo", "Video", "Sound")]
 Strapline = Annotated[str, Field(max_length=140)]
 # Active awards at most; 0 is no limit, as BadgeKit and its web app write it.
-Limit = Annotated[int, Field(ge=0)]
+Limit = Annotated[Int32, Field(ge=0)]
 
 
 def _blank_is_none(value: Any) -> Any:
@@ -57,7 +59,7 @@ def _tag_values(value: Any) -> Any:
 
 
 class CriterionInput(Fields):
-    id: int | None = None
+    id: Int64 | None = None
     description: RequiredText
     required: Flag = False
     note: LongText = ""
@@ -88,7 +90,7 @@ class BadgeFields(Fields):
     issuer_url: OptionalUrl = None
     rubric_url: OptionalUrl = None
     image_url: OptionalUrl = None
-    time_value: Annotated[int, Field(ge=0)] | None = None
+    time_value: Annotated[Int32, Field(ge=0)] | None = None
     time_units: TimeUnits | None = None
     limit: Limit | None = None
     type: OptionalText = None
@@ -114,7 +116,7 @@ class BadgeChanges(Patch):
     issuer_url: OptionalUrl = None
     rubric_url: OptionalUrl = None
     image_url: OptionalUrl = None
-    time_value: Annotated[int, Field(ge=0)] | None = None
+    time_value: Annotated[Int32, Field(ge=0)] | None = None
     time_units: TimeUnits | None = None
     limit: Limit | None = None
     type: OptionalText = None

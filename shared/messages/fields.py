@@ -11,9 +11,27 @@ import re
 from typing import Annotated, Any, Self
 from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, model_serializer
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    model_serializer,
+    model_validator,
+)
 from pydantic.alias_generators import to_camel
-from pydantic_core import PydanticCustomError
+from pydantic_core import InitErrorDetails, PydanticCustomError, ValidationError
+
+from shared.storable import (
+    INT32_MAX,
+    INT32_MIN,
+    INT64_MAX,
+    INT64_MIN,
+    NOT_STORABLE,
+    holds_only_storable,
+    unstorable,
+)
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
 _SLUG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._~-]*$")
@@ -125,7 +143,11 @@ OptionalFlag = Annotated[
     bool | None, BeforeValidator(lambda v: None if v in ("", None) else _flag(v))
 ]
 Listed = BeforeValidator(_listed)
-OptionalInt = Annotated[int | None, BeforeValidator(_blank_is_none)]
+# Integers as their columns hold them: `integer` (Int32) or `bigint` (Int64, every id). A field
+# narrows them further with its own `Field(ge=...)`.
+Int32 = Annotated[int, Field(ge=INT32_MIN, le=INT32_MAX)]
+Int64 = Annotated[int, Field(ge=INT64_MIN, le=INT64_MAX)]
+OptionalInt = Annotated[Int64 | None, BeforeValidator(_blank_is_none)]
 
 
 class Fields(BaseModel):
@@ -134,6 +156,35 @@ class Fields(BaseModel):
     model_config = ConfigDict(
         frozen=True, alias_generator=to_camel, populate_by_name=True, extra="ignore"
     )
+
+    @model_validator(mode="after")
+    def _storable(self) -> Self:
+        """Every string the model holds (in lists and dicts too, keys included) must be one
+        Postgres can store: refused otherwise, each naming where it is. Nested models check
+        their own, so each value is looked at once."""
+        for value in self.__dict__.values():
+            # Inline, the common cases: this runs for every message of every service.
+            kind = type(value)
+            if kind is str:
+                if "\x00" not in value and value.isascii():
+                    continue
+            elif value is None or kind is bool or kind is int:
+                continue
+            if not holds_only_storable(value):
+                raise self._unstorable()
+        return self
+
+    def _unstorable(self) -> ValidationError:
+        errors = [
+            InitErrorDetails(
+                type=PydanticCustomError("not_storable", NOT_STORABLE),
+                loc=(field.alias or name, *at),
+                input=value,
+            )
+            for name, field in type(self).model_fields.items()
+            for at, value in unstorable(getattr(self, name))
+        ]
+        return ValidationError.from_exception_data(type(self).__name__, errors)
 
     def to_data(self) -> dict[str, Any]:
         return self.model_dump(mode="json", by_alias=True)
@@ -155,6 +206,12 @@ class Patch(Fields):
         return {key: value for key, value in data.items() if key in sent}
 
 
+# BadgeKit's `?page=&count=`: the count is capped, and the page is at most what keeps the
+# OFFSET, (page - 1) * count, within Postgres's bigint.
+MAX_COUNT = 10_000
+MAX_PAGE = INT64_MAX // MAX_COUNT + 1
+
+
 class Page(Fields):
-    page: int
-    count: int
+    page: Annotated[int, Field(ge=1, le=MAX_PAGE)]
+    count: Annotated[int, Field(ge=1, le=MAX_COUNT)]

@@ -9,7 +9,7 @@ from pydantic import AfterValidator, BeforeValidator, field_validator
 from pydantic_core import PydanticCustomError
 
 from shared.messages.base import Command, Query
-from shared.messages.fields import Fields, Listed, Page, Patch, Strip, one_of
+from shared.messages.fields import Fields, Int32, Int64, Listed, Page, Patch, Strip, one_of
 
 Action = Annotated[str, Strip, one_of("issue", "queue-application")]
 
@@ -32,12 +32,12 @@ def _required(value: Any) -> Any:
     return value
 
 
-NumberRequired = Annotated[int, AfterValidator(_at_least_one)]
-SupportBadges = Annotated[list[int], Listed, AfterValidator(_some_badges)]
+NumberRequired = Annotated[Int32, AfterValidator(_at_least_one)]
+SupportBadges = Annotated[list[Int64], Listed, AfterValidator(_some_badges)]
 
 
 class MilestoneFields(Fields):
-    primary_badge_id: int
+    primary_badge_id: Int64
     number_required: NumberRequired
     action: Annotated[Action, BeforeValidator(lambda v: v or "issue")] = "issue"
     support_badges: SupportBadges
@@ -46,7 +46,7 @@ class MilestoneFields(Fields):
 class MilestoneChanges(Patch):
     """What PUT may change, validated as on create; omitted support badges are kept."""
 
-    primary_badge_id: int | None = None
+    primary_badge_id: Int64 | None = None
     number_required: NumberRequired | None = None
     action: Action | None = None
     support_badges: SupportBadges | None = None
@@ -59,7 +59,7 @@ class MilestoneChanges(Patch):
 class MilestoneBadge(Fields):
     """The body of `add-badge` and `remove-badge`."""
 
-    badge_id: int
+    badge_id: Int64
 
 
 class ListMilestones(Query):
@@ -97,11 +97,11 @@ class AddMilestoneBadge(Command):
     TYPE = "badges.add_milestone_badge"
     system: str
     id: str
-    badge_id: int
+    badge_id: Int64
 
 
 class RemoveMilestoneBadge(Command):
     TYPE = "badges.remove_milestone_badge"
     system: str
     id: str
-    badge_id: int
+    badge_id: Int64

@@ -66,10 +66,9 @@ class EndpointChanges(Patch):
     format: Format | None = None
     enabled: bool | None = None
 
-    _types = field_validator("events", mode="before")(
-        lambda v: _event_types(v) if v is not None else v
-    )
-    _not_null = field_validator("url", "format", "enabled", mode="before")(not_null)
+    _types = field_validator("events", mode="before")(_event_types)
+    # Every column but the description's is NOT NULL: an explicit null is refused.
+    _not_null = field_validator("url", "events", "format", "enabled", mode="before")(not_null)
 
 
 class Recovery(Fields):

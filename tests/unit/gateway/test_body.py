@@ -3,7 +3,8 @@ from __future__ import annotations
 import pytest
 
 from services.gateway.body import parse_body
-from shared.errors import InvalidContent, UnsupportedMediaType
+from shared.errors import InvalidContent, UnsupportedMediaType, ValidationFailed
+from shared.storable import NOT_STORABLE
 
 
 def test_json_object() -> None:
@@ -73,3 +74,30 @@ class TestJsonSentAsSomethingElse:
             UnsupportedMediaType, match=r"looks like JSON.*text/plain.*application/json"
         ):
             parse_body("text/plain; charset=UTF-8", b'{"slug": "s"}')
+
+
+class TestTextPostgresCannotStore:
+    def test_a_nul_anywhere_in_json_is_refused_naming_each_place(self) -> None:
+        raw = b'{"name": "a\\u0000", "extra": {"k\\u0000": 1}, "list": [["ok", "\\u0000"]]}'
+        with pytest.raises(ValidationFailed) as caught:
+            parse_body("application/json", raw)
+        assert caught.value.details == [
+            {"field": "name", "value": "a\x00", "message": NOT_STORABLE},
+            {"field": "extra.k\x00", "value": "k\x00", "message": NOT_STORABLE},
+            {"field": "list.0.1", "value": "\x00", "message": NOT_STORABLE},
+        ]
+
+    def test_in_a_form(self) -> None:
+        with pytest.raises(ValidationFailed) as caught:
+            parse_body("application/x-www-form-urlencoded", b"slug=s&tags[]=a%00")
+        assert [d["field"] for d in caught.value.details] == ["tags.0"]
+
+    def test_in_a_multipart_field(self) -> None:
+        raw = b'--B\r\nContent-Disposition: form-data; name="name"\r\n\r\na\x00b\r\n--B--\r\n'
+        with pytest.raises(ValidationFailed):
+            parse_body("multipart/form-data; boundary=B", raw)
+
+    def test_an_escaped_backslash_is_text_like_any_other(self) -> None:
+        assert parse_body("application/json", b'{"name": "\\\\u0000"}').fields == {
+            "name": "\\u0000"
+        }

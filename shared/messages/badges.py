@@ -11,6 +11,7 @@ from shared.messages.base import Command, Query
 from shared.messages.common import ImageUpload, Scope
 from shared.messages.credentials import CredentialSpec
 from shared.messages.fields import (
+    BlankIsNone,
     Fields,
     Flag,
     Int32,
@@ -90,9 +91,9 @@ class BadgeFields(Fields):
     issuer_url: OptionalUrl = None
     rubric_url: OptionalUrl = None
     image_url: OptionalUrl = None
-    time_value: Annotated[Int32, Field(ge=0)] | None = None
+    time_value: Annotated[Annotated[Int32, Field(ge=0)] | None, BlankIsNone] = None
     time_units: TimeUnits | None = None
-    limit: Limit | None = None
+    limit: Annotated[Limit | None, BlankIsNone] = None
     type: OptionalText = None
     evidence_type: EvidenceType | None = None
     criteria: Annotated[list[CriterionInput], Listed] = []
@@ -116,9 +117,9 @@ class BadgeChanges(Patch):
     issuer_url: OptionalUrl = None
     rubric_url: OptionalUrl = None
     image_url: OptionalUrl = None
-    time_value: Annotated[Int32, Field(ge=0)] | None = None
+    time_value: Annotated[Annotated[Int32, Field(ge=0)] | None, BlankIsNone] = None
     time_units: TimeUnits | None = None
-    limit: Limit | None = None
+    limit: Annotated[Limit | None, BlankIsNone] = None
     type: OptionalText = None
     evidence_type: EvidenceType | None = None
     criteria: Annotated[list[CriterionInput], Listed] | None = None

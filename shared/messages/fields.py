@@ -143,6 +143,8 @@ OptionalFlag = Annotated[
     bool | None, BeforeValidator(lambda v: None if v in ("", None) else _flag(v))
 ]
 Listed = BeforeValidator(_listed)
+# A form's empty field is an absent one (for a field that is not a text).
+BlankIsNone = BeforeValidator(_blank_is_none)
 # Integers as their columns hold them: `integer` (Int32) or `bigint` (Int64, every id). A field
 # narrows them further with its own `Field(ge=...)`.
 Int32 = Annotated[int, Field(ge=INT32_MIN, le=INT32_MAX)]

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from pydantic import ValidationError
+from pydantic.alias_generators import to_snake
 
 from shared.messages.applications import ReviewFields
 from shared.messages.badges import BadgeChanges, BadgeFields
@@ -105,6 +106,12 @@ class TestBoundedIntegers:
             field: "Input should be less than or equal to 2147483647"
         }
         assert set(errors(BadgeChanges, {field: "99999999999999999999"})) == {field}
+
+    @pytest.mark.parametrize("field", ["limit", "timeValue"])
+    def test_a_blank_form_field_is_absent(self, field: str) -> None:
+        assert getattr(BadgeFields.model_validate(badge(**{field: " "})), to_snake(field)) is None
+        changes = BadgeChanges.model_validate({field: ""})
+        assert changes.to_data() == {field: None}
 
     def test_criterion_ids_are_bigints(self) -> None:
         criteria = [{"id": INT64_MAX, "description": "d"}]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BeforeValidator, field_validator
+from pydantic import AfterValidator, BeforeValidator, WithJsonSchema, field_validator
 from pydantic_core import PydanticCustomError
 
 from shared.messages.base import Command, Query
@@ -32,8 +32,15 @@ def _required(value: Any) -> Any:
     return value
 
 
-NumberRequired = Annotated[int, AfterValidator(_at_least_one)]
-SupportBadges = Annotated[list[int], Listed, AfterValidator(_some_badges)]
+NumberRequired = Annotated[
+    int, AfterValidator(_at_least_one), WithJsonSchema({"type": "integer", "minimum": 1})
+]
+SupportBadges = Annotated[
+    list[int],
+    Listed,
+    AfterValidator(_some_badges),
+    WithJsonSchema({"type": "array", "items": {"type": "integer"}, "minItems": 1}),
+]
 
 
 class MilestoneFields(Fields):

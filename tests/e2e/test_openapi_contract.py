@@ -230,3 +230,8 @@ CHECKS = [
     response_schema_conformance,
     matches_reply_model,
 ]
+
+
+def test_the_served_document_is_the_one_under_test(stack: Stack, session: requests.Session) -> None:
+    served = session.get(f"{stack.base_url}/openapi.json", timeout=10).json()
+    assert served == document(VERSION)

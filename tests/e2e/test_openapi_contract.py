@@ -79,6 +79,8 @@ KNOWN_FAILURE_KINDS = {
     "null-on-put": "null for a NOT NULL field of a PUT (issue 8 item 3)",
 }
 _INT4 = range(-(2**31), 2**31)
+# An integer of ten digits or more, not part of a decimal or an exponent.
+_INTEGER = re.compile(r"(?<![\d.eE+-])-?\d{10,}(?![\d.eE])")
 
 
 def _known_failure(case: Case, response: Response) -> str | None:
@@ -90,7 +92,7 @@ def _known_failure(case: Case, response: Response) -> str | None:
     sent = unquote_plus(response.request.url or "") + "\n" + unquote_plus(text)
     if "\x00" in sent or "\\u0000" in sent:
         return "nul"
-    if any(int(number) not in _INT4 for number in re.findall(r"-?\d{10,}", sent)):
+    if any(int(number) not in _INT4 for number in _INTEGER.findall(sent)):
         return "int4"
     if case.method.upper() == "PUT" and re.search(r":\s*null\b", text):
         return "null-on-put"
@@ -127,12 +129,17 @@ def known(request: pytest.FixtureRequest) -> Iterator[dict[str, set[str]]]:
     """Known failures seen, by kind: the operations that showed them, reported at the end."""
     seen: dict[str, set[str]] = {kind: set() for kind in KNOWN_FAILURE_KINDS}
     yield seen
-    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-    for kind, operations in seen.items():
-        if operations and reporter is not None:
-            reporter.write_line(f"known failure, {KNOWN_FAILURE_KINDS[kind]}:")
-            for label in sorted(operations):
-                reporter.write_line(f"    {label}")
+    plugins = request.config.pluginmanager
+    reporter, capture = plugins.get_plugin("terminalreporter"), plugins.get_plugin("capturemanager")
+    if reporter is None or capture is None or not any(seen.values()):
+        return
+    with capture.global_and_fixture_disabled():
+        reporter.write_line("")
+        for kind, operations in seen.items():
+            if operations:
+                reporter.write_line(f"Known failure (not failed), {KNOWN_FAILURE_KINDS[kind]}:")
+                for label in sorted(operations):
+                    reporter.write_line(f"    {label}")
 
 
 def _fill(case: Case, found: world.World) -> None:

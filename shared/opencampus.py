@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal, Self
 
 import pydantic
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema, model_validator
 from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
@@ -103,10 +103,39 @@ def _pattern(regex: re.Pattern[str], message: str) -> AfterValidator:
     return AfterValidator(check)
 
 
-IsoDateTime = Annotated[str, AfterValidator(_iso_datetime)]
-HttpUri = Annotated[str, Field(max_length=2048), AfterValidator(_http_uri)]
-Text = Annotated[str, Field(max_length=10_000), AfterValidator(_text)]
-Identifier = Annotated[str, Field(min_length=1, max_length=IDENTIFIER_MAX), AfterValidator(_text)]
+# Each type states what it accepts as JSON schema too, for the OpenAPI document (the validators
+# decide; the schema is never wider than they are).
+_NOT_BLANK = r"\S"
+IsoDateTime = Annotated[
+    str, AfterValidator(_iso_datetime), WithJsonSchema({"type": "string", "format": "date-time"})
+]
+HttpUri = Annotated[
+    str,
+    Field(max_length=2048),
+    AfterValidator(_http_uri),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "format": "uri",
+            "maxLength": 2048,
+            "pattern": r"^https?://[^\s/?#]+[^\s]*$",
+        }
+    ),
+]
+Text = Annotated[
+    str,
+    Field(max_length=10_000),
+    AfterValidator(_text),
+    WithJsonSchema({"type": "string", "maxLength": 10_000, "pattern": _NOT_BLANK}),
+]
+Identifier = Annotated[
+    str,
+    Field(min_length=1, max_length=IDENTIFIER_MAX),
+    AfterValidator(_text),
+    WithJsonSchema(
+        {"type": "string", "minLength": 1, "maxLength": IDENTIFIER_MAX, "pattern": _NOT_BLANK}
+    ),
+]
 
 
 def _achievement_type(value: str) -> str:
@@ -118,18 +147,40 @@ def _achievement_type(value: str) -> str:
 
 
 # This module stands alone (the message models import it), so its checks are its own.
-AchievementType = Annotated[str, AfterValidator(_achievement_type)]
-Email = Annotated[str, Field(max_length=255), _pattern(_EMAIL, "Invalid email")]
+AchievementType = Annotated[
+    str,
+    AfterValidator(_achievement_type),
+    WithJsonSchema({"type": "string", "enum": list(ACHIEVEMENT_TYPES)}),
+]
+Email = Annotated[
+    str,
+    Field(max_length=255),
+    _pattern(_EMAIL, "Invalid email"),
+    WithJsonSchema({"type": "string", "format": "email", "maxLength": 255}),
+]
 Ocid = Annotated[
     str,
     Field(max_length=255),
     _pattern(_OCID, "Invalid OCID: a lowercase .edu name, e.g. bob.edu"),
+    WithJsonSchema({"type": "string", "maxLength": 255, "pattern": _OCID.pattern}),
 ]
-Address = Annotated[str, _pattern(_ADDRESS, "Invalid address: 0x and 40 hexadecimal digits")]
+Address = Annotated[
+    str,
+    _pattern(_ADDRESS, "Invalid address: 0x and 40 hexadecimal digits"),
+    WithJsonSchema({"type": "string", "pattern": _ADDRESS.pattern}),
+]
 Reference = Annotated[
     str,
     Field(min_length=1, max_length=REFERENCE_MAX),
     _pattern(_REFERENCE, "Invalid issuerReferenceId: visible ASCII characters only"),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": REFERENCE_MAX,
+            "pattern": _REFERENCE.pattern,
+        }
+    ),
 ]
 CustomField = "ext:OC_CUSTOM:custom"
 

@@ -3,67 +3,232 @@ request bodies, and a page that shows it (no script, nothing fetched from elsewh
 
 from __future__ import annotations
 
-import html
 import re
 from functools import cache
 from typing import Any
 
 from aiohttp import web
 from pydantic import BaseModel
+from pydantic.json_schema import (
+    GenerateJsonSchema,
+    JsonSchemaMode,
+    JsonSchemaValue,
+    models_json_schema,
+)
+from pydantic_core import core_schema
 
+from services.gateway.docs_page import page
 from services.gateway.middleware import public
 from services.gateway.render import json_response
-from services.gateway.routes import Route, all_routes
+from services.gateway.responses.envelopes import Shown
+from services.gateway.responses.examples import example_of
+from services.gateway.routes import Raw, Reply, Route, all_routes
+from shared.messages.fields import MAX_PAGE
 
 _PARAMETER = re.compile(r"\{(\w+)\}")
 _BODY_TYPES = ("application/json", "application/x-www-form-urlencoded", "multipart/form-data")
-_ERRORS = {
-    "400": "`ValidationError` (with field details), `InvalidParameter` or `InvalidContent`",
-    "403": "`NotAuthorized`: a missing or invalid token, or a key not allowed here",
-    "404": "`ResourceNotFound`",
-    "409": "`ResourceConflict` (or `IdempotencyKeyInUse`)",
-    "429": "`TooManyRequests`, with Retry-After",
-    "503": "`ServiceUnavailable`: the owning service did not answer in time; retry",
-}
+_REF = "#/components/schemas/{model}"
 _PARAMETER_TEXT = {
     "system": "The system's slug",
     "issuer": "The issuer's slug",
     "program": "The program's slug",
     "badge": "The badge's slug",
+    "code": "The claim code",
+    "email": "The recipient's email",
+    "application": "The application's slug",
+    "review": "The review's slug",
+    "milestone": "The milestone's id",
+    "key": "The API key",
+    "credential": "The credential's id",
+    "webhook": "The webhook endpoint's id",
+    "delivery": "The delivery's id",
+    "image": "The image's slug",
+    "slug": "The award's slug",
+}
+_QUERY_TEXT = {
+    "archived": "`true`/`1`: archived only; `false`/`0` (the default): unarchived; `any`: all",
+    "processed": "`true`/`1`: processed only; `false`/`0`: unprocessed; `any` (the default)",
+    "email": "Only the applications of this learner",
+    "status": "Only those in this status",
+}
+_QUERY_SCHEMAS: dict[str, dict[str, Any]] = {
+    "archived": {"type": "string", "enum": ["true", "1", "false", "0", "any", ""]},
+    "processed": {"type": "string", "enum": ["true", "1", "false", "0", "any"]},
+    "email": {"type": "string"},
+}
+_RETRY_AFTER = {
+    "Retry-After": {
+        "description": "Seconds to wait before trying again",
+        "required": True,
+        "schema": {"type": "integer", "minimum": 0},
+    }
+}
+_LOCATION = {
+    "Location": {
+        "description": "The absolute URL of what was created",
+        "schema": {"type": "string", "format": "uri"},
+    }
+}
+_REPLAYED = {
+    "Idempotent-Replayed": {
+        "description": "`true` on the stored reply to an earlier request with this Idempotency-Key",
+        "schema": {"type": "string", "enum": ["true"]},
+    }
+}
+# Visible ASCII, as the idempotency middleware checks it.
+_IDEMPOTENCY_KEY = {"type": "string", "pattern": "^[\\x21-\\x7e]{1,255}$"}
+_ERRORS = {
+    400: (
+        "`ValidationError` (`details`: one entry per invalid field), `InvalidParameter` (a query"
+        " parameter or the Idempotency-Key header; `parameter` names it) or `InvalidContent`"
+        " (a body that does not parse)"
+    ),
+    403: "`NotAuthorized`: a missing or invalid token, or a key not allowed here",
+    404: "`ResourceNotFound`",
+    409: (
+        "`ResourceConflict` (`details`: what was submitted, or what it conflicts with), or"
+        " `IdempotencyKeyInUse` while the first request with this Idempotency-Key runs"
+    ),
+    413: "`RequestEntityTooLarge`: the body is over 4 MiB",
+    415: "`UnsupportedMediaType`: send JSON, a form or multipart",
+    422: "`IdempotencyKeyMismatch`: this Idempotency-Key came with another body before",
+    429: "`TooManyRequests`: this key's rate limit; retry after Retry-After seconds",
+    503: (
+        "`ServiceUnavailable`: the owning service (or the broker) did not answer in time;"
+        " retry after Retry-After seconds"
+    ),
+}
+_FIELD_PROBLEM = {
+    "type": "object",
+    "required": ["field", "value", "message"],
+    "properties": {
+        "field": {"type": "string", "examples": ["criteriaUrl"]},
+        "value": {
+            "type": ["string", "number", "boolean"],
+            "description": "The value given ('' for a missing or non-scalar one)",
+            "examples": ["not a url"],
+        },
+        "message": {"type": "string", "examples": ["Invalid URL"]},
+    },
+}
+_ERROR = {
+    "type": "object",
+    "description": "BadgeKit's error body",
+    "required": ["code", "message"],
+    "properties": {
+        "code": {"type": "string", "examples": ["ValidationError"]},
+        "message": {"type": "string", "examples": ["Could not validate required fields"]},
+        "details": {
+            "description": (
+                "ValidationError: one entry per invalid field. ResourceConflict: an object,"
+                " the fields submitted or what they conflict with (`{assertionUrl}` of the"
+                " award an email already holds)"
+            ),
+            "anyOf": [
+                {"type": "array", "items": {"$ref": "#/components/schemas/FieldProblem"}},
+                {"type": "object"},
+            ],
+        },
+        "parameter": {"type": "string", "description": "InvalidParameter: the parameter's name"},
+    },
 }
 
 
-def _schemas(models: set[type[BaseModel]]) -> dict[str, Any]:
-    schemas: dict[str, Any] = {}
-    for model in sorted(models, key=lambda m: m.__name__):
-        schema = model.model_json_schema(by_alias=True, ref_template="#/components/schemas/{model}")
-        schemas.update(schema.pop("$defs", {}))
-        schemas[model.__name__] = schema
-    schemas["Error"] = {
-        "type": "object",
-        "required": ["code", "message"],
-        "properties": {
-            "code": {"type": "string"},
-            "message": {"type": "string"},
-            "details": {
-                "description": "For ValidationError: one entry per invalid field",
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "properties": {
-                        "field": {"type": "string"},
-                        "value": {},
-                        "message": {"type": "string"},
-                    },
-                },
-            },
-            "parameter": {"type": "string", "description": "For InvalidParameter"},
-        },
-    }
+class _Schemas(GenerateJsonSchema):
+    """Reply models refuse unknown keys when the tests validate replies, but the document leaves
+    their objects open: a client must keep working when a reply gains a key."""
+
+    def field_title_should_be_set(self, schema: Any) -> bool:
+        return False  # a field's title would only repeat its name
+
+    def model_schema(self, schema: core_schema.ModelSchema) -> JsonSchemaValue:
+        json_schema = super().model_schema(schema)
+        if issubclass(schema["cls"], Shown):
+            json_schema.pop("additionalProperties", None)
+        return json_schema
+
+
+def _models(routes: list[Route]) -> list[tuple[type[BaseModel], JsonSchemaMode]]:
+    """Every model the routes name: request bodies as they validate, replies as they show."""
+    models: dict[type[BaseModel], JsonSchemaMode] = {}
+    for route in routes:
+        if route.body is not None:
+            models[route.body] = "validation"
+        for reply in (route.reply, *(answer.reply for answer in route.also)):
+            if isinstance(reply, type):
+                models[reply] = "serialization"
+    return sorted(models.items(), key=lambda item: item[0].__name__)
+
+
+def _schemas(routes: list[Route]) -> dict[str, Any]:
+    _, found = models_json_schema(
+        _models(routes), by_alias=True, ref_template=_REF, schema_generator=_Schemas
+    )
+    schemas: dict[str, Any] = dict(sorted(found.get("$defs", {}).items()))
+    schemas["Error"] = _ERROR
+    schemas["FieldProblem"] = _FIELD_PROBLEM
     return schemas
 
 
-def _operation(route: Route) -> dict[str, Any]:
+def _content(reply: Reply, schemas: dict[str, Any]) -> dict[str, Any]:
+    if reply is None:
+        return {}
+    if isinstance(reply, Raw):
+        return {"content": {reply.media_type: {"schema": reply.schema}}}
+    reference = {"$ref": _REF.format(model=reply.__name__)}
+    example = example_of(reference, schemas)
+    return {"content": {"application/json": {"schema": reference, "example": example}}}
+
+
+def _success_headers(route: Route, is_public: bool) -> dict[str, Any]:
+    headers: dict[str, Any] = {}
+    if route.status == 201 or (route.status == 202 and route.body is not None):
+        headers.update(_LOCATION)
+    if route.method == "POST" and not is_public:
+        headers.update(_REPLAYED)
+    return headers
+
+
+def _error_statuses(route: Route, is_public: bool) -> list[int]:
+    """The errors a route can answer, from what it takes and what the middlewares check."""
+    authenticated = not is_public
+    signed_post = authenticated and route.method == "POST"
+    conditions = {
+        400: route.body is not None or bool(route.query) or route.paged or signed_post,
+        403: authenticated,
+        404: bool(_PARAMETER.search(route.path)),
+        409: signed_post,
+        413: authenticated,
+        415: route.body is not None,
+        422: signed_post,
+        429: authenticated,
+        503: not route.local,
+    }
+    return [status for status, applies in conditions.items() if applies]
+
+
+def _responses(route: Route, is_public: bool, schemas: dict[str, Any]) -> dict[str, Any]:
+    responses: dict[str, Any] = {
+        str(route.status): {
+            "description": "Success",
+            **_content(route.reply, schemas),
+            **({"headers": h} if (h := _success_headers(route, is_public)) else {}),
+        }
+    }
+    for answer in route.also:
+        responses[str(answer.status)] = {
+            "description": answer.description,
+            **_content(answer.reply, schemas),
+        }
+    error = {"application/json": {"schema": {"$ref": _REF.format(model="Error")}}}
+    for status in _error_statuses(route, is_public):
+        responses[str(status)] = {"description": _ERRORS[status], "content": error}
+        if status in (429, 503):
+            responses[str(status)]["headers"] = _RETRY_AFTER
+    return responses
+
+
+def _operation(route: Route, schemas: dict[str, Any]) -> dict[str, Any]:
     is_public = getattr(route.handler, "plaudit_public", False)
     parameters: list[dict[str, Any]] = [
         {
@@ -77,11 +242,26 @@ def _operation(route: Route) -> dict[str, Any]:
     ]
     if route.paged:
         parameters += [
-            {"name": name, "in": "query", "schema": {"type": "integer", "minimum": 1}}
-            for name in ("page", "count")
+            {
+                "name": name,
+                "in": "query",
+                "schema": schema,
+                "description": "BadgeKit's paging: both page and count, or neither",
+            }
+            for name, schema in (
+                ("page", {"type": "integer", "minimum": 1, "maximum": MAX_PAGE}),
+                # Larger counts are served as MAX_COUNT.
+                ("count", {"type": "integer", "minimum": 1}),
+            )
         ]
     parameters += [
-        {"name": name, "in": "query", "schema": {"type": "string"}} for name in route.query
+        {
+            "name": name,
+            "in": "query",
+            "schema": _QUERY_SCHEMAS.get(name, {"type": "string"}),
+            "description": _QUERY_TEXT.get(name, name),
+        }
+        for name in route.query
     ]
     if route.method == "POST" and not is_public:
         parameters.append(
@@ -89,27 +269,19 @@ def _operation(route: Route) -> dict[str, Any]:
                 "name": "Idempotency-Key",
                 "in": "header",
                 "required": False,
-                "schema": {"type": "string", "maxLength": 255},
+                "schema": _IDEMPOTENCY_KEY,
                 "description": "Replays the first response for 24 hours",
             }
         )
-    responses: dict[str, Any] = {
-        str(route.status): {"description": "Success", "content": {"application/json": {}}}
-    }
-    error = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
-    for status, text in _ERRORS.items():
-        if status == "403" and is_public:
-            continue
-        responses[status] = {"description": text, **error}
     operation: dict[str, Any] = {
         "summary": route.summary,
         "tags": [route.tag],
         "operationId": f"{route.handler.__name__}_{route.method.lower()}_{_slug(route.path)}",
         "parameters": parameters,
-        "responses": responses,
+        "responses": _responses(route, is_public, schemas),
     }
     if route.body is not None:
-        reference = {"$ref": f"#/components/schemas/{route.body.__name__}"}
+        reference = {"$ref": _REF.format(model=route.body.__name__)}
         operation["requestBody"] = {
             "required": True,
             "content": {media: {"schema": reference} for media in _BODY_TYPES},
@@ -125,10 +297,10 @@ def _slug(path: str) -> str:
 @cache
 def document(version: str) -> dict[str, Any]:
     routes = [route for route in all_routes() if route.path not in ("/openapi.json", "/docs")]
+    schemas = _schemas(routes)
     paths: dict[str, dict[str, Any]] = {}
     for route in routes:
-        paths.setdefault(route.path, {})[route.method.lower()] = _operation(route)
-    models = {route.body for route in routes if route.body is not None}
+        paths.setdefault(route.path, {})[route.method.lower()] = _operation(route, schemas)
     return {
         "openapi": "3.1.0",
         "info": {
@@ -143,7 +315,7 @@ def document(version: str) -> dict[str, Any]:
         },
         "paths": paths,
         "components": {
-            "schemas": _schemas(models),
+            "schemas": schemas,
             "securitySchemes": {
                 "BadgeKitJWT": {
                     "type": "apiKey",
@@ -154,48 +326,6 @@ def document(version: str) -> dict[str, Any]:
             },
         },
     }
-
-
-def _page(spec: dict[str, Any]) -> str:
-    rows = []
-    for path, operations in spec["paths"].items():
-        for method, operation in operations.items():
-            body = operation.get("requestBody")
-            model = ""
-            if body:
-                ref = body["content"]["application/json"]["schema"]["$ref"]
-                name = ref.rsplit("/", 1)[1]
-                model = f'<a href="#{html.escape(name)}">{html.escape(name)}</a>'
-            lock = "" if operation["security"] else " (public)"
-            rows.append(
-                f"<tr><td><code>{method.upper()}</code></td><td><code>{html.escape(path)}</code>"
-                f"</td><td>{html.escape(operation['summary'])}{lock}</td><td>{model}</td></tr>"
-            )
-    schemas = []
-    for name, schema in spec["components"]["schemas"].items():
-        required = set(schema.get("required", []))
-        fields = "".join(
-            f"<li><code>{html.escape(field)}</code>{' (required)' if field in required else ''}"
-            f"{_described(prop)}</li>"
-            for field, prop in schema.get("properties", {}).items()
-        )
-        schemas.append(f'<h3 id="{html.escape(name)}">{html.escape(name)}</h3><ul>{fields}</ul>')
-    return (
-        "<!doctype html><html><head><meta charset=utf-8><title>Plaudit API</title>"
-        "<style>body{font-family:sans-serif;max-width:72em;margin:2em auto;padding:0 1em}"
-        "table{border-collapse:collapse}td{border-bottom:1px solid #ddd;padding:.3em .6em}"
-        "</style></head><body>"
-        f"<h1>{html.escape(spec['info']['title'])} API {html.escape(spec['info']['version'])}</h1>"
-        f"<p>{html.escape(spec['info']['description'])}</p>"
-        '<p>Machine-readable: <a href="/openapi.json">/openapi.json</a> (OpenAPI 3.1).</p>'
-        f"<h2>Routes</h2><table>{''.join(rows)}</table>"
-        f"<h2>Request bodies</h2>{''.join(schemas)}</body></html>"
-    )
-
-
-def _described(prop: dict[str, Any]) -> str:
-    description = prop.get("description")
-    return f": {html.escape(str(description))}" if description else ""
 
 
 def _version() -> str:
@@ -211,10 +341,26 @@ async def openapi_json(request: web.Request) -> web.Response:
 
 @public
 async def docs(request: web.Request) -> web.Response:
-    return web.Response(text=_page(document(_version())), content_type="text/html")
+    return web.Response(text=page(document(_version())), content_type="text/html")
 
 
 ROUTES = [
-    Route("GET", "/openapi.json", openapi_json, "This API as an OpenAPI 3.1 document", "docs"),
-    Route("GET", "/docs", docs, "This API as a page to read", "docs"),
+    Route(
+        "GET",
+        "/openapi.json",
+        openapi_json,
+        "This API as an OpenAPI 3.1 document",
+        "docs",
+        reply=Raw("application/json", {"type": "object"}),
+        local=True,
+    ),
+    Route(
+        "GET",
+        "/docs",
+        docs,
+        "This API as a page to read",
+        "docs",
+        reply=Raw("text/html", {"type": "string"}),
+        local=True,
+    ),
 ]

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass
+from typing import Any
 
 from aiohttp import web
 from pydantic import BaseModel
@@ -18,7 +19,31 @@ CONTEXTS = (SYSTEM, ISSUER, PROGRAM)
 
 
 @dataclass(frozen=True)
+class Raw:
+    """A reply that is not JSON: its media type and the JSON schema of its content."""
+
+    media_type: str
+    schema: dict[str, Any]
+
+
+# A reply: a model of `services.gateway.responses`, raw content, or None for no body at all.
+Reply = type[BaseModel] | Raw | None
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A reply a route gives besides its success and the errors every route may give."""
+
+    status: int
+    reply: Reply
+    description: str
+
+
+@dataclass(frozen=True)
 class Route:
+    """A route and what the OpenAPI document says of it: its request body (the model that
+    validates it), its success status and `reply`, and any `also` answers."""
+
     method: str
     path: str
     handler: Handler
@@ -28,6 +53,11 @@ class Route:
     status: int = 200
     paged: bool = False
     query: tuple[str, ...] = ()
+    _: KW_ONLY
+    reply: Reply
+    also: tuple[Answer, ...] = ()
+    # Answered by the gateway alone: no service is asked, so no 503 for a service down.
+    local: bool = False
 
 
 def in_contexts(
@@ -39,12 +69,15 @@ def in_contexts(
     body: type[BaseModel] | None = None,
     status: int = 200,
     *,
+    reply: Reply,
     paged: bool = False,
     query: tuple[str, ...] = (),
 ) -> list[Route]:
     """The same route under a system, an issuer and a program (BadgeKit's `{C}`)."""
     return [
-        Route(method, context + tail, handler, summary, tag, body, status, paged, query)
+        Route(
+            method, context + tail, handler, summary, tag, body, status, paged, query, reply=reply
+        )
         for context in CONTEXTS
     ]
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, Field, field_validator
+from pydantic import BeforeValidator, ConfigDict, Field, field_validator
 
 from shared.messages.base import Command, Query
-from shared.messages.common import ImageUpload, Scope
+from shared.messages.common import ImageUpload, Scope, with_image, with_required_image
 from shared.messages.credentials import CredentialSpec
 from shared.messages.fields import (
     BlankIsNone,
@@ -81,6 +81,8 @@ Tags = Annotated[
 class BadgeFields(Fields):
     """A new badge. The image comes apart: `imageUrl` (or `image` as a URL) or an upload."""
 
+    model_config = ConfigDict(json_schema_extra=with_required_image)
+
     slug: Slug | None = None
     name: Name
     strapline: Strapline | None = None
@@ -106,6 +108,8 @@ class BadgeFields(Fields):
 class BadgeChanges(Patch):
     """What PUT may change. Ids, the slug and the badge's place (system, issuer, program) never
     change; nested lists change only when given; `credential: null` removes the credential."""
+
+    model_config = ConfigDict(json_schema_extra=with_image)
 
     name: Name | None = None
     strapline: Strapline | None = None

@@ -9,7 +9,7 @@ from pydantic_core import PydanticCustomError
 
 from shared.messages.base import Command, Event, Query
 from shared.messages.common import Scope
-from shared.messages.fields import Fields, Name, OptionalEmail, OptionalFlag, Page
+from shared.messages.fields import Fields, Name, OptionalEmail, OptionalFlag, Page, text_schema
 
 
 def _addressable(value: str) -> str:
@@ -19,7 +19,7 @@ def _addressable(value: str) -> str:
     return value
 
 
-Code = Annotated[Name, AfterValidator(_addressable)]
+Code = Annotated[Name, AfterValidator(_addressable), text_schema(1, 255, pattern=r"^[^/\s]+$")]
 
 
 class ClaimCodeOptions(Fields):

@@ -38,6 +38,29 @@ Base64Data = Annotated[
 ]
 
 
+# The request bodies that carry an image take it apart from their model (the gateway sorts out
+# BadgeKit's `image` first), so the schema names the field here.
+_IMAGE = {
+    "type": "string",
+    "format": "uri",
+    "description": (
+        "The image: a URL (as imageUrl), a data: URI (base64), or in a multipart body the file"
+        " itself (PNG, SVG, JPEG or GIF, at most 1 MiB)"
+    ),
+}
+
+
+def with_image(schema: dict[str, Any]) -> None:
+    """`json_schema_extra` of a body that may carry an image."""
+    schema.setdefault("properties", {})["image"] = dict(_IMAGE)
+
+
+def with_required_image(schema: dict[str, Any]) -> None:
+    """`json_schema_extra` of a body that must carry an image, as `image` or `imageUrl`."""
+    with_image(schema)
+    schema["anyOf"] = [{"required": ["imageUrl"]}, {"required": ["image"]}]
+
+
 class ImageUpload(Fields):
     """An uploaded image, already checked by the gateway (size, and type by its bytes)."""
 

@@ -3,6 +3,11 @@
 BadgeKit answers a bad field with `{field, value, message}` where the message comes from
 validator.js ("Required field", "Invalid URL", "Invalid email", "String is not in range");
 these types raise exactly those, so a client's error handling keeps working.
+
+Each type also states what it accepts as JSON schema (`WithJsonSchema`: format, pattern, lengths),
+for the OpenAPI document: generated clients and fuzzers can then produce valid values. The
+schema describes; the validators decide. Where the two cannot say the same (Python's idea of
+whitespace, lengths counted after stripping), the schema is the narrower.
 """
 
 from __future__ import annotations
@@ -17,11 +22,21 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    GetCoreSchemaHandler,
+    GetJsonSchemaHandler,
+    WithJsonSchema,
     model_serializer,
     model_validator,
 )
 from pydantic.alias_generators import to_camel
-from pydantic_core import InitErrorDetails, PydanticCustomError, ValidationError
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import (
+    CoreSchema,
+    InitErrorDetails,
+    PydanticCustomError,
+    ValidationError,
+    core_schema,
+)
 
 from shared.storable import (
     INT32_MAX,
@@ -35,6 +50,19 @@ from shared.storable import (
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
 _SLUG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._~-]*$")
+MAX_URL = 2048
+# A string with something besides whitespace in it (unanchored: it searches).
+NOT_BLANK = r"\S"
+# An http(s) URL with a host, and no whitespace anywhere.
+HTTP_URL = r"^https?://[^\s/?#:@]+[^\s]*$"
+
+
+def text_schema(min_length: int, max_length: int, **more: Any) -> WithJsonSchema:
+    """A string's JSON schema: its lengths, and `pattern`/`format` given in `more`."""
+    schema: dict[str, Any] = {"type": "string", "maxLength": max_length, **more}
+    if min_length:
+        schema["minLength"] = min_length
+    return WithJsonSchema(schema)
 
 
 def _in_range(low: int, high: int) -> AfterValidator:
@@ -54,7 +82,7 @@ def _url(value: str) -> str:
         or any(c.isspace() for c in value)
     ):
         raise PydanticCustomError("url", "Invalid URL")
-    if len(value) > 2048:
+    if len(value) > MAX_URL:
         raise PydanticCustomError("range", "String is not in range")
     return value
 
@@ -110,33 +138,55 @@ def _listed(value: Any) -> Any:
     return [value]
 
 
-def one_of(*allowed: str) -> AfterValidator:
-    """A string among `allowed`, failing with BadgeKit's enum message."""
+class one_of:
+    """A string among `allowed`, failing with BadgeKit's enum message; an `enum` in the schema.
+    (Lowercase: it reads as an annotation, as pydantic's own markers do.)"""
 
-    def check(value: str) -> str:
-        if value not in allowed:
+    def __init__(self, *allowed: str) -> None:
+        self.allowed = allowed
+
+    def _check(self, value: str) -> str:
+        if value not in self.allowed:
             raise PydanticCustomError(
                 "enum",
                 "Value must be one of the following: {allowed}",
-                {"allowed": ", ".join(allowed)},
+                {"allowed": ", ".join(self.allowed)},
             )
         return value
 
-    return AfterValidator(check)
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> CoreSchema:
+        return core_schema.no_info_after_validator_function(self._check, handler(source))
+
+    def __get_pydantic_json_schema__(
+        self, schema: CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        return {"type": "string", "enum": list(self.allowed)}
 
 
 Strip = BeforeValidator(_stripped)
-Slug = Annotated[str, Strip, _in_range(1, 255), AfterValidator(_slug)]
-Name = Annotated[str, Strip, _in_range(1, 255)]
-Url = Annotated[str, Strip, AfterValidator(_url)]
-Email = Annotated[str, Strip, AfterValidator(_email)]
-ShortText = Annotated[str, _in_range(0, 255)]
+Slug = Annotated[
+    str,
+    Strip,
+    _in_range(1, 255),
+    AfterValidator(_slug),
+    text_schema(1, 255, pattern=_SLUG.pattern),
+]
+Name = Annotated[str, Strip, _in_range(1, 255), text_schema(1, 255, pattern=NOT_BLANK)]
+Url = Annotated[
+    str, Strip, AfterValidator(_url), text_schema(0, MAX_URL, format="uri", pattern=HTTP_URL)
+]
+Email = Annotated[str, Strip, AfterValidator(_email), text_schema(0, 255, format="email")]
+ShortText = Annotated[str, _in_range(0, 255), text_schema(0, 255)]
 OptionalUrl = Annotated[Url | None, BeforeValidator(_blank_is_none)]
 OptionalEmail = Annotated[Email | None, BeforeValidator(_blank_is_none)]
 OptionalText = Annotated[ShortText | None, BeforeValidator(_blank_is_none)]
 # Long text (descriptions, reflections): bounded so one request cannot fill the database.
-LongText = Annotated[str, _in_range(0, 10_000)]
-RequiredText = Annotated[str, Strip, _in_range(1, 10_000)]
+LongText = Annotated[str, _in_range(0, 10_000), text_schema(0, 10_000)]
+RequiredText = Annotated[
+    str, Strip, _in_range(1, 10_000), text_schema(1, 10_000, pattern=NOT_BLANK)
+]
 OptionalLongText = Annotated[LongText | None, BeforeValidator(_blank_is_none)]
 Flag = Annotated[bool, BeforeValidator(_flag)]
 OptionalFlag = Annotated[

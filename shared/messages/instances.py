@@ -6,7 +6,7 @@ import re
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, ValidationInfo, field_validator
+from pydantic import BeforeValidator, Field, ValidationInfo, WithJsonSchema, field_validator
 from pydantic_core import PydanticCustomError
 
 from shared.messages.base import Command, Event, Query
@@ -65,7 +65,19 @@ def parse_timestamp(value: Any) -> datetime | None:
     return moment.astimezone(UTC)
 
 
-Timestamp = Annotated[datetime | None, BeforeValidator(parse_timestamp)]
+Timestamp = Annotated[
+    datetime | None,
+    BeforeValidator(parse_timestamp),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string", "format": "date-time"},
+                {"type": "integer", "description": "Unix seconds (milliseconds from 10^12)"},
+                {"type": "null"},
+            ]
+        }
+    ),
+]
 
 
 def _emails(value: Any) -> Any:
@@ -127,7 +139,11 @@ class AwardFields(Fields):
 class BulkAwardFields(Fields):
     """`claimCode` is not read (BadgeKit strips it): one code cannot serve a list."""
 
-    emails: Annotated[list[Email], BeforeValidator(_emails)]
+    emails: Annotated[
+        list[Email],
+        BeforeValidator(_emails),
+        Field(json_schema_extra={"minItems": 1, "maxItems": MAX_BULK_EMAILS}),
+    ]
     issued_on: Timestamp = None
     expires: Timestamp = None
     comment: OptionalLongText = None

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BeforeValidator, field_validator
+from pydantic import AfterValidator, BeforeValidator, WithJsonSchema, field_validator
 from pydantic_core import PydanticCustomError
 
 from shared.messages.base import Command, Query
 from shared.messages.fields import Fields, Int32, Int64, Listed, Page, Patch, Strip, one_of
+from shared.storable import INT32_MAX, INT64_MAX, INT64_MIN
 
 Action = Annotated[str, Strip, one_of("issue", "queue-application")]
 
@@ -32,8 +33,23 @@ def _required(value: Any) -> Any:
     return value
 
 
-NumberRequired = Annotated[Int32, AfterValidator(_at_least_one)]
-SupportBadges = Annotated[list[Int64], Listed, AfterValidator(_some_badges)]
+NumberRequired = Annotated[
+    Int32,
+    AfterValidator(_at_least_one),
+    WithJsonSchema({"type": "integer", "minimum": 1, "maximum": INT32_MAX}),
+]
+SupportBadges = Annotated[
+    list[Int64],
+    Listed,
+    AfterValidator(_some_badges),
+    WithJsonSchema(
+        {
+            "type": "array",
+            "items": {"type": "integer", "minimum": INT64_MIN, "maximum": INT64_MAX},
+            "minItems": 1,
+        }
+    ),
+]
 
 
 class MilestoneFields(Fields):

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from pydantic import field_validator
+from pydantic import ConfigDict, field_validator
 
 from shared.messages.base import Command, Query
-from shared.messages.common import ImageUpload
+from shared.messages.common import ImageUpload, with_image
 from shared.messages.fields import (
     Fields,
     Name,
@@ -23,6 +23,8 @@ from shared.messages.fields import (
 class OrganizationFields(Fields):
     """A system, an issuer or a program: BadgeKit gives all three the same fields."""
 
+    model_config = ConfigDict(json_schema_extra=with_image)
+
     slug: Slug
     name: Name
     url: Url
@@ -33,6 +35,8 @@ class OrganizationFields(Fields):
 
 class OrganizationChanges(Patch):
     """What PUT may change. `id` and `slug` are not here: they never change."""
+
+    model_config = ConfigDict(json_schema_extra=with_image)
 
     name: Name | None = None
     url: Url | None = None

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal, Self
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, WithJsonSchema, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from shared.messages.base import Command, Event, Query
@@ -45,7 +45,18 @@ def _event_types(value: Any) -> Any:
     return list(dict.fromkeys(value))
 
 
-Events = Annotated[list[str], Field(min_length=1)]
+Events = Annotated[
+    list[str],
+    Field(min_length=1),
+    WithJsonSchema(
+        {
+            "type": "array",
+            "items": {"type": "string", "enum": ["*", *EVENT_TYPES]},
+            "minItems": 1,
+            "description": '"*" for every event, or the event types to receive',
+        }
+    ),
+]
 
 
 class EndpointFields(Fields):

@@ -8,6 +8,8 @@ from aiohttp import web
 
 from services.gateway.handlers.common import ask_badges, fields_of, here, scope
 from services.gateway.render import created, deleted, json_response, listing, updated
+from services.gateway.responses import envelopes
+from services.gateway.responses.awards import Application
 from services.gateway.routes import in_contexts
 from services.gateway.validation import choice, pagination
 from shared.messages.applications import (
@@ -78,6 +80,7 @@ async def delete_application(request: web.Request) -> web.Response:
 
 FILTERS = ("processed", "email")
 A = "/badges/{badge}/applications"
+APPLICATIONS = envelopes.listing("applications", Application)
 ROUTES = [
     *in_contexts(
         "GET",
@@ -87,6 +90,7 @@ ROUTES = [
         "applications",
         paged=True,
         query=FILTERS,
+        reply=APPLICATIONS,
     ),
     *in_contexts(
         "GET",
@@ -96,12 +100,25 @@ ROUTES = [
         "applications",
         paged=True,
         query=FILTERS,
+        reply=APPLICATIONS,
     ),
     *in_contexts(
-        "POST", A, create_application, "Apply for a badge", "applications", ApplicationFields, 201
+        "POST",
+        A,
+        create_application,
+        "Apply for a badge",
+        "applications",
+        ApplicationFields,
+        201,
+        reply=envelopes.created("application", Application),
     ),
     *in_contexts(
-        "GET", f"{A}/{{application}}", get_application, "Get an application", "applications"
+        "GET",
+        f"{A}/{{application}}",
+        get_application,
+        "Get an application",
+        "applications",
+        reply=envelopes.reply("application", Application),
     ),
     *in_contexts(
         "PUT",
@@ -110,6 +127,7 @@ ROUTES = [
         "Update an application (`processed: true` marks it processed)",
         "applications",
         ApplicationChanges,
+        reply=envelopes.updated("application", Application),
     ),
     *in_contexts(
         "DELETE",
@@ -117,5 +135,6 @@ ROUTES = [
         delete_application,
         "Delete an application, its evidence and its reviews",
         "applications",
+        reply=envelopes.deleted("application", Application),
     ),
 ]

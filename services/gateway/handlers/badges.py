@@ -10,6 +10,10 @@ from services.gateway.handlers.common import ask_badges, body, here, scope
 from services.gateway.images import image_fields
 from services.gateway.middleware import public
 from services.gateway.render import created, deleted, json_response, listing, updated
+from services.gateway.responses import envelopes
+from services.gateway.responses.awards import BadgeWithMilestones
+from services.gateway.responses.badges import Badge
+from services.gateway.responses.public import BadgeLocation
 from services.gateway.routes import Route, in_contexts
 from services.gateway.validation import choice, pagination, validate
 from shared.messages.badges import (
@@ -89,13 +93,43 @@ ROUTES = [
         "badges",
         paged=True,
         query=("archived",),
+        reply=envelopes.listing("badges", Badge),
     ),
-    *in_contexts("POST", "/badges", create_badge, "Create a badge", "badges", BadgeFields, 201),
     *in_contexts(
-        "GET", B, get_badge, "Get a badge, with the milestones it is the primary badge of", "badges"
+        "POST",
+        "/badges",
+        create_badge,
+        "Create a badge",
+        "badges",
+        BadgeFields,
+        201,
+        reply=envelopes.created("badge", Badge),
     ),
-    *in_contexts("PUT", B, update_badge, "Update a badge", "badges", BadgeChanges),
-    *in_contexts("DELETE", B, delete_badge, "Delete a badge and everything it carries", "badges"),
+    *in_contexts(
+        "GET",
+        B,
+        get_badge,
+        "Get a badge, with the milestones it is the primary badge of",
+        "badges",
+        reply=envelopes.reply("badge", BadgeWithMilestones),
+    ),
+    *in_contexts(
+        "PUT",
+        B,
+        update_badge,
+        "Update a badge",
+        "badges",
+        BadgeChanges,
+        reply=envelopes.updated("badge", Badge),
+    ),
+    *in_contexts(
+        "DELETE",
+        B,
+        delete_badge,
+        "Delete a badge and everything it carries",
+        "badges",
+        reply=envelopes.deleted("badge", Badge),
+    ),
     Route(
         "GET",
         "/public/badges",
@@ -104,5 +138,6 @@ ROUTES = [
         "public",
         paged=True,
         query=("archived",),
+        reply=envelopes.listing("badgelist", BadgeLocation),
     ),
 ]

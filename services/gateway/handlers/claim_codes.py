@@ -9,6 +9,8 @@ from aiohttp import web
 
 from services.gateway.handlers.common import ask_badges, fields_of, location, scope
 from services.gateway.render import json_response
+from services.gateway.responses import envelopes
+from services.gateway.responses.badges import BadgeByCode, ClaimCodeList, ClaimCodeReply
 from services.gateway.routes import in_contexts
 from services.gateway.validation import pagination
 from shared.messages.claim_codes import (
@@ -93,9 +95,27 @@ async def find_badge_by_code(request: web.Request) -> web.Response:
 CODES = "/badges/{badge}/codes"
 CODE = f"{CODES}/{{code}}"
 TAG = "claim codes"
+CREATED = envelopes.with_status("created", ClaimCodeReply)
 ROUTES = [
-    *in_contexts("GET", CODES, list_claim_codes, "List a badge's claim codes", TAG, paged=True),
-    *in_contexts("POST", CODES, create_claim_code, "Add a claim code", TAG, ClaimCodeFields, 201),
+    *in_contexts(
+        "GET",
+        CODES,
+        list_claim_codes,
+        "List a badge's claim codes",
+        TAG,
+        paged=True,
+        reply=ClaimCodeList,
+    ),
+    *in_contexts(
+        "POST",
+        CODES,
+        create_claim_code,
+        "Add a claim code",
+        TAG,
+        ClaimCodeFields,
+        201,
+        reply=CREATED,
+    ),
     *in_contexts(
         "POST",
         f"{CODES}/random",
@@ -104,9 +124,17 @@ ROUTES = [
         TAG,
         ClaimCodeOptions,
         201,
+        reply=CREATED,
     ),
-    *in_contexts("GET", CODE, get_claim_code, "Get a claim code", TAG),
-    *in_contexts("DELETE", CODE, delete_claim_code, "Delete a claim code", TAG),
+    *in_contexts("GET", CODE, get_claim_code, "Get a claim code", TAG, reply=ClaimCodeReply),
+    *in_contexts(
+        "DELETE",
+        CODE,
+        delete_claim_code,
+        "Delete a claim code",
+        TAG,
+        reply=envelopes.with_status("deleted", ClaimCodeReply),
+    ),
     *in_contexts(
         "POST",
         f"{CODE}/claim",
@@ -114,6 +142,7 @@ ROUTES = [
         "Mark a claim code claimed (without awarding the badge)",
         TAG,
         ClaimFields,
+        reply=envelopes.with_status("updated", ClaimCodeReply),
     ),
     *in_contexts(
         "GET",
@@ -121,5 +150,6 @@ ROUTES = [
         find_badge_by_code,
         "Find the badge of a claim code here and below",
         TAG,
+        reply=envelopes.reply("badge", BadgeByCode),
     ),
 ]

@@ -10,7 +10,13 @@ from aiohttp import web
 
 from services.gateway.handlers.common import ask, ask_badges, body, location
 from services.gateway.render import json_response, listing
-from services.gateway.routes import SYSTEM, Route
+from services.gateway.responses import envelopes
+from services.gateway.responses.credentials import (
+    AcceptedCredential,
+    Credential,
+    OpenCampusSettings,
+)
+from services.gateway.routes import SYSTEM, Answer, Route
 from services.gateway.validation import choice, pagination, validate
 from shared.errors import NotFound, ServiceUnavailable, ValidationFailed
 from shared.messages.credentials import (
@@ -131,6 +137,7 @@ ROUTES = [
         "Set the system's Open Campus API key",
         "open campus",
         OpenCampusKey,
+        reply=envelopes.updated("openCampus", OpenCampusSettings),
     ),
     Route(
         "GET",
@@ -138,6 +145,7 @@ ROUTES = [
         get_open_campus,
         "Whether the system has its own key (last 4 characters)",
         "open campus",
+        reply=envelopes.reply("openCampus", OpenCampusSettings),
     ),
     Route(
         "POST",
@@ -147,9 +155,24 @@ ROUTES = [
         "credentials",
         IssueRequest,
         202,
+        reply=envelopes.accepted("credential", AcceptedCredential),
+        also=(
+            Answer(
+                200,
+                envelopes.reply("credential", Credential),
+                "The same issuerReferenceId and body again: the credential as it is",
+            ),
+        ),
     ),
     Route(
-        "GET", C, list_credentials, "List credentials", "credentials", paged=True, query=("status",)
+        "GET",
+        C,
+        list_credentials,
+        "List credentials",
+        "credentials",
+        paged=True,
+        query=("status",),
+        reply=envelopes.listing("credentials", Credential),
     ),
     Route(
         "GET",
@@ -157,6 +180,7 @@ ROUTES = [
         get_credential,
         "A credential with every attempt",
         "credentials",
+        reply=envelopes.reply("credential", Credential),
     ),
     Route(
         "POST",
@@ -165,5 +189,6 @@ ROUTES = [
         "Retry a failed credential",
         "credentials",
         status=202,
+        reply=envelopes.accepted("credential", Credential),
     ),
 ]

@@ -13,7 +13,8 @@ from services.gateway.config import APP_NAME, PROBE_TIMEOUT_S
 from services.gateway.keys import bus_key, correlation_key, rpc_key
 from services.gateway.middleware import public
 from services.gateway.render import json_response
-from services.gateway.routes import Route
+from services.gateway.responses.public import Liveness, Pong, Readiness
+from services.gateway.routes import Answer, Raw, Route
 from shared import topology
 from shared.errors import AppError
 from shared.messages.common import Ping
@@ -70,12 +71,36 @@ async def prometheus(request: web.Request) -> web.Response:
     )
 
 
+NOT_READY = Answer(503, Readiness, "Not ready: the broker or this gateway's reply path is down")
 ROUTES = [
-    Route("GET", "/", root, "BadgeKit's ping: the app's name and version", "health"),
-    Route("GET", "/healthcheck", root, "The same as /", "health"),
-    Route("GET", "/healthz", healthz, "Liveness", "health"),
     Route(
-        "GET", "/readyz", readyz, "Readiness: the broker, the reply path, each service", "health"
+        "GET",
+        "/",
+        root,
+        "BadgeKit's ping: the app's name and version",
+        "health",
+        reply=Pong,
+        local=True,
     ),
-    Route("GET", "/metrics", prometheus, "Prometheus metrics", "health"),
+    Route("GET", "/healthcheck", root, "The same as /", "health", reply=Pong, local=True),
+    Route("GET", "/healthz", healthz, "Liveness", "health", reply=Liveness, local=True),
+    Route(
+        "GET",
+        "/readyz",
+        readyz,
+        "Readiness: the broker, the reply path, each service",
+        "health",
+        reply=Readiness,
+        also=(NOT_READY,),
+        local=True,
+    ),
+    Route(
+        "GET",
+        "/metrics",
+        prometheus,
+        "Prometheus metrics",
+        "health",
+        reply=Raw("text/plain", {"type": "string"}),
+        local=True,
+    ),
 ]

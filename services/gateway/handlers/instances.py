@@ -9,6 +9,8 @@ from aiohttp import web
 
 from services.gateway.handlers.common import ask_badges, fields_of, scope
 from services.gateway.render import created, json_response, listing
+from services.gateway.responses import envelopes
+from services.gateway.responses.awards import Instance, InstancesCreated
 from services.gateway.routes import in_contexts
 from services.gateway.validation import pagination
 from shared.errors import ValidationFailed
@@ -84,7 +86,16 @@ async def list_instances_by_email(request: web.Request) -> web.Response:
 INSTANCES = "/badges/{badge}/instances"
 TAG = "instances"
 ROUTES = [
-    *in_contexts("POST", INSTANCES, award_badge, "Award a badge", TAG, AwardFields, 201),
+    *in_contexts(
+        "POST",
+        INSTANCES,
+        award_badge,
+        "Award a badge",
+        TAG,
+        AwardFields,
+        201,
+        reply=envelopes.created("instance", Instance),
+    ),
     *in_contexts(
         "POST",
         f"{INSTANCES}/bulk",
@@ -93,17 +104,32 @@ ROUTES = [
         TAG,
         BulkAwardFields,
         201,
+        reply=InstancesCreated,
     ),
-    *in_contexts("GET", INSTANCES, list_instances, "List a badge's active awards", TAG, paged=True),
     *in_contexts(
-        "GET", f"{INSTANCES}/{{email}}", get_instance, "The newest active award to an email", TAG
+        "GET",
+        INSTANCES,
+        list_instances,
+        "List a badge's active awards",
+        TAG,
+        paged=True,
+        reply=envelopes.listing("instances", Instance),
+    ),
+    *in_contexts(
+        "GET",
+        f"{INSTANCES}/{{email}}",
+        get_instance,
+        "The newest active award to an email",
+        TAG,
+        reply=envelopes.reply("instance", Instance),
     ),
     *in_contexts(
         "DELETE",
         f"{INSTANCES}/{{email}}",
         revoke_badge,
-        "Revoke the newest active award to an email",
+        "Revoke the newest active award to an email (BadgeKit's answer: no status word)",
         TAG,
+        reply=envelopes.reply("instance", Instance),
     ),
     *in_contexts(
         "GET",
@@ -112,5 +138,6 @@ ROUTES = [
         "Every active award to an email here and below",
         TAG,
         paged=True,
+        reply=envelopes.listing("instances", Instance),
     ),
 ]

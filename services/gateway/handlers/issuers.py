@@ -6,6 +6,8 @@ from aiohttp import web
 
 from services.gateway.handlers.common import ask_badges, fields_with_image, here, scope
 from services.gateway.render import created, deleted, json_response, listing, updated
+from services.gateway.responses import envelopes
+from services.gateway.responses.organizations import Issuer, Program
 from services.gateway.routes import ISSUER, PROGRAM, SYSTEM, Route
 from services.gateway.validation import pagination
 from shared.messages.issuers import (
@@ -80,7 +82,13 @@ async def delete_program(request: web.Request) -> web.Response:
 
 ROUTES = [
     Route(
-        "GET", f"{SYSTEM}/issuers", list_issuers, "List a system's issuers", "issuers", paged=True
+        "GET",
+        f"{SYSTEM}/issuers",
+        list_issuers,
+        "List a system's issuers",
+        "issuers",
+        paged=True,
+        reply=envelopes.listing("issuers", Issuer),
     ),
     Route(
         "POST",
@@ -90,10 +98,33 @@ ROUTES = [
         "issuers",
         OrganizationFields,
         201,
+        reply=envelopes.created("issuer", Issuer),
     ),
-    Route("GET", ISSUER, get_issuer, "Get an issuer, with its programs", "issuers"),
-    Route("PUT", ISSUER, update_issuer, "Update an issuer", "issuers", OrganizationChanges),
-    Route("DELETE", ISSUER, delete_issuer, "Delete an issuer, its programs and badges", "issuers"),
+    Route(
+        "GET",
+        ISSUER,
+        get_issuer,
+        "Get an issuer, with its programs",
+        "issuers",
+        reply=envelopes.reply("issuer", Issuer),
+    ),
+    Route(
+        "PUT",
+        ISSUER,
+        update_issuer,
+        "Update an issuer",
+        "issuers",
+        OrganizationChanges,
+        reply=envelopes.updated("issuer", Issuer),
+    ),
+    Route(
+        "DELETE",
+        ISSUER,
+        delete_issuer,
+        "Delete an issuer, its programs and badges",
+        "issuers",
+        reply=envelopes.deleted("issuer", Issuer),
+    ),
     Route(
         "GET",
         f"{ISSUER}/programs",
@@ -101,6 +132,7 @@ ROUTES = [
         "List an issuer's programs",
         "programs",
         paged=True,
+        reply=envelopes.listing("programs", Program),
     ),
     Route(
         "POST",
@@ -110,8 +142,31 @@ ROUTES = [
         "programs",
         OrganizationFields,
         201,
+        reply=envelopes.created("program", Program),
     ),
-    Route("GET", PROGRAM, get_program, "Get a program", "programs"),
-    Route("PUT", PROGRAM, update_program, "Update a program", "programs", OrganizationChanges),
-    Route("DELETE", PROGRAM, delete_program, "Delete a program and its badges", "programs"),
+    Route(
+        "GET",
+        PROGRAM,
+        get_program,
+        "Get a program",
+        "programs",
+        reply=envelopes.reply("program", Program),
+    ),
+    Route(
+        "PUT",
+        PROGRAM,
+        update_program,
+        "Update a program",
+        "programs",
+        OrganizationChanges,
+        reply=envelopes.updated("program", Program),
+    ),
+    Route(
+        "DELETE",
+        PROGRAM,
+        delete_program,
+        "Delete a program and its badges",
+        "programs",
+        reply=envelopes.deleted("program", Program),
+    ),
 ]

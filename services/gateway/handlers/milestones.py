@@ -6,6 +6,8 @@ from aiohttp import web
 
 from services.gateway.handlers.common import ask_badges, fields_of, here
 from services.gateway.render import created, deleted, json_response, listing, updated
+from services.gateway.responses import envelopes
+from services.gateway.responses.awards import Milestone
 from services.gateway.routes import SYSTEM, Route
 from services.gateway.validation import pagination
 from shared.messages.milestones import (
@@ -74,9 +76,16 @@ async def remove_badge(request: web.Request) -> web.Response:
 
 MILESTONES = f"{SYSTEM}/milestones"
 M = f"{MILESTONES}/{{milestone}}"
+UPDATED = envelopes.updated("milestone", Milestone)
 ROUTES = [
     Route(
-        "GET", MILESTONES, list_milestones, "List a system's milestones", "milestones", paged=True
+        "GET",
+        MILESTONES,
+        list_milestones,
+        "List a system's milestones",
+        "milestones",
+        paged=True,
+        reply=envelopes.listing("milestones", Milestone),
     ),
     Route(
         "POST",
@@ -86,8 +95,16 @@ ROUTES = [
         "milestones",
         MilestoneFields,
         201,
+        reply=envelopes.created("milestone", Milestone),
     ),
-    Route("GET", M, get_milestone, "Get a milestone", "milestones"),
+    Route(
+        "GET",
+        M,
+        get_milestone,
+        "Get a milestone",
+        "milestones",
+        reply=envelopes.reply("milestone", Milestone),
+    ),
     Route(
         "PUT",
         M,
@@ -95,8 +112,16 @@ ROUTES = [
         "Update a milestone; its support badges change only when given",
         "milestones",
         MilestoneChanges,
+        reply=UPDATED,
     ),
-    Route("DELETE", M, delete_milestone, "Delete a milestone", "milestones"),
+    Route(
+        "DELETE",
+        M,
+        delete_milestone,
+        "Delete a milestone",
+        "milestones",
+        reply=envelopes.deleted("milestone", Milestone),
+    ),
     Route(
         "POST",
         f"{M}/add-badge",
@@ -104,6 +129,7 @@ ROUTES = [
         "Add a support badge (idempotent)",
         "milestones",
         MilestoneBadge,
+        reply=UPDATED,
     ),
     Route(
         "POST",
@@ -112,5 +138,6 @@ ROUTES = [
         "Remove a support badge (idempotent)",
         "milestones",
         MilestoneBadge,
+        reply=UPDATED,
     ),
 ]

@@ -13,7 +13,13 @@ from aiohttp import web
 from services.gateway.handlers.common import ask_badges, scope
 from services.gateway.middleware import public
 from services.gateway.render import json_response
-from services.gateway.routes import CONTEXTS, Route
+from services.gateway.responses.public import (
+    Assertion,
+    BadgeClass,
+    IssuerProfile,
+    RevokedAssertion,
+)
+from services.gateway.routes import CONTEXTS, Answer, Raw, Route
 from shared.messages.public import GetAssertion, GetBadgeClass, GetImage, GetIssuerProfile
 
 # An image's slug changes whenever it is replaced, so its bytes can be cached for good.
@@ -62,14 +68,25 @@ async def get_issuer_profile(request: web.Request) -> web.Response:
 
 
 TAG = "public"
+IMAGE = Raw("image/*", {"type": "string", "contentMediaType": "image/*"})
 ROUTES = [
-    Route("GET", "/public/images/{image}", get_image, "An uploaded image", TAG),
+    Route(
+        "GET",
+        "/public/images/{image}",
+        get_image,
+        "An uploaded image (PNG, SVG, JPEG or GIF, by its bytes)",
+        TAG,
+        reply=IMAGE,
+        also=(Answer(304, None, "Not modified: the If-None-Match ETag is current"),),
+    ),
     Route(
         "GET",
         "/public/assertions/{slug}",
         get_assertion,
         "An award's hosted Open Badges 2.0 Assertion (410 once revoked)",
         TAG,
+        reply=Assertion,
+        also=(Answer(410, RevokedAssertion, "Revoked: the Assertion, with `revoked: true`"),),
     ),
     *(
         Route(
@@ -78,6 +95,7 @@ ROUTES = [
             get_badge_class,
             "A badge's Open Badges 2.0 BadgeClass, at the badge's own level",
             TAG,
+            reply=BadgeClass,
         )
         for context in CONTEXTS
     ),
@@ -88,6 +106,7 @@ ROUTES = [
             get_issuer_profile,
             "The Open Badges 2.0 Issuer profile of a system, issuer or program",
             TAG,
+            reply=IssuerProfile,
         )
         for context in CONTEXTS
     ),

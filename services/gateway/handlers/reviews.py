@@ -6,6 +6,8 @@ from aiohttp import web
 
 from services.gateway.handlers.common import ask_badges, fields_of, here, scope
 from services.gateway.render import created, deleted, json_response, listing, updated
+from services.gateway.responses import envelopes
+from services.gateway.responses.awards import Review
 from services.gateway.routes import in_contexts
 from services.gateway.validation import pagination
 from shared.messages.applications import (
@@ -61,7 +63,15 @@ async def delete_review(request: web.Request) -> web.Response:
 
 R = "/badges/{badge}/applications/{application}/reviews"
 ROUTES = [
-    *in_contexts("GET", R, list_reviews, "List an application's reviews", "reviews", paged=True),
+    *in_contexts(
+        "GET",
+        R,
+        list_reviews,
+        "List an application's reviews",
+        "reviews",
+        paged=True,
+        reply=envelopes.listing("reviews", Review),
+    ),
     *in_contexts(
         "POST",
         R,
@@ -70,8 +80,16 @@ ROUTES = [
         "reviews",
         ReviewFields,
         201,
+        reply=envelopes.created("review", Review),
     ),
-    *in_contexts("GET", f"{R}/{{review}}", get_review, "Get a review", "reviews"),
+    *in_contexts(
+        "GET",
+        f"{R}/{{review}}",
+        get_review,
+        "Get a review",
+        "reviews",
+        reply=envelopes.reply("review", Review),
+    ),
     *in_contexts(
         "PUT",
         f"{R}/{{review}}",
@@ -79,6 +97,14 @@ ROUTES = [
         "Update a review; its items change only when given (announces `application.reviewed`)",
         "reviews",
         ReviewChanges,
+        reply=envelopes.updated("review", Review),
     ),
-    *in_contexts("DELETE", f"{R}/{{review}}", delete_review, "Delete a review", "reviews"),
+    *in_contexts(
+        "DELETE",
+        f"{R}/{{review}}",
+        delete_review,
+        "Delete a review",
+        "reviews",
+        reply=envelopes.deleted("review", Review),
+    ),
 ]

@@ -7,6 +7,8 @@ from aiohttp import web
 from services.gateway.handlers.common import ask_badges, fields_of, fields_with_image, location
 from services.gateway.middleware import master_only
 from services.gateway.render import created, deleted, json_response, listing, updated
+from services.gateway.responses import envelopes
+from services.gateway.responses.organizations import Consumer, NewConsumer, System
 from services.gateway.routes import Route
 from services.gateway.validation import pagination
 from shared.messages.systems import (
@@ -78,12 +80,59 @@ async def delete_consumer(request: web.Request) -> web.Response:
 
 S = "/systems/{system}"
 ROUTES = [
-    Route("GET", "/systems", list_systems, "List systems", "systems", paged=True),
-    Route("POST", "/systems", create_system, "Create a system", "systems", OrganizationFields, 201),
-    Route("GET", S, get_system, "Get a system, with its issuers", "systems"),
-    Route("PUT", S, update_system, "Update a system", "systems", OrganizationChanges),
-    Route("DELETE", S, delete_system, "Delete a system and everything in it", "systems"),
-    Route("GET", f"{S}/consumers", list_consumers, "List API keys", "consumers", paged=True),
+    Route(
+        "GET",
+        "/systems",
+        list_systems,
+        "List systems",
+        "systems",
+        paged=True,
+        reply=envelopes.listing("systems", System),
+    ),
+    Route(
+        "POST",
+        "/systems",
+        create_system,
+        "Create a system",
+        "systems",
+        OrganizationFields,
+        201,
+        reply=envelopes.created("system", System),
+    ),
+    Route(
+        "GET",
+        S,
+        get_system,
+        "Get a system, with its issuers",
+        "systems",
+        reply=envelopes.reply("system", System),
+    ),
+    Route(
+        "PUT",
+        S,
+        update_system,
+        "Update a system",
+        "systems",
+        OrganizationChanges,
+        reply=envelopes.updated("system", System),
+    ),
+    Route(
+        "DELETE",
+        S,
+        delete_system,
+        "Delete a system and everything in it",
+        "systems",
+        reply=envelopes.deleted("system", System),
+    ),
+    Route(
+        "GET",
+        f"{S}/consumers",
+        list_consumers,
+        "List API keys",
+        "consumers",
+        paged=True,
+        reply=envelopes.listing("consumers", Consumer),
+    ),
     Route(
         "POST",
         f"{S}/consumers",
@@ -92,6 +141,14 @@ ROUTES = [
         "consumers",
         ConsumerFields,
         201,
+        reply=envelopes.created("consumer", NewConsumer),
     ),
-    Route("DELETE", f"{S}/consumers/{{key}}", delete_consumer, "Delete an API key", "consumers"),
+    Route(
+        "DELETE",
+        f"{S}/consumers/{{key}}",
+        delete_consumer,
+        "Delete an API key",
+        "consumers",
+        reply=envelopes.deleted("consumer", Consumer),
+    ),
 ]

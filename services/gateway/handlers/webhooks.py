@@ -8,6 +8,14 @@ from aiohttp import web
 
 from services.gateway.handlers.common import ask, ask_badges, fields_of, location
 from services.gateway.render import created, deleted, json_response, listing, updated
+from services.gateway.responses import envelopes
+from services.gateway.responses.webhooks import (
+    DeliveriesAccepted,
+    Delivery,
+    NewWebhook,
+    RotatedSecret,
+    Webhook,
+)
 from services.gateway.routes import SYSTEM, Route
 from services.gateway.validation import choice, pagination
 from shared.messages.systems import ResolveSystem
@@ -127,9 +135,25 @@ ROUTES = [
         "webhooks",
         EndpointFields,
         201,
+        reply=envelopes.created("webhook", NewWebhook),
     ),
-    Route("GET", W, list_webhooks, "List webhook endpoints", "webhooks", paged=True),
-    Route("GET", E, get_webhook, "A webhook endpoint", "webhooks"),
+    Route(
+        "GET",
+        W,
+        list_webhooks,
+        "List webhook endpoints",
+        "webhooks",
+        paged=True,
+        reply=envelopes.listing("webhooks", Webhook),
+    ),
+    Route(
+        "GET",
+        E,
+        get_webhook,
+        "A webhook endpoint",
+        "webhooks",
+        reply=envelopes.reply("webhook", Webhook),
+    ),
     Route(
         "PUT",
         E,
@@ -137,14 +161,23 @@ ROUTES = [
         "Update an endpoint (enabled: true re-enables it)",
         "webhooks",
         EndpointChanges,
+        reply=envelopes.updated("webhook", Webhook),
     ),
-    Route("DELETE", E, delete_webhook, "Delete an endpoint and its delivery log", "webhooks"),
+    Route(
+        "DELETE",
+        E,
+        delete_webhook,
+        "Delete an endpoint and its delivery log",
+        "webhooks",
+        reply=envelopes.deleted("webhook", Webhook),
+    ),
     Route(
         "POST",
         f"{E}/rotate-secret",
         rotate_secret,
         "A new secret; the old one signs too for the overlap",
         "webhooks",
+        reply=envelopes.updated("webhook", RotatedSecret),
     ),
     Route(
         "POST",
@@ -153,6 +186,7 @@ ROUTES = [
         "Send a webhook.test event to this endpoint",
         "webhooks",
         status=202,
+        reply=DeliveriesAccepted,
     ),
     Route(
         "GET",
@@ -162,6 +196,7 @@ ROUTES = [
         "webhooks",
         paged=True,
         query=("status",),
+        reply=envelopes.listing("deliveries", Delivery),
     ),
     Route(
         "POST",
@@ -170,6 +205,7 @@ ROUTES = [
         "Send one delivery again",
         "webhooks",
         status=202,
+        reply=DeliveriesAccepted,
     ),
     Route(
         "POST",
@@ -179,5 +215,6 @@ ROUTES = [
         "webhooks",
         Recovery,
         202,
+        reply=DeliveriesAccepted,
     ),
 ]

@@ -1,0 +1,22 @@
+"""`/docs`: every route, what it takes and what it answers, on a page without scripts."""
+
+from __future__ import annotations
+
+from services.gateway.docs_page import page
+from services.gateway.openapi import document
+from services.gateway.routes import all_routes
+
+
+def test_the_page_lists_every_route() -> None:
+    shown = page(document("1.2.3"))
+    for route in all_routes():
+        if route.path not in ("/openapi.json", "/docs"):
+            assert route.path in shown
+    assert "<script" not in shown
+
+
+def test_each_row_links_its_body_and_its_reply() -> None:
+    shown = page(document("1.2.3"))
+    assert '<a href="#BadgeFields">BadgeFields</a>' in shown
+    assert '201 <a href="#BadgeCreated">BadgeCreated</a>' in shown
+    assert '<h3 id="BadgeCreated">BadgeCreated</h3>' in shown

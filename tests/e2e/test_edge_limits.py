@@ -39,9 +39,8 @@ from shared.messages.milestones import MilestoneBadge, MilestoneChanges, Milesto
 from shared.messages.systems import ConsumerFields, OrganizationChanges, OrganizationFields
 from shared.messages.webhooks import EndpointChanges, EndpointFields, Recovery
 from shared.opencampus import IssueRequest
-from tests.e2e.test_open_campus import oc_body
 from tests.support.client import Answer, Client
-from tests.support.factories import badge_body, created, organization_body, unique
+from tests.support.factories import badge_body, created, oc_body, organization_body, unique
 from tests.support.stack import Stack
 
 pytestmark = pytest.mark.e2e

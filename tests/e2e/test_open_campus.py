@@ -15,7 +15,7 @@ import pytest
 
 from tests.support.client import Client
 from tests.support.events import eventually, system_id_of, tap_events
-from tests.support.factories import make_badge, make_system, unique
+from tests.support.factories import make_badge, make_system, oc_body, unique
 from tests.support.stack import Stack
 
 pytestmark = pytest.mark.e2e
@@ -25,32 +25,6 @@ FAST = {
     "OPEN_CAMPUS_RETRY_SCHEDULE": "100ms,200ms,300ms,300ms,300ms,300ms,300ms,300ms,300ms",
     "OPEN_CAMPUS_TIMEOUT_S": "1",
 }
-
-
-def oc_body(reference: str | None = None, **subject: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "credentialPayload": {
-            "awardedDate": "2024-01-31T12:00:00Z",
-            "validFrom": "2024-01-31T12:00:00Z",
-            "description": "Completed the summer reading programme",
-            "credentialSubject": {
-                "type": "Person",
-                "name": "Ada Reader",
-                "email": "ada@example.org",
-                "achievement": {
-                    "identifier": "summer-reading",
-                    "achievementType": "Badge",
-                    "name": "Summer Reader",
-                    "description": "Twenty books in one summer",
-                },
-                **subject,
-            },
-        },
-        "holderOcId": "ada.edu",
-    }
-    if reference is not None:
-        body["issuerReferenceId"] = reference
-    return body
 
 
 async def credential_status(client: Client, system: str, credential_id: str, status: str) -> Any:

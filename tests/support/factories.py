@@ -65,3 +65,31 @@ async def make_badge(client: Client, context: str | None = None, **extra: Any) -
     context = context or await make_system(client)
     badge = await created(client, f"{context}/badges", badge_body(**extra), "badge")
     return f"{context}/badges/{badge['slug']}"
+
+
+def oc_body(reference: str | None = None, **subject: Any) -> dict[str, Any]:
+    """An Open Campus issuance body (`POST /systems/:s/credentials`), as the seed document
+    shows it."""
+    body: dict[str, Any] = {
+        "credentialPayload": {
+            "awardedDate": "2024-01-31T12:00:00Z",
+            "validFrom": "2024-01-31T12:00:00Z",
+            "description": "Completed the summer reading programme",
+            "credentialSubject": {
+                "type": "Person",
+                "name": "Ada Reader",
+                "email": "ada@example.org",
+                "achievement": {
+                    "identifier": "summer-reading",
+                    "achievementType": "Badge",
+                    "name": "Summer Reader",
+                    "description": "Twenty books in one summer",
+                },
+                **subject,
+            },
+        },
+        "holderOcId": "ada.edu",
+    }
+    if reference is not None:
+        body["issuerReferenceId"] = reference
+    return body

@@ -14,6 +14,7 @@ import orjson
 import requests
 
 from shared.tokens import signed_headers
+from tests.support.factories import oc_body
 
 # A 1x1 PNG: the gateway keeps it as an uploaded image, with its own public URL.
 PNG = (
@@ -24,28 +25,6 @@ LEARNER = "learner@example.org"
 REVOKED = "revoked@example.org"
 # Nothing listens there: deliveries fail and wait for their next attempt.
 HOOK_URL = "http://127.0.0.1:9/hook"
-
-
-def _credential_body(reference: str) -> dict[str, Any]:
-    return {
-        "credentialPayload": {
-            "awardedDate": "2024-01-31T12:00:00Z",
-            "validFrom": "2024-01-31T12:00:00Z",
-            "description": "Completed the summer reading programme",
-            "credentialSubject": {
-                "name": "Ada Reader",
-                "email": "ada@example.org",
-                "achievement": {
-                    "identifier": "summer-reading",
-                    "achievementType": "Badge",
-                    "name": "Summer Reader",
-                    "description": "Twenty books in one summer",
-                },
-            },
-        },
-        "holderOcId": "ada.edu",
-        "issuerReferenceId": reference,
-    }
 
 
 class Api:
@@ -140,7 +119,7 @@ def build(api: Api, name: str) -> World:
     consumer = api.call("POST", f"{s}/consumers", {"description": "contract"})["consumer"]
     webhook = api.call("POST", f"{s}/webhooks", {"url": HOOK_URL})["webhook"]
     delivery = api.call("POST", f"{s}/webhooks/{webhook['id']}/test")["deliveries"][0]
-    credential = api.call("POST", f"{s}/credentials", _credential_body(f"{name}-credential"))
+    credential = api.call("POST", f"{s}/credentials", oc_body(f"{name}-credential"))
     return World(
         values={
             "system": name,

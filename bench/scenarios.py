@@ -71,11 +71,8 @@ async def get_system(setup: Setup) -> CallFactory:
     return lambda index: read
 
 
-@scenario(
-    "award",
-    "POST {B}/instances: a program-level unique badge awarded to a new email per request",
-)
-async def award(setup: Setup) -> CallFactory:
+async def _award_path(setup: Setup) -> str:
+    """A program-level unique badge, made for the run; the path its awards are posted to."""
     system = f"/systems/{setup.run_id}-awards"
     issuer = f"{system}/issuers/issuer"
     program = f"{issuer}/programs/program"
@@ -92,9 +89,32 @@ async def award(setup: Setup) -> CallFactory:
         "imageUrl": "https://example.org/badge.png",
     }
     await setup.call(Call.json("POST", f"{program}/badges", badge))
-    path = f"{program}/badges/bench-badge/instances"
+    return f"{program}/badges/bench-badge/instances"
+
+
+@scenario(
+    "award",
+    "POST {B}/instances: a program-level unique badge awarded to a new email per request",
+)
+async def award(setup: Setup) -> CallFactory:
+    path = await _award_path(setup)
 
     def call(index: int) -> Call:
         return Call.json("POST", path, {"email": f"{setup.run_id}-{index}@example.org"})
+
+    return call
+
+
+@scenario(
+    "award-keyed",
+    "POST {B}/instances as `award`, each with an Idempotency-Key of its own (as a client that"
+    " retries sends it)",
+)
+async def award_keyed(setup: Setup) -> CallFactory:
+    path = await _award_path(setup)
+
+    def call(index: int) -> Call:
+        key = (("Idempotency-Key", f"{setup.run_id}-{index}"),)
+        return Call.json("POST", path, {"email": f"{setup.run_id}-{index}@example.org"}, key)
 
     return call

@@ -27,10 +27,14 @@ class Call:
     path: str
     body: bytes | None = None
     content_type: str | None = None
+    # Other headers to send (an Idempotency-Key), as (name, value) pairs.
+    headers: tuple[tuple[str, str], ...] = ()
 
     @classmethod
-    def json(cls, method: str, path: str, payload: Any) -> Call:
-        return cls(method, path, orjson.dumps(payload), "application/json")
+    def json(
+        cls, method: str, path: str, payload: Any, headers: tuple[tuple[str, str], ...] = ()
+    ) -> Call:
+        return cls(method, path, orjson.dumps(payload), "application/json", headers)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +66,7 @@ class Signer:
             key=self.key,
             ttl_s=self.ttl_s,
         )
-        headers = {"Authorization": authorization(token)}
+        headers = {**dict(call.headers), "Authorization": authorization(token)}
         if call.content_type:
             headers["Content-Type"] = call.content_type
         return Prepared(call.method, self.base_url + call.path, call.body, headers)

@@ -106,7 +106,7 @@ async def _ping(url: str, service: str, timeout_s: float) -> bool:
     from shared.errors import AppError
     from shared.logging import new_correlation_id
     from shared.messages.common import Ping
-    from shared.rpc import RpcClient
+    from shared.rpc_client import RpcClient
 
     bus = await Bus.connect(url, client_name="plaudit-cli")
     try:

@@ -12,28 +12,23 @@ import asyncio
 import signal
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Generic, Protocol
 
 import asyncpg
 import structlog
 
-from shared import db
+from shared import db, inbox, topology
 from shared.bus import Bus, Consumer
 from shared.config import Settings
+from shared.context import DepsT, Handler
 from shared.entrypoint import wait_until_reachable
-from shared.handling import (
-    AtOnceEventHandler,
-    AtOnceHandler,
-    DepsT,
-    EventDispatcher,
-    Handler,
-    RequestDispatcher,
-)
+from shared.event_dispatch import EventDispatcher
 from shared.messages.base import Message
 from shared.outbox import OutboxRelay
-from shared.rpc import RpcServer
+from shared.request_dispatch import RequestDispatcher
+from shared.rpc_server import RpcServer
 
 log = structlog.get_logger()
 
@@ -41,10 +36,6 @@ log = structlog.get_logger()
 # at once, without a backlog that only adds latency.
 REQUEST_PREFETCH = 32
 EVENT_PREFETCH = 32
-# Inbox rows only need to outlive any redelivery; a week is far beyond that. The answer to a
-# request under an Idempotency-Key is replayed for 24 hours (DESIGN.md), then the key is free.
-INBOX_RETENTION = "7 days"
-KEYED_RETENTION = "24 hours"
 JANITOR_INTERVAL_S = 3600.0
 
 
@@ -61,19 +52,13 @@ class Worker(Protocol):
 class ServiceSpec(Generic[DepsT]):
     name: str
     migrations: Path
-    make_deps: Callable[[Settings, asyncpg.Pool, Bus], DepsT]
+    make_deps: Callable[[Settings, asyncpg.Pool], DepsT]
     request_handlers: Mapping[type[Message], Handler[DepsT]]
     event_handlers: Mapping[type[Message], Sequence[Handler[DepsT]]]
     event_queue: str | None
     # SQL run every hour to drop what has outlived its use (the inbox is always pruned).
     housekeeping: tuple[str, ...] = ()
     workers: Callable[[DepsT], Sequence[Worker]] = lambda deps: ()
-    # Commands that may commit in one statement (`shared.handling.commit_at_once`).
-    at_once_handlers: Mapping[type[Message], AtOnceHandler[DepsT]] = field(default_factory=dict)
-    # Events handled in one statement (`shared.handling.handle_event_at_once`).
-    at_once_event_handlers: Mapping[type[Message], AtOnceEventHandler[DepsT]] = field(
-        default_factory=dict
-    )
 
 
 @dataclass
@@ -98,18 +83,18 @@ async def running(spec: ServiceSpec[DepsT], settings: Settings) -> AsyncIterator
             "RabbitMQ", amqp_url, lambda: Bus.connect(amqp_url, client_name=spec.name)
         )
         try:
-            deps = spec.make_deps(settings, pool, bus)
+            deps = spec.make_deps(settings, pool)
             relay = OutboxRelay(pool, bus)
             runtime = Runtime(
                 pool,
                 bus,
                 deps,
                 relay,
-                RequestDispatcher(pool, deps, spec.request_handlers, relay, spec.at_once_handlers),
-                EventDispatcher(
-                    pool, deps, spec.event_handlers, relay, spec.at_once_event_handlers
-                ),
+                RequestDispatcher(pool, deps, spec.request_handlers, relay),
+                EventDispatcher(pool, deps, spec.event_handlers, relay),
             )
+            if spec.event_queue is not None:
+                _check_bindings(spec.event_queue, runtime.events.event_types)
             relay.start()
             server = RpcServer(bus, spec.name, runtime.requests, prefetch=REQUEST_PREFETCH)
             await server.start()
@@ -141,13 +126,19 @@ async def running(spec: ServiceSpec[DepsT], settings: Settings) -> AsyncIterator
     log.info("service.stopped")
 
 
+def _check_bindings(queue: str, handled: frozenset[str]) -> None:
+    """A service's queue is bound to exactly what it has handlers for: an event bound but not
+    handled would be dead-lettered, one handled but not bound never arrives."""
+    (bound,) = (q.bindings for q in topology.EVENT_QUEUES if q.name == queue)
+    if set(bound) != handled:
+        raise RuntimeError(
+            f"{queue} is bound to {sorted(bound)} but its handlers take {sorted(handled)}"
+        )
+
+
 async def _housekeeping(pool: asyncpg.Pool, statements: tuple[str, ...]) -> None:
-    prune_inbox = (
-        f"DELETE FROM inbox WHERE handled_at < now() - interval '{INBOX_RETENTION}'"
-        f" OR (request_hash IS NOT NULL AND handled_at < now() - interval '{KEYED_RETENTION}')"
-    )
     while True:
-        for statement in (prune_inbox, *statements):
+        for statement in (inbox.PRUNE, *statements):
             try:
                 await pool.execute(statement)
             except Exception:

@@ -2,8 +2,8 @@
 
 - `plaudit.events` (topic): domain events, routing key = event type. Its alternate exchange
   `plaudit.unroutable` keeps anything no queue is bound to in the queue of the same name.
-- `<service>.events` (quorum): one per subscribing service, bound only to the event types that
-  service acts on. An explicit delivery limit; over it, or on rejection, messages are
+- `<service>.events` (quorum): one per subscribing service, bound to exactly the event types
+  that service has handlers for. An explicit delivery limit; over it, or on rejection, messages are
   dead-lettered at least once through `plaudit.dead-letter` into `<service>.events.dlq`.
 - `<service>.requests` (classic): request/reply traffic. Requests carry an expiration equal to
   the caller's deadline, so a request nobody took in time disappears instead of running late.
@@ -17,6 +17,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
+
+from shared.messages.credentials import (
+    CancelCredential,
+    CredentialFailed,
+    CredentialIssued,
+    IssueCredential,
+)
+from shared.messages.events import SystemDeleted
+from shared.messages.webhooks import FANNED_OUT
 
 EVENTS_EXCHANGE = "plaudit.events"
 UNROUTABLE_EXCHANGE = "plaudit.unroutable"
@@ -57,15 +66,20 @@ class EventQueue:
 
 QUORUM: dict[str, Any] = {"x-queue-type": "quorum"}
 
-# Each subscriber is bound to what it acts on. The issuer also receives the commands the badges
-# service sends it through its outbox (they carry recipients' names and emails: nobody else
-# may be bound to them).
+# Each subscriber is bound to exactly the types it has handlers for (its EventDispatcher checks
+# at start): an event no service acts on is not published at all. The issuer also receives the
+# commands the badges service sends it through its outbox (they carry recipients' names and
+# emails: nobody else may be bound to them).
 ISSUER_EVENTS = EventQueue(
-    "issuer.events", ("system.*", "issuer.issue_credential", "issuer.cancel_credential")
+    "issuer.events",
+    (SystemDeleted.TYPE, IssueCredential.TYPE, CancelCredential.TYPE),
+    obsolete=("system.*",),
 )
 WEBHOOKS_EVENTS = EventQueue(
     "webhooks.events",
-    (
+    (SystemDeleted.TYPE, *FANNED_OUT),
+    obsolete=(
+        "#",
         "system.*",
         "badge.*",
         "application.*",
@@ -73,9 +87,10 @@ WEBHOOKS_EVENTS = EventQueue(
         "credential.*",
         "webhook.test",
     ),
-    obsolete=("#",),
 )
-BADGES_EVENTS = EventQueue("badges.events", ("credential.*",))
+BADGES_EVENTS = EventQueue(
+    "badges.events", (CredentialIssued.TYPE, CredentialFailed.TYPE), obsolete=("credential.*",)
+)
 EVENT_QUEUES = (ISSUER_EVENTS, WEBHOOKS_EVENTS, BADGES_EVENTS)
 
 # What every gateway process must hear at once, on its own exclusive queue.

@@ -8,9 +8,7 @@ import asyncpg
 
 from services.badges import handlers
 from services.badges.config import MIGRATIONS, SERVICE
-from services.badges.handlers import instances
 from shared import topology
-from shared.bus import Bus
 from shared.config import Settings
 from shared.crypto import SecretBox
 from shared.service import ServiceSpec
@@ -27,7 +25,7 @@ class Deps:
         return self.settings.base_url
 
 
-def make_deps(settings: Settings, pool: asyncpg.Pool, bus: Bus) -> Deps:
+def make_deps(settings: Settings, pool: asyncpg.Pool) -> Deps:
     return Deps(settings=settings, secrets=SecretBox(settings.encryption_keys))
 
 
@@ -38,5 +36,4 @@ SPEC = ServiceSpec(
     request_handlers=handlers.REQUEST_HANDLERS,
     event_handlers=handlers.EVENT_HANDLERS,
     event_queue=topology.BADGES_EVENTS.name,
-    at_once_handlers=instances.AT_ONCE_HANDLERS,
 )

@@ -40,7 +40,7 @@ from shared.entrypoint import wait_until_reachable
 from shared.envelope import Envelope
 from shared.logging import new_correlation_id
 from shared.messages.systems import GetConsumerCredentials
-from shared.rpc import RpcClient
+from shared.rpc_client import RpcClient
 
 log = structlog.get_logger()
 

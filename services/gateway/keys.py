@@ -9,7 +9,7 @@ from services.gateway.consumers import ConsumerCache
 from services.gateway.ratelimit import RateLimiter
 from shared.bus import Bus
 from shared.config import Settings
-from shared.rpc import RpcClient
+from shared.rpc_client import RpcClient
 
 settings_key = web.AppKey("settings", Settings)
 bus_key = web.AppKey("bus", Bus)

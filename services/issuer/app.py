@@ -11,7 +11,6 @@ from services.issuer.client import OpenCampusClient
 from services.issuer.config import MAX_CONCURRENT_CALLS, MIGRATIONS, SERVICE
 from services.issuer.scheduler import Scheduler
 from shared import topology
-from shared.bus import Bus
 from shared.config import Settings
 from shared.crypto import SecretBox
 from shared.service import ServiceSpec
@@ -24,7 +23,7 @@ class Deps:
     scheduler: Scheduler
 
 
-def make_deps(settings: Settings, pool: asyncpg.Pool, bus: Bus) -> Deps:
+def make_deps(settings: Settings, pool: asyncpg.Pool) -> Deps:
     secrets = SecretBox(settings.encryption_keys)
     assert settings.open_campus_base_url is not None  # required in production, defaulted else
     client = OpenCampusClient(

@@ -13,8 +13,9 @@ import structlog
 
 from services.issuer import domain, repository
 from services.issuer.scheduler import fingerprint
+from shared import inbox
+from shared.context import Context, Handler
 from shared.errors import Conflict, NotFound, PermanentError, ValidationFailed
-from shared.handling import Context, Handler, forget_system_messages
 from shared.messages.base import Message
 from shared.messages.credentials import (
     CancelCredential,
@@ -180,7 +181,7 @@ async def cancel_credential(cmd: CancelCredential, ctx: Ctx) -> None:
 async def purge_system(event: SystemDeleted, ctx: Ctx) -> None:
     assert ctx.system_id is not None
     await repository.purge_system(ctx.conn, ctx.system_id)
-    await forget_system_messages(ctx)
+    await inbox.forget_system(ctx.conn, ctx.system_id, ctx.envelope)
     log.info("issuer.system_purged", system_id=ctx.system_id)
 
 

@@ -10,7 +10,6 @@ from services.webhooks import handlers
 from services.webhooks.config import MIGRATIONS, SERVICE
 from services.webhooks.dispatcher import Dispatcher
 from shared import topology
-from shared.bus import Bus
 from shared.config import Settings
 from shared.crypto import SecretBox
 from shared.service import ServiceSpec
@@ -23,7 +22,7 @@ class Deps:
     dispatcher: Dispatcher
 
 
-def make_deps(settings: Settings, pool: asyncpg.Pool, bus: Bus) -> Deps:
+def make_deps(settings: Settings, pool: asyncpg.Pool) -> Deps:
     secrets = SecretBox(settings.encryption_keys)
     return Deps(settings, secrets, Dispatcher(pool, settings, secrets))
 
@@ -34,7 +33,6 @@ SPEC = ServiceSpec(
     make_deps=make_deps,
     request_handlers=handlers.REQUEST_HANDLERS,
     event_handlers=handlers.EVENT_HANDLERS,
-    at_once_event_handlers=handlers.AT_ONCE_EVENT_HANDLERS,
     event_queue=topology.WEBHOOKS_EVENTS.name,
     workers=lambda deps: [deps.dispatcher],
 )

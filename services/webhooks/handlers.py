@@ -12,19 +12,14 @@ import structlog
 
 from services.webhooks import domain, repository
 from services.webhooks.guard import BlockedTarget, check_url
+from shared import inbox
+from shared.context import Context, Handler, Sensitive, chooses_commit
 from shared.errors import NotFound, ValidationFailed
-from shared.handling import (
-    AtOnceEventHandler,
-    Context,
-    Handler,
-    Sensitive,
-    forget_system_messages,
-    handle_event_at_once,
-)
+from shared.messages import MESSAGE_TYPES
 from shared.messages.base import Message
 from shared.messages.events import SystemDeleted
 from shared.messages.webhooks import (
-    EVENT_TYPES,
+    FANNED_OUT,
     CreateEndpoint,
     DeleteEndpoint,
     GetEndpoint,
@@ -56,12 +51,12 @@ def _payload(
     return domain.standard_payload(event_type, occurred_at, data)
 
 
-async def fan_out(event: Message, ctx: Ctx) -> bool:
+@chooses_commit
+async def fan_out(event: Message, ctx: Ctx) -> None:
     """Record one delivery per matching endpoint of the event's system, in the same statement
-    as the event itself; the dispatcher sends them. Whether the event was new."""
+    as the event's inbox row; the dispatcher sends them."""
     envelope = ctx.envelope
-    fresh, created = await handle_event_at_once(
-        ctx,
+    created = await ctx.handle_at_once(
         repository.FAN_OUT,
         envelope.system_id,
         envelope.message_id,
@@ -72,13 +67,12 @@ async def fan_out(event: Message, ctx: Ctx) -> bool:
     if created:
         ctx.after_commit.append(ctx.deps.dispatcher.wake)
         log.info("webhooks.fanned_out", deliveries=created)
-    return fresh
 
 
 async def purge_system(event: SystemDeleted, ctx: Ctx) -> None:
     assert ctx.system_id is not None
     await repository.purge_system(ctx.conn, ctx.system_id)
-    await forget_system_messages(ctx)
+    await inbox.forget_system(ctx.conn, ctx.system_id, ctx.envelope)
     log.info("webhooks.system_purged", system_id=ctx.system_id)
 
 
@@ -243,13 +237,7 @@ REQUEST_HANDLERS: dict[type[Message], Handler[Deps]] = {
 }
 
 
-EVENT_HANDLERS: dict[type[Message], list[Handler[Deps]]] = {SystemDeleted: [purge_system]}
-
-
-def _fan_out_handlers() -> dict[type[Message], AtOnceEventHandler[Deps]]:
-    from shared.messages import MESSAGE_TYPES
-
-    return {MESSAGE_TYPES[event_type]: fan_out for event_type in EVENT_TYPES}
-
-
-AT_ONCE_EVENT_HANDLERS = _fan_out_handlers()
+EVENT_HANDLERS: dict[type[Message], list[Handler[Deps]]] = {
+    SystemDeleted: [purge_system],
+    **{MESSAGE_TYPES[event_type]: [fan_out] for event_type in FANNED_OUT},
+}

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from shared import inbox
 from shared.db import Connection
 from shared.messages.fields import Page
 
@@ -67,7 +68,7 @@ async def endpoints(conn: Connection, system_id: int, page: Page | None) -> tupl
 
 # A new event's deliveries, one per enabled endpoint of its system that takes its type, each in
 # the endpoint's format (`$4` standard, `$5` BadgeKit's, NULL when BadgeKit had no such event),
-# due now; for `shared.handling.handle_event_at_once`, so nothing happens for a redelivery.
+# due now; for `Context.handle_at_once`, so nothing happens for a redelivery.
 FAN_OUT = (
     "INSERT INTO deliveries (id, endpoint_id, system_id, event_id, event_type, payload,"
     " next_attempt_at)"
@@ -75,7 +76,8 @@ FAN_OUT = (
     " CASE format WHEN 'badgekit' THEN $5::bytea ELSE $4::bytea END, now()"
     " FROM endpoints WHERE system_id = $1::bigint AND enabled"
     " AND ('*' = ANY(events) OR $3::text = ANY(events))"
-    " AND (format <> 'badgekit' OR $5 IS NOT NULL) AND EXISTS (SELECT FROM fresh)"
+    " AND (format <> 'badgekit' OR $5 IS NOT NULL)"
+    f" AND EXISTS (SELECT FROM {inbox.FRESH})"
     " ON CONFLICT (event_id, endpoint_id) DO NOTHING RETURNING id"
 )
 

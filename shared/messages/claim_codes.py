@@ -88,20 +88,6 @@ class FindBadgeByCode(Query):
     code: str
 
 
-class ClaimCodeCreated(Event):
-    TYPE = "claim_code.created"
-    system: str
-    badge: str
-    claim_code: dict[str, Any]
-
-
-class ClaimCodeDeleted(Event):
-    TYPE = "claim_code.deleted"
-    system: str
-    badge: str
-    claim_code: dict[str, Any]
-
-
 class ClaimCodeClaimed(Event):
     """A code was claimed, through its `claim` route or used in an award."""
 

@@ -10,31 +10,11 @@ from typing import Any
 from shared.messages.base import Event
 
 
-class SystemCreated(Event):
-    TYPE = "system.created"
-    system: str
-    name: str
-    url: str
-
-
-class SystemUpdated(Event):
-    TYPE = "system.updated"
-    system: str
-    changed: list[str]
-
-
 class SystemDeleted(Event):
     """Every service purges what it holds for the system (`Envelope.system_id`)."""
 
     TYPE = "system.deleted"
     system: str
-
-
-class ConsumerCreated(Event):
-    TYPE = "consumer.created"
-    system: str
-    api_key: str
-    description: str | None
 
 
 class ConsumerDeleted(Event):

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal, Self
 
 from pydantic import Field, WithJsonSchema, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
-from shared.messages.base import Command, Event, Query
+from shared.messages.base import Command, Query
 from shared.messages.fields import Fields, OptionalText, Page, Patch, Url, not_null
 
 # The event types subscribers may filter on (DESIGN.md, Webhook deliveries).
@@ -26,6 +25,10 @@ EVENT_TYPES = (
     "badge.deleted",
     "webhook.test",
 )
+# Sent to one endpoint on request (`TestEndpoint`), never published: every other type is a
+# domain event that the webhooks service fans out to the endpoints that take it.
+TEST_EVENT = "webhook.test"
+FANNED_OUT = tuple(event_type for event_type in EVENT_TYPES if event_type != TEST_EVENT)
 Format = Literal["standard", "badgekit"]
 DeliveryStatus = Literal["pending", "succeeded", "failed"]
 
@@ -159,12 +162,3 @@ class RecoverDeliveries(Command):
     system_id: int
     id: str
     window: Recovery
-
-
-class WebhookTested(Event):
-    """`webhook.test`: sent to one endpoint on request, to check that it receives and
-    verifies deliveries."""
-
-    TYPE = "webhook.test"
-    system: str
-    endpoint: uuid.UUID

@@ -268,17 +268,6 @@ class TestClaim:
         assert data["claimCode"]["code"] == "ONCE"
         assert data["badge"]["slug"] == slug_of(badge)
 
-    async def test_creating_and_deleting_emit_events(
-        self, client: Client, events: EventTap
-    ) -> None:
-        badge = await make_badge(client)
-        system_id = await system_id_of(client, badge)
-        await add_code(client, badge, code="BRIEF")
-        await client.delete(f"{badge}/codes/BRIEF")
-        (created,) = await events.wait("claim_code.created", system_id)
-        (deleted,) = await events.wait("claim_code.deleted", system_id)
-        assert created["claimCode"]["code"] == deleted["claimCode"]["code"] == "BRIEF"
-
 
 class TestFindBadgeByCode:
     async def test_finds_the_badge_with_its_claimed_flag(self, client: Client) -> None:

@@ -13,7 +13,7 @@ from services.gateway.config import MAX_HEADER_FIELD_SIZE
 from shared.tokens import authorization, mint
 from tests.e2e.test_systems_api import new_slug, system_body
 from tests.support.client import Answer, Client
-from tests.support.factories import make_system
+from tests.support.factories import make_badge, make_system
 from tests.support.stack import Stack, wait_for
 
 pytestmark = pytest.mark.e2e
@@ -191,10 +191,15 @@ class TestObservability:
     async def test_correlation_id_follows_the_request_through_every_service(
         self, client: Client, stack: Stack
     ) -> None:
+        badge = await make_badge(client, credential={"kind": "OCA", "achievementType": "Badge"})
         request_id = f"trace-{new_slug()}"
+        # An award reaches badges, then the issuer (its credential) and webhooks (its event).
         answer = await client.post(
-            "/systems", json=system_body(new_slug()), headers={"X-Request-Id": request_id}
+            f"{badge}/instances",
+            json={"email": "ada@example.org", "holderOcId": "ada.edu", "name": "Ada Reader"},
+            headers={"X-Request-Id": request_id},
         )
+        assert answer.status == 201
         assert answer.headers["X-Request-Id"] == request_id
 
         def seen_by(service: str) -> bool:

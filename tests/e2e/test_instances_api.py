@@ -660,4 +660,4 @@ class TestAwardFastPath:
         [line] = await eventually(
             lambda: asyncio.sleep(0, committed(coded_trace)), "the commit log line"
         )
-        assert "at_once" not in line
+        assert line.get("at_once") is False

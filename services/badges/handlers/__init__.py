@@ -18,7 +18,7 @@ from services.badges.handlers import (
     reviews,
     systems,
 )
-from shared.handling import Handler
+from shared.context import Handler
 from shared.messages.base import Message
 
 if TYPE_CHECKING:

@@ -12,7 +12,7 @@ from services.badges.handlers.badges import find_badge, shown
 from services.badges.repository import applications as repository
 from services.badges.repository.milestones import badges_by_id
 from services.badges.repository.scopes import Place, resolve
-from shared.handling import Context, Handler
+from shared.context import Context, Handler
 from shared.messages.applications import (
     ApplicationFields,
     ApplicationSubmitted,

@@ -13,8 +13,8 @@ from services.badges.errors import not_found, slug_taken
 from services.badges.repository import badges as repository
 from services.badges.repository import images
 from services.badges.repository.scopes import Place, resolve
+from shared.context import Context, Handler
 from shared.errors import ValidationFailed
-from shared.handling import Context, Handler
 from shared.messages.badges import (
     BadgeChanges,
     BadgeFields,

@@ -10,14 +10,12 @@ from services.badges.handlers.badges import find_badge, shown
 from services.badges.repository import badges as badges_repository
 from services.badges.repository import claim_codes as repository
 from services.badges.repository.scopes import resolve
+from shared.context import Context, Handler
 from shared.errors import NotFound
-from shared.handling import Context, Handler
 from shared.messages.base import Message
 from shared.messages.claim_codes import (
     ClaimCode,
     ClaimCodeClaimed,
-    ClaimCodeCreated,
-    ClaimCodeDeleted,
     CreateClaimCode,
     DeleteClaimCode,
     FindBadgeByCode,
@@ -54,12 +52,7 @@ async def create_claim_code(cmd: CreateClaimCode, ctx: Ctx) -> dict[str, Any]:
     if row is None:
         submitted = {"code": cmd.code, "claimed": claimed, "multiuse": multiuse}
         raise domain.code_taken({**submitted, "email": options.email})
-    shown_code = domain.claim_code(row)
-    ctx.emit(
-        ClaimCodeCreated(system=cmd.scope.system, badge=badge["slug"], claim_code=shown_code),
-        system_id=badge["system_id"],
-    )
-    return {"claimCode": shown_code, "badge": shown(ctx, badge)}
+    return {"claimCode": domain.claim_code(row), "badge": shown(ctx, badge)}
 
 
 async def list_claim_codes(query: ListClaimCodes, ctx: Ctx) -> dict[str, Any]:
@@ -85,12 +78,7 @@ async def delete_claim_code(cmd: DeleteClaimCode, ctx: Ctx) -> dict[str, Any]:
     row = await repository.delete(ctx.conn, badge["id"], cmd.code)
     if row is None:
         raise _code_not_found(cmd.code)
-    shown_code = domain.claim_code(row)
-    ctx.emit(
-        ClaimCodeDeleted(system=cmd.scope.system, badge=badge["slug"], claim_code=shown_code),
-        system_id=badge["system_id"],
-    )
-    return {"claimCode": shown_code, "badge": shown(ctx, badge)}
+    return {"claimCode": domain.claim_code(row), "badge": shown(ctx, badge)}
 
 
 async def consume(

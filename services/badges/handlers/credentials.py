@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any
 import structlog
 
 from services.badges.repository import instances as repository
+from shared.context import Context, Handler
 from shared.errors import PermanentError
-from shared.handling import Context, Handler
 from shared.messages.base import Message
 from shared.messages.credentials import CredentialFailed, CredentialIssued, HoldsCredential
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -25,10 +26,10 @@ from services.badges.handlers.badges import find_badge, shown
 from services.badges.handlers.claim_codes import consume
 from services.badges.repository import instances as repository
 from services.badges.repository import milestones
-from services.badges.repository.instances import NewCredential
+from services.badges.repository.instances import NewAward, NewCredential
 from services.badges.repository.scopes import resolve
+from shared.context import Context, Handler, chooses_commit
 from shared.errors import NotFound
-from shared.handling import AtOnceHandler, Context, Handler, Recorded, commit_at_once
 from shared.messages.base import Message
 from shared.messages.credentials import CancelCredential, IssueCredential
 from shared.messages.instances import (
@@ -68,24 +69,39 @@ async def award(
     credential to it. Raises 409 for an archived badge, a reached limit or a unique badge the
     email holds; 400/404 for a bad `expires` or claim code, or a credential Open Campus would
     refuse."""
+    shown_badge = shown(ctx, badge)
     new = await _award(
         ctx,
         badge,
-        shown(ctx, badge),
-        email,
-        comment=comment,
-        issued_on=issued_on,
-        expires=expires,
-        claim_code=claim_code,
-        slug=slug,
-        evidence_url=evidence_url,
-        holder=holder,
+        shown_badge,
+        _planned(
+            ctx,
+            badge,
+            shown_badge,
+            email,
+            comment=comment,
+            issued_on=issued_on,
+            expires=expires,
+            claim_code=claim_code,
+            slug=slug,
+            evidence_url=evidence_url,
+            holder=holder,
+        ),
     )
     assert new is not None
     return new
 
 
-async def _award(
+class _Planned(NamedTuple):
+    """An award with every value fixed before it is written: the row, the Open Campus body of
+    the credential it starts (if any), and its answer."""
+
+    award: NewAward
+    credential_body: dict[str, Any] | None
+    shown: dict[str, Any]
+
+
+def _planned(
     ctx: Ctx,
     badge: dict[str, Any],
     shown_badge: dict[str, Any],
@@ -97,113 +113,112 @@ async def _award(
     claim_code: str | None = None,
     slug: str | None = None,
     evidence_url: str | None = None,
-    skip_held: bool = False,
-    locked: bool = False,
     holder: credentials.Holder | None = None,
-) -> dict[str, Any] | None:
-    """`award`, with `shown_badge` computed once by the caller; with `skip_held`, None instead
-    of a 409 when the email holds the (unique) badge; `locked` when the caller holds the
-    badge's lock already."""
+) -> _Planned:
+    """Check what can be checked before writing (dates, archived) and fix every value of the
+    award. Its issuedOn is the service's clock (to the millisecond where it starts a credential,
+    as Open Campus shows dates, so the stored award and its credential agree)."""
     now = datetime.now(UTC)
     domain.check_dates(issued_on, expires, now)
     if badge["archived"]:
         raise domain.archived(badge["slug"])
+    issued = issued_on or now
+    award_uid, credential, body = uuid.uuid4(), None, None
+    if holder is not None:
+        issued = credentials.to_millisecond(issued)
+        request = credentials.issue_request(
+            badge,
+            shown_badge["imageUrl"],
+            holder,
+            award_uid=award_uid,
+            email=email,
+            issued_on=issued,
+            expires=expires,
+        )
+        credential = NewCredential(uuid.uuid4(), holder.oc_id, holder.address, holder.name)
+        body = request.to_wire()
+    award = NewAward(
+        uid=award_uid,
+        slug=slug or uuid.uuid4().hex,
+        badge_id=badge["id"],
+        system_id=badge["system_id"],
+        email=email,
+        salt=secrets.token_hex(SALT_BYTES),
+        issued_on=issued,
+        expires=expires,
+        claim_code=claim_code,
+        comment=comment,
+        evidence_url=evidence_url,
+        unique=badge["is_unique"],
+        credential=credential,
+    )
+    return _Planned(award, body, domain.instance(award.row(), ctx.deps.base_url))
+
+
+def _emit_awarded(
+    ctx: Ctx, badge: dict[str, Any], shown_badge: dict[str, Any], new: _Planned
+) -> None:
+    """The award's events: `badge.awarded`, and the command that issues its credential."""
+    award = new.award
+    ctx.emit(
+        BadgeAwarded(
+            system=badge["system"]["slug"],
+            uid=award.slug,
+            badge=shown_badge,
+            email=award.email,
+            assertion_url=new.shown["assertionUrl"],
+            issued_on=domain.unix_seconds(award.issued_on),
+            comment=award.comment,
+            credential=new.shown.get("credential"),
+        ),
+        system_id=badge["system_id"],
+    )
+    if award.credential is not None and new.credential_body is not None:
+        command = IssueCredential(
+            credential_id=award.credential.id,
+            system=badge["system"]["slug"],
+            award_uid=award.uid,
+            body=new.credential_body,
+        )
+        ctx.emit(command, system_id=badge["system_id"])
+
+
+async def _award(
+    ctx: Ctx,
+    badge: dict[str, Any],
+    shown_badge: dict[str, Any],
+    new: _Planned,
+    *,
+    skip_held: bool = False,
+    locked: bool = False,
+) -> dict[str, Any] | None:
+    """Write a planned award in the caller's transaction: its claim code consumed, the badge's
+    limit checked under its lock, its events, its milestones' follow-up. With `skip_held`, None
+    instead of a 409 when the email holds the (unique) badge; `locked` when the caller holds
+    the badge's lock already."""
+    award = new.award
     if ctx.system_id is None:
         ctx.system_id = badge["system_id"]
-    started = None
-    if holder is not None:
-        # The credential's dates are the award's: fix issuedOn here (to the millisecond, as
-        # Open Campus shows dates) so that the stored award and its credential agree.
-        issued_on = credentials.to_millisecond(issued_on or now)
-        started = _start_credential(badge, shown_badge, holder, email, issued_on, expires)
-    if claim_code is not None:
-        await consume(ctx, badge, shown_badge, claim_code, email)
+    if award.claim_code is not None:
+        await consume(ctx, badge, shown_badge, award.claim_code, award.email)
     limit = domain.award_limit(badge)
     if limit is not None and not locked:
         # Locks are always taken recipient first, then badge: a milestone awarding this badge
         # holds the recipient's lock when it comes here, so the other order could deadlock.
-        await milestones.lock_recipient(ctx.conn, badge["system_id"], email)
+        await milestones.lock_recipient(ctx.conn, badge["system_id"], award.email)
         await repository.lock_badge(ctx.conn, badge["id"])
     try:
-        row = await repository.insert(
-            ctx.conn,
-            badge_id=badge["id"],
-            system_id=badge["system_id"],
-            email=email,
-            slug=slug or uuid.uuid4().hex,
-            salt=secrets.token_hex(SALT_BYTES),
-            issued_on=issued_on,
-            expires=expires,
-            claim_code=claim_code,
-            comment=comment,
-            evidence_url=evidence_url,
-            unique=badge["is_unique"],
-            limit=limit,
-            uid=started.award_uid if started else None,
-            credential=started.columns if started else None,
-        )
+        inserted = await repository.insert(ctx.conn, award, limit)
     except asyncpg.UniqueViolationError:
-        raise slug_taken("badgeInstance", {"slug": slug, "email": email}) from None
-    if row is None:
-        await _refused(ctx, badge, email, skip_held=skip_held)
+        raise slug_taken("badgeInstance", {"slug": award.slug, "email": award.email}) from None
+    if not inserted:
+        await _refused(ctx, badge, award.email, skip_held=skip_held)
         return None
-    new = domain.instance(row, ctx.deps.base_url)
-    ctx.emit(
-        BadgeAwarded(
-            system=badge["system"]["slug"],
-            uid=row["slug"],
-            badge=shown_badge,
-            email=row["email"],
-            assertion_url=new["assertionUrl"],
-            issued_on=domain.unix_seconds(row["issued_on"]),
-            comment=comment,
-            credential=new.get("credential"),
-        ),
-        system_id=badge["system_id"],
-    )
-    if started is not None:
-        command = IssueCredential(
-            credential_id=started.columns.id,
-            system=badge["system"]["slug"],
-            award_uid=started.award_uid,
-            body=started.body,
-        )
-        ctx.emit(command, system_id=badge["system_id"])
+    _emit_awarded(ctx, badge, shown_badge, new)
     from services.badges.handlers.milestones import after_award
 
-    await after_award(ctx, badge, email)
-    return new
-
-
-class _Started(NamedTuple):
-    award_uid: uuid.UUID
-    columns: NewCredential
-    body: dict[str, Any]
-
-
-def _start_credential(
-    badge: dict[str, Any],
-    shown_badge: dict[str, Any],
-    holder: credentials.Holder,
-    email: str,
-    issued_on: datetime,
-    expires: datetime | None,
-) -> _Started:
-    """The credential an award to `holder` starts: the award's uid (chosen here, as the
-    credential's `issuerReferenceId` derives from it), the award's credential columns, and the
-    Open Campus body, validated (400 when Open Campus would refuse it)."""
-    award_uid = uuid.uuid4()
-    request = credentials.issue_request(
-        badge,
-        shown_badge["imageUrl"],
-        holder,
-        award_uid=award_uid,
-        email=email,
-        issued_on=issued_on,
-        expires=expires,
-    )
-    columns = NewCredential(uuid.uuid4(), holder.oc_id, holder.address, holder.name)
-    return _Started(award_uid, columns, request.to_wire())
+    await after_award(ctx, badge, award.email)
+    return new.shown
 
 
 async def _refused(ctx: Ctx, badge: dict[str, Any], email: str, *, skip_held: bool) -> None:
@@ -222,13 +237,20 @@ async def _refused(ctx: Ctx, badge: dict[str, Any], email: str, *, skip_held: bo
     raise domain.already_awarded(email, badge["slug"], None)
 
 
+@chooses_commit
 async def award_badge(cmd: AwardBadge, ctx: Ctx) -> dict[str, Any]:
+    """An award commits in one statement (two round trips to Postgres instead of six) when all
+    it does is insert the award and its events: no claim code to consume, no credential to
+    start, no limit to check under a lock, no milestone to follow up. Otherwise, and with the
+    same statement and events, in a transaction."""
     badge = await find_badge(ctx, cmd.scope, cmd.badge)
     fields = cmd.award
     holder = credentials.holder_of(badge, fields)
-    return await award(
+    shown_badge = shown(ctx, badge)
+    new = _planned(
         ctx,
         badge,
+        shown_badge,
         fields.email,
         comment=fields.comment,
         issued_on=fields.issued_on,
@@ -238,6 +260,27 @@ async def award_badge(cmd: AwardBadge, ctx: Ctx) -> dict[str, Any]:
         evidence_url=fields.evidence,
         holder=holder,
     )
+    simple = (
+        fields.claim_code is None
+        and holder is None
+        and domain.award_limit(badge) is None
+        and not badge["supports_milestone"]
+    )
+    if not simple:
+        await ctx.begin()
+        awarded = await _award(ctx, badge, shown_badge, new)
+        assert awarded is not None
+        return awarded
+    _emit_awarded(ctx, badge, shown_badge, new)
+    try:
+        inserted = await ctx.commit_at_once(
+            repository.INSERT, *repository.insert_args(new.award, None), reply=new.shown
+        )
+    except asyncpg.UniqueViolationError:
+        raise slug_taken("badgeInstance", {"slug": new.award.slug, "email": fields.email}) from None
+    if inserted is None:
+        await _refused(ctx, badge, fields.email, skip_held=False)
+    return new.shown
 
 
 async def award_badge_in_bulk(cmd: AwardBadgeInBulk, ctx: Ctx) -> list[dict[str, Any]]:
@@ -245,20 +288,9 @@ async def award_badge_in_bulk(cmd: AwardBadgeInBulk, ctx: Ctx) -> list[dict[str,
     (unique) badge already are skipped; the answer lists only the new awards."""
     badge = await find_badge(ctx, cmd.scope, cmd.badge)
     fields = cmd.award
-    domain.check_dates(fields.issued_on, fields.expires, datetime.now(UTC))
-    if badge["archived"]:
-        raise domain.archived(badge["slug"])
-    if domain.award_limit(badge) is not None:
-        # Recipients first, then the badge: the order every award takes them in.
-        await milestones.lock_recipients(ctx.conn, badge["system_id"], list(fields.emails))
-        await repository.lock_badge(ctx.conn, badge["id"])
     shown_badge = shown(ctx, badge)
-    emails: dict[str, str] = {}
-    for email in fields.emails:  # once each, case aside, in the order given
-        emails.setdefault(email.lower(), email)
-    created = []
-    for email in emails.values():
-        new = await _award(
+    planned = [
+        _planned(
             ctx,
             badge,
             shown_badge,
@@ -266,12 +298,27 @@ async def award_badge_in_bulk(cmd: AwardBadgeInBulk, ctx: Ctx) -> list[dict[str,
             comment=fields.comment,
             issued_on=fields.issued_on,
             expires=fields.expires,
-            skip_held=True,
-            locked=True,
         )
-        if new is not None:
-            created.append(new)
+        for email in _once_each(fields.emails)
+    ]
+    if domain.award_limit(badge) is not None:
+        # Recipients first, then the badge: the order every award takes them in.
+        await milestones.lock_recipients(ctx.conn, badge["system_id"], list(fields.emails))
+        await repository.lock_badge(ctx.conn, badge["id"])
+    created = []
+    for new in planned:
+        awarded = await _award(ctx, badge, shown_badge, new, skip_held=True, locked=True)
+        if awarded is not None:
+            created.append(awarded)
     return created
+
+
+def _once_each(emails: Sequence[str]) -> list[str]:
+    """Each email once, case aside, in the order given."""
+    unique: dict[str, str] = {}
+    for email in emails:
+        unique.setdefault(email.lower(), email)
+    return list(unique.values())
 
 
 async def list_instances(query: ListInstances, ctx: Ctx) -> dict[str, Any]:
@@ -325,75 +372,6 @@ async def list_instances_by_email(query: ListInstancesByEmail, ctx: Ctx) -> dict
         [domain.instance(row, base_url, shown_badges[row["badge_id"]]) for row in rows], total
     )
 
-
-# The common award in one statement, without a transaction (shared.handling.commit_at_once):
-# two round trips to Postgres instead of six. Only for an award with no claim code and no
-# credential, of a badge that is not archived and has no limit; the statement itself inserts
-# nothing when the email holds the badge (unique) or the badge supports a milestone. In every
-# other case nothing is written and `award_badge` runs in a transaction, as it always did.
-_AWARD_AT_ONCE = """
-INSERT INTO instances (uid, slug, system_id, badge_id, email, salt, issued_on, expires,
-    claim_code, comment, evidence_url, unique_award)
-SELECT $3::uuid, $4::text, $5::bigint, $1::bigint, $2::text, $6::text, $7::timestamptz,
-    $8::timestamptz, NULL, $9::text, $10::text, $11::boolean
-WHERE NOT ($11::boolean AND EXISTS (SELECT 1 FROM instances
-        WHERE badge_id = $1 AND lower(email) = lower($2) AND revoked_at IS NULL))
-    AND NOT EXISTS (SELECT 1 FROM milestone_badges WHERE badge_id = $1)
-ON CONFLICT (badge_id, lower(email)) WHERE unique_award AND revoked_at IS NULL DO NOTHING
-RETURNING id
-"""
-
-
-async def award_badge_at_once(cmd: AwardBadge, ctx: Ctx) -> Recorded | None:
-    fields = cmd.award
-    if fields.claim_code is not None or fields.holder_oc_id or fields.holder_address:
-        return None
-    badge = await find_badge(ctx, cmd.scope, cmd.badge)
-    if badge["archived"] or domain.award_limit(badge) is not None:
-        return None
-    now = datetime.now(UTC)
-    domain.check_dates(fields.issued_on, fields.expires, now)
-    issued_on = fields.issued_on or now
-    slug = fields.slug or uuid.uuid4().hex
-    row = {
-        "slug": slug,
-        "email": fields.email,
-        "expires": fields.expires,
-        "issued_on": issued_on,
-        "claim_code": None,
-    }
-    new = domain.instance(row, ctx.deps.base_url)
-    ctx.emit(
-        BadgeAwarded(
-            system=badge["system"]["slug"],
-            uid=slug,
-            badge=shown(ctx, badge),
-            email=fields.email,
-            assertion_url=new["assertionUrl"],
-            issued_on=domain.unix_seconds(issued_on),
-            comment=fields.comment,
-        ),
-        system_id=badge["system_id"],
-    )
-    return await commit_at_once(
-        ctx,
-        _AWARD_AT_ONCE,
-        badge["id"],
-        fields.email,
-        uuid.uuid4(),
-        slug,
-        badge["system_id"],
-        secrets.token_hex(SALT_BYTES),
-        issued_on,
-        fields.expires,
-        fields.comment,
-        fields.evidence,
-        badge["is_unique"],
-        reply=new,
-    )
-
-
-AT_ONCE_HANDLERS: dict[type[Message], AtOnceHandler[Deps]] = {AwardBadge: award_badge_at_once}
 
 HANDLERS: dict[type[Message], Handler[Deps]] = {
     AwardBadge: award_badge,

@@ -9,7 +9,7 @@ from services.badges.domain.common import listing
 from services.badges.handlers import organizations
 from services.badges.repository import organizations as orgs
 from services.badges.repository.scopes import Place, resolve
-from shared.handling import Context, Handler
+from shared.context import Context, Handler
 from shared.messages.base import Message
 from shared.messages.issuers import (
     CreateIssuer,

@@ -14,8 +14,8 @@ from services.badges.handlers.badges import shown
 from services.badges.repository import applications, badges
 from services.badges.repository import milestones as repository
 from services.badges.repository.scopes import Place, resolve
+from shared.context import Context, Handler
 from shared.errors import AppError, ValidationFailed
-from shared.handling import Context, Handler
 from shared.messages.applications import ApplicationFields
 from shared.messages.base import Message
 from shared.messages.common import Scope

@@ -11,7 +11,7 @@ from services.badges.repository import images
 from services.badges.repository import organizations as repository
 from services.badges.repository.organizations import Table
 from services.badges.repository.scopes import Place
-from shared.handling import Context
+from shared.context import Context
 from shared.messages.common import ImageUpload
 from shared.messages.systems import OrganizationChanges, OrganizationFields
 

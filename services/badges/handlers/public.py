@@ -12,8 +12,8 @@ from services.badges.errors import not_found
 from services.badges.repository import badges as badges_repository
 from services.badges.repository import images
 from services.badges.repository import instances as instances_repository
+from shared.context import Context, Handler
 from shared.errors import NotFound
-from shared.handling import Context, Handler
 from shared.messages.base import Message
 from shared.messages.public import GetAssertion, GetBadgeClass, GetImage, GetIssuerProfile
 

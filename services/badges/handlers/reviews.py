@@ -12,8 +12,8 @@ from services.badges.domain.common import listing
 from services.badges.errors import not_found
 from services.badges.handlers.applications import find_application, shown_application
 from services.badges.repository import reviews as repository
+from shared.context import Context, Handler
 from shared.errors import ValidationFailed
-from shared.handling import Context, Handler
 from shared.messages.applications import (
     ApplicationPath,
     ApplicationReviewed,

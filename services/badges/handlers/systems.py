@@ -13,14 +13,11 @@ from services.badges.errors import not_found
 from services.badges.handlers import organizations
 from services.badges.repository import consumers as repository
 from services.badges.repository import organizations as orgs
-from shared.handling import Context, Handler, Sensitive
+from shared.context import Context, Handler, Sensitive
 from shared.messages.base import Message
 from shared.messages.events import (
-    ConsumerCreated,
     ConsumerDeleted,
-    SystemCreated,
     SystemDeleted,
-    SystemUpdated,
 )
 from shared.messages.systems import (
     CreateConsumer,
@@ -56,10 +53,6 @@ async def _shown(ctx: Ctx, system_id: int) -> dict[str, Any]:
 async def create_system(cmd: CreateSystem, ctx: Ctx) -> dict[str, Any]:
     system_id = await organizations.create(ctx, "systems", {}, cmd.system, cmd.image)
     ctx.system_id = system_id
-    ctx.emit(
-        SystemCreated(system=cmd.system.slug, name=cmd.system.name, url=cmd.system.url),
-        system_id=system_id,
-    )
     return await _shown(ctx, system_id)
 
 
@@ -74,10 +67,7 @@ async def list_systems(query: ListSystems, ctx: Ctx) -> dict[str, Any]:
 
 async def update_system(cmd: UpdateSystem, ctx: Ctx) -> dict[str, Any]:
     system_id = await _system_id(ctx, cmd.slug)
-    changed = await organizations.update(
-        ctx, "systems", system_id, system_id, cmd.changes, cmd.image
-    )
-    ctx.emit(SystemUpdated(system=cmd.slug, changed=changed), system_id=system_id)
+    await organizations.update(ctx, "systems", system_id, system_id, cmd.changes, cmd.image)
     return await _shown(ctx, system_id)
 
 
@@ -105,10 +95,6 @@ async def create_consumer(cmd: CreateConsumer, ctx: Ctx) -> Sensitive:
         api_key,
         ctx.deps.secrets.encrypt(api_secret),
         cmd.consumer.description,
-    )
-    ctx.emit(
-        ConsumerCreated(system=cmd.system, api_key=api_key, description=row["description"]),
-        system_id=system_id,
     )
     shown = domain.consumer(row)
     return Sensitive(data={**shown, "apiSecret": api_secret}, stored=shown)

@@ -25,16 +25,17 @@ COLUMNS = (
 )
 _ACTIVE_OF = "badge_id = $1 AND lower(email) = lower($2) AND revoked_at IS NULL"
 
-# One statement per award. It inserts nothing when the badge's limit of active awards is
-# reached (the caller holds the badge's row lock, so the count is current) or when the email
-# actively holds a unique badge: the EXISTS sees committed awards (even of a badge made unique
-# after them), the partial unique index catches a concurrent award of the same one.
-_INSERT = f"""
+# One statement per award, in a transaction or committed at once (`Context.commit_at_once`). It
+# inserts nothing when the badge's limit of active awards is reached (the caller holds the
+# badge's row lock, so the count is current) or when the email actively holds a unique badge:
+# the EXISTS sees committed awards (even of a badge made unique after them), the partial unique
+# index catches a concurrent award of the same one.
+INSERT = f"""
 INSERT INTO instances (uid, slug, system_id, badge_id, email, salt, issued_on, expires,
     claim_code, comment, evidence_url, unique_award, recipient_name, holder_oc_id,
     holder_address, credential_id, credential_status)
 SELECT $3::uuid, $4::text, $5::bigint, $1::bigint, $2::text, $6::text,
-    coalesce($7::timestamptz, now()), $8::timestamptz, $9::text, $10::text, $11::text,
+    $7::timestamptz, $8::timestamptz, $9::text, $10::text, $11::text,
     $12::boolean, $14::text, $15::text, $16::text, $17::text,
     CASE WHEN $17::text IS NULL THEN NULL ELSE 'pending' END
 WHERE ($13::integer IS NULL
@@ -61,47 +62,69 @@ async def lock_badge(conn: Connection, badge_id: int) -> None:
     await conn.execute("SELECT 1 FROM badges WHERE id = $1 FOR NO KEY UPDATE", badge_id)
 
 
-async def insert(
-    conn: Connection,
-    *,
-    badge_id: int,
-    system_id: int,
-    email: str,
-    slug: str,
-    salt: str,
-    issued_on: datetime | None,
-    expires: datetime | None,
-    claim_code: str | None,
-    comment: str | None,
-    evidence_url: str | None,
-    unique: bool,
-    limit: int | None,
-    uid: uuid.UUID | None = None,
-    credential: NewCredential | None = None,
-) -> Record | None:
-    """The new award (with `credential`, its credential pending); None when the limit or
-    uniqueness forbids it. A taken slug raises `asyncpg.UniqueViolationError`."""
-    row: Record | None = await conn.fetchrow(
-        _INSERT,
-        badge_id,
-        email,
-        uid or uuid.uuid4(),
-        slug,
-        system_id,
-        salt,
-        issued_on,
-        expires,
-        claim_code,
-        comment,
-        evidence_url,
-        unique,
+@dataclass(frozen=True)
+class NewAward:
+    """An award about to be inserted, every value fixed beforehand (`issued_on` included), so
+    that its answer and its events are known before the statement runs."""
+
+    uid: uuid.UUID
+    slug: str
+    badge_id: int
+    system_id: int
+    email: str
+    salt: str
+    issued_on: datetime
+    expires: datetime | None
+    claim_code: str | None
+    comment: str | None
+    evidence_url: str | None
+    unique: bool
+    credential: NewCredential | None
+
+    def row(self) -> dict[str, Any]:
+        """The award as `COLUMNS` will read it once inserted."""
+        credential = self.credential
+        return {
+            "badge_id": self.badge_id,
+            "slug": self.slug,
+            "email": self.email,
+            "issued_on": self.issued_on,
+            "expires": self.expires,
+            "claim_code": self.claim_code,
+            "credential_id": str(credential.id) if credential else None,
+            "credential_status": "pending" if credential else None,
+            "credential_vc_id": None,
+        }
+
+
+def insert_args(award: NewAward, limit: int | None) -> tuple[Any, ...]:
+    """The parameters of `INSERT` (with `limit`, the badge's, or None for none)."""
+    credential = award.credential
+    return (
+        award.badge_id,
+        award.email,
+        award.uid,
+        award.slug,
+        award.system_id,
+        award.salt,
+        award.issued_on,
+        award.expires,
+        award.claim_code,
+        award.comment,
+        award.evidence_url,
+        award.unique,
         limit,
         credential.name if credential else None,
         credential.holder_oc_id if credential else None,
         credential.holder_address if credential else None,
         str(credential.id) if credential else None,
     )
-    return row
+
+
+async def insert(conn: Connection, award: NewAward, limit: int | None) -> bool:
+    """Insert the award (with a credential, its credential pending); False when the limit or
+    uniqueness forbids it. A taken slug raises `asyncpg.UniqueViolationError`."""
+    return await conn.fetchrow(INSERT, *insert_args(award, limit)) is not None
 
 
 async def newest_active(conn: Connection, badge_id: int, email: str) -> Record | None:

@@ -7,7 +7,7 @@ import pytest
 from shared.envelope import Envelope
 from shared.errors import AppError, Conflict, ValidationFailed
 from shared.messages import EVENT_TYPES, MESSAGE_TYPES
-from shared.messages.events import SystemCreated
+from shared.messages.events import BadgeCreated
 from shared.messages.systems import (
     CreateSystem,
     OrganizationChanges,
@@ -18,20 +18,16 @@ from shared.messages.systems import (
 
 class TestEnvelope:
     def test_round_trip(self) -> None:
-        event = SystemCreated(system="chicago", name="Chicago", url="https://c.example.org")
+        event = BadgeCreated(system="chicago", badge={"slug": "reader"})
         envelope = Envelope.wrap(event, correlation_id="c-1", causation_id="m-0", system_id=7)
         again = Envelope.from_bytes(envelope.to_bytes())
         assert again == envelope
-        assert again.type == "system.created"
-        assert again.data == {
-            "system": "chicago",
-            "name": "Chicago",
-            "url": "https://c.example.org",
-        }
-        assert SystemCreated.from_data(again.data) == event
+        assert again.type == "badge.created"
+        assert again.data == {"system": "chicago", "badge": {"slug": "reader"}}
+        assert BadgeCreated.from_data(again.data) == event
 
     def test_every_message_gets_its_own_id(self) -> None:
-        event = SystemCreated(system="s", name="n", url="https://u.example.org")
+        event = BadgeCreated(system="s", badge={})
         first = Envelope.wrap(event, correlation_id="c")
         second = Envelope.wrap(event, correlation_id="c")
         assert first.message_id != second.message_id
@@ -39,12 +35,12 @@ class TestEnvelope:
 
     def test_malformed_bytes_are_refused(self) -> None:
         with pytest.raises(ValueError, match="validation error"):
-            Envelope.from_bytes(b'{"type": "system.created"}')
+            Envelope.from_bytes(b'{"type": "badge.created"}')
 
 
 class TestRegistry:
     def test_event_types_are_dotted_past_tense(self) -> None:
-        assert {"system.created", "system.deleted", "consumer.deleted"} <= EVENT_TYPES
+        assert {"badge.awarded", "system.deleted", "consumer.deleted"} <= EVENT_TYPES
         assert all(name.count(".") == 1 for name in EVENT_TYPES)
 
     def test_requests_are_named_for_their_service(self) -> None:

@@ -13,7 +13,7 @@ from shared import topology
 from shared.bus import Bus
 from shared.config import Settings
 from shared.envelope import Envelope
-from shared.messages.events import SystemCreated
+from shared.messages.events import SystemDeleted
 from shared.outbox import STALE_AFTER_S, OutboxRelay, write_events
 
 pytestmark = pytest.mark.integration
@@ -21,7 +21,7 @@ pytestmark = pytest.mark.integration
 
 def event(n: int) -> Envelope:
     return Envelope.wrap(
-        SystemCreated(system=f"s{n}", name="n", url="https://s.example.org"),
+        SystemDeleted(system=f"s{n}"),
         correlation_id="c",
         system_id=n,
     )
@@ -30,7 +30,7 @@ def event(n: int) -> Envelope:
 async def bound_queue(bus: Bus) -> aio_pika.abc.AbstractQueue:
     channel = await bus.connection.channel()
     queue = await channel.declare_queue(f"probe.{uuid.uuid4().hex[:8]}", exclusive=True)
-    await queue.bind(topology.EVENTS_EXCHANGE, "system.created")
+    await queue.bind(topology.EVENTS_EXCHANGE, "system.deleted")
     return queue
 
 

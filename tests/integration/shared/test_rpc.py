@@ -17,16 +17,9 @@ from shared.bus import Bus
 from shared.envelope import Envelope
 from shared.errors import KeyInUse, NotFound, ServiceUnavailable
 from shared.messages.systems import GetSystem
-from shared.rpc import (
-    BATCH_TYPE,
-    DEADLINE_HEADER,
-    Answer,
-    RpcClient,
-    RpcServer,
-    error_reply,
-    now_ms,
-    ok_reply,
-)
+from shared.rpc import BATCH_TYPE, DEADLINE_HEADER, Answer, error_reply, now_ms, ok_reply
+from shared.rpc_client import RpcClient
+from shared.rpc_server import RpcServer
 from tests.support.infra import Isolation
 
 pytestmark = pytest.mark.integration

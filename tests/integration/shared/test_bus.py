@@ -62,8 +62,8 @@ async def test_rejected_and_poison_messages_reach_the_dead_letter_queue(
 ) -> None:
     bus = await Bus.connect(own_vhost.amqp_url, client_name="tests")
     try:
-        await bus.publish_events([OutgoingEvent("rejected", "system.created", b"{}")])
-        await bus.publish_events([OutgoingEvent("poison", "system.updated", b"{}")])
+        await bus.publish_events([OutgoingEvent("rejected", "system.deleted", b"{}")])
+        await bus.publish_events([OutgoingEvent("poison", "system.deleted", b"{}")])
         channel = await bus.connection.channel()
         queue = await channel.declare_queue(
             topology.ISSUER_EVENTS.name, durable=True, arguments=topology.ISSUER_EVENTS.arguments

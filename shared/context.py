@@ -1,0 +1,130 @@
+"""What a handler gets besides its message, and how it commits.
+
+A handler is a plain `async def handler(message, ctx)`. A command's handler runs in one
+transaction that the dispatcher opens before it and commits after it, with the command's events
+(outbox) and reply (inbox); an event's handlers likewise, after the event's inbox row. A handler
+marked `@chooses_commit` instead picks its commit mode itself, up front, before it writes:
+`await ctx.begin()` for that same transaction, or `ctx.commit_at_once(...)` to commit its whole
+effect in one statement without a transaction (fewer round trips to Postgres). Either way the
+same SQL and the same events serve, and nothing runs twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from shared import inbox
+from shared.db import Connection
+from shared.envelope import Envelope
+from shared.messages.base import Message
+from shared.outbox import OutboxRows
+from shared.rpc import ok_reply
+
+DepsT = TypeVar("DepsT")
+H = TypeVar("H", bound=Callable[..., Awaitable[Any]])
+
+
+def chooses_commit(handler: H) -> H:
+    """Mark a handler that picks its own commit mode (`Context.begin` or `commit_at_once`)
+    before it writes; the dispatcher then opens no transaction for it."""
+    handler.plaudit_chooses_commit = True  # type: ignore[attr-defined]
+    return handler
+
+
+def does_choose_commit(handler: Callable[..., Any]) -> bool:
+    return bool(getattr(handler, "plaudit_chooses_commit", False))
+
+
+@dataclass(frozen=True)
+class Sensitive:
+    """A reply holding a secret shown once: the caller gets `data`; the stored copy a redelivery
+    would replay is `stored`, without the secret."""
+
+    data: Any
+    stored: Any
+
+
+class CommitModeError(RuntimeError):
+    """A handler chose its commit mode twice, or too late."""
+
+
+@dataclass
+class Context(Generic[DepsT]):
+    """A handler's connection (in its transaction, unless it chooses its commit mode), the
+    service's dependencies, the message's envelope, and `emit` to add an event (or a command for
+    another service) to the outbox."""
+
+    conn: Connection
+    deps: DepsT
+    envelope: Envelope
+    system_id: int | None = None
+    events: list[Envelope] = field(default_factory=list)
+    # Called once the transaction has committed (e.g. to wake a scheduler for new due rows).
+    after_commit: list[Callable[[], None]] = field(default_factory=list)
+    # Set by the dispatcher: whether a transaction is open, and what committing at once wrote.
+    in_transaction: bool = False
+    committed: OutboxRows | None = None
+    _begin: Callable[[], Awaitable[None]] | None = None
+
+    def emit(self, event: Message, *, system_id: int) -> None:
+        self.events.append(
+            Envelope.wrap(
+                event,
+                correlation_id=self.envelope.correlation_id,
+                causation_id=str(self.envelope.message_id),
+                system_id=system_id,
+            )
+        )
+
+    async def begin(self) -> None:
+        """Commit in the message's transaction (opened now, committed by the dispatcher after
+        the handler, with the outbox and inbox rows). A no-op where it is open already."""
+        if self.committed is not None:
+            raise CommitModeError("this message has committed at once already")
+        if self._begin is not None and not self.in_transaction:
+            await self._begin()
+
+    async def commit_at_once(self, change: str, *args: Any, reply: Any) -> Any | None:
+        """Commit a command in one statement: `change` (a data-modifying statement with a
+        RETURNING clause, its parameters `$1`...`$n` given as `args`), with the events emitted
+        so far and `reply` (both computed beforehand), these two only if `change` returned a
+        row. Its first row (as a dict), or None, with nothing written, when it returned none: the
+        handler then answers why. In a transaction already open (a keyed request's), the same
+        statement runs in it."""
+        if self.in_transaction and self._begin is None:
+            raise CommitModeError("commit_at_once is for handlers marked @chooses_commit")
+        if self.committed is not None:
+            raise CommitModeError("this message has committed at once already")
+        done = await inbox.request_at_once(
+            self.conn,
+            self.envelope,
+            self.system_id,
+            ok_reply(reply),
+            self.events,
+            change,
+            args,
+        )
+        if done is None:
+            self.events.clear()
+            return None
+        first, self.committed = done
+        return first
+
+    async def handle_at_once(self, change: str, *args: Any) -> int:
+        """Handle an event in one statement: mark it handled and make `change` (a data-modifying
+        statement with a RETURNING clause, its parameters `$1`...`$n` given as `args`), which
+        must act only `WHERE EXISTS (SELECT FROM <inbox.FRESH>)`. How many rows `change`
+        returned. Raises `inbox.AlreadyHandled` for a redelivery (nothing done), which the
+        dispatcher acks."""
+        if self.committed is not None or self.in_transaction:
+            raise CommitModeError("handle_at_once is for handlers marked @chooses_commit")
+        count = await inbox.event_at_once(self.conn, self.envelope, change, args)
+        if count is None:
+            raise inbox.AlreadyHandled
+        self.committed = []
+        return count
+
+
+Handler = Callable[[Any, Context[DepsT]], Awaitable[Any]]

@@ -28,7 +28,6 @@ from aio_pika.abc import (
 from pamqp.commands import Basic
 
 from shared import topology
-from shared.envelope import Envelope
 
 log = structlog.get_logger()
 
@@ -226,6 +225,3 @@ async def declare_topology(channel: AbstractChannel) -> AbstractExchange:
         await channel.declare_queue(topology.request_queue(service), durable=True)
     return events
 
-
-def event_message(envelope: Envelope) -> OutgoingEvent:
-    return OutgoingEvent(str(envelope.message_id), envelope.type, envelope.to_bytes())

@@ -71,6 +71,20 @@ async def get_system(setup: Setup) -> CallFactory:
     return lambda index: read
 
 
+@scenario(
+    "list-webhooks",
+    "GET /systems/<slug>/webhooks: one system with one endpoint, created before the run, listed"
+    " (answered by the webhooks service, which needs the system's id)",
+)
+async def list_webhooks(setup: Setup) -> CallFactory:
+    slug = f"{setup.run_id}-hooks"
+    await setup.call(Call.json("POST", "/systems", system_fields(slug)))
+    hook = {"url": "https://example.org/bench-hook", "events": ["badge.awarded"]}
+    await setup.call(Call.json("POST", f"/systems/{slug}/webhooks", hook))
+    read = Call("GET", f"/systems/{slug}/webhooks")
+    return lambda index: read
+
+
 async def _award_path(setup: Setup) -> str:
     """A program-level unique badge, made for the run; the path its awards are posted to."""
     system = f"/systems/{setup.run_id}-awards"

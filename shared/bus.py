@@ -224,4 +224,3 @@ async def declare_topology(channel: AbstractChannel) -> AbstractExchange:
     for service in topology.SERVICES:
         await channel.declare_queue(topology.request_queue(service), durable=True)
     return events
-

@@ -73,14 +73,17 @@ class RpcClient:
         *,
         correlation_id: str,
         timeout_s: float,
+        system_id: int | None = None,
         message_id: uuid.UUID | None = None,
         request_hash: str | None = None,
     ) -> Answer:
-        """Send a request and return its reply. A request under an `Idempotency-Key` gives its
-        `message_id` (derived from the key) and `request_hash` (see `Envelope`)."""
+        """Send a request and return its reply. A request about one system gives its
+        `system_id`; one under an `Idempotency-Key` gives its `message_id` (derived from the
+        key) and `request_hash` (see `Envelope`)."""
         envelope = Envelope.wrap(
             message,
             correlation_id=correlation_id,
+            system_id=system_id,
             message_id=message_id,
             request_hash=request_hash,
         )

@@ -18,6 +18,9 @@ from services.gateway.config import (
     CONSUMER_CACHE_TTL_S,
     REQUEST_TIMEOUT_S,
     SERVICE,
+    SYSTEM_CACHE_SIZE,
+    SYSTEM_CACHE_TTL_S,
+    SYSTEM_CACHE_UNKNOWN_TTL_S,
 )
 from services.gateway.consumers import ConsumerCache
 from services.gateway.idempotency import idempotency_middleware
@@ -28,18 +31,21 @@ from services.gateway.keys import (
     rate_limiter_key,
     rpc_key,
     settings_key,
+    systems_key,
 )
 from services.gateway.middleware import auth_middleware, frame_middleware, parameters_middleware
 from services.gateway.ratelimit import RateLimiter
 from services.gateway.routes import setup_routes
+from services.gateway.systems import System, SystemCache
 from shared import topology
 from shared.bus import Bus
 from shared.config import Settings
 from shared.crypto import SecretBox
 from shared.entrypoint import wait_until_reachable
 from shared.envelope import Envelope
+from shared.errors import NotFound
 from shared.logging import new_correlation_id
-from shared.messages.systems import GetConsumerCredentials
+from shared.messages.systems import GetConsumerCredentials, ResolveSystem
 from shared.rpc_client import RpcClient
 
 log = structlog.get_logger()
@@ -112,12 +118,32 @@ async def _broker(app: web.Application) -> AsyncIterator[None]:
 
     consumers = ConsumerCache(fetch, ttl_s=CONSUMER_CACHE_TTL_S, max_size=CONSUMER_CACHE_SIZE)
 
+    async def resolve(slug: str) -> System | None:
+        try:
+            found = await rpc.call(
+                "badges",
+                ResolveSystem(slug=slug),
+                correlation_id=new_correlation_id(),
+                timeout_s=REQUEST_TIMEOUT_S,
+            )
+        except NotFound:
+            return None
+        return System(id=int(found["id"]), slug=str(found["slug"]))
+
+    systems = SystemCache(
+        resolve,
+        ttl_s=SYSTEM_CACHE_TTL_S,
+        unknown_ttl_s=SYSTEM_CACHE_UNKNOWN_TTL_S,
+        max_size=SYSTEM_CACHE_SIZE,
+    )
+
     async def on_broadcast(message: AbstractIncomingMessage) -> None:
         envelope = Envelope.from_bytes(message.body)
         if envelope.type == "consumer.deleted":
             consumers.forget(envelope.data["apiKey"])
         elif envelope.type == "system.deleted":
             consumers.forget_system(envelope.data["system"])
+            systems.forget(envelope.data["system"])
 
     broadcasts = await bus.consume_private(
         f"{SERVICE}.broadcasts.{uuid.uuid4().hex[:12]}",
@@ -127,6 +153,10 @@ async def _broker(app: web.Application) -> AsyncIterator[None]:
     app[bus_key] = bus
     app[rpc_key] = rpc
     app[consumers_key] = consumers
+    app[systems_key] = systems
+    # While the connection was down this process's broadcast queue was gone, and a deletion
+    # published then never reaches it: the reconnected queue is bound again before this runs.
+    bus.connection.reconnect_callbacks.add(lambda _connection: systems.clear())
     app[authenticator_key] = Authenticator(
         master_secret=settings.master_secret_value,
         lookup=consumers.get,

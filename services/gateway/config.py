@@ -15,6 +15,15 @@ CLIENT_MAX_SIZE = 4 * 1024 * 1024
 # API consumer secrets are remembered this long (DESIGN.md: at most 5 s), unknown keys too.
 CONSUMER_CACHE_TTL_S = 5.0
 CONSUMER_CACHE_SIZE = 10_000
+# A slug's system id changes only when the system is deleted, which every gateway hears at once
+# (`system.deleted`), and the cache is cleared after a reconnection: the TTL bounds only a
+# broadcast lost some other way. At 60 s a system read once a second still costs badges one
+# look-up a minute.
+SYSTEM_CACHE_TTL_S = 60.0
+# A slug no system has: creations are not broadcast, so another gateway's new system under it
+# answers 404 here for at most this long.
+SYSTEM_CACHE_UNKNOWN_TTL_S = 1.0
+SYSTEM_CACHE_SIZE = 10_000
 # Time allowed to finish requests in flight on SIGTERM.
 SHUTDOWN_TIMEOUT_S = 10.0
 # Kept alive between requests this long (web.run_app's default).

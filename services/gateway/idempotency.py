@@ -6,7 +6,7 @@ from the key (and its rank among the request's commands) and the hash of the HTT
 owning service stores its answer under that id in the same transaction as the effect, so a retry
 after any crash (of the gateway, the service or the broker) finds the effect's own record and is
 answered from it, never run twice. Keys are scoped to the caller's API key, the method and the
-path. A response that shows a secret once is stored without it (`shared.handling.Sensitive`), so
+path. A response that shows a secret once is stored without it (`shared.context.Sensitive`), so
 a replay never shows it again. A request refused before it reached a service (its body invalid,
 say) stored nothing: it had no effect, and its retry is answered as it was.
 """

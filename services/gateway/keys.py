@@ -7,6 +7,7 @@ from aiohttp import web
 from services.gateway.auth import Authenticator, Principal
 from services.gateway.consumers import ConsumerCache
 from services.gateway.ratelimit import RateLimiter
+from services.gateway.systems import SystemCache
 from shared.bus import Bus
 from shared.config import Settings
 from shared.rpc_client import RpcClient
@@ -15,6 +16,7 @@ settings_key = web.AppKey("settings", Settings)
 bus_key = web.AppKey("bus", Bus)
 rpc_key = web.AppKey("rpc", RpcClient)
 consumers_key = web.AppKey("consumers", ConsumerCache)
+systems_key = web.AppKey("systems", SystemCache)
 authenticator_key = web.AppKey("authenticator", Authenticator)
 rate_limiter_key = web.AppKey("rate_limiter", RateLimiter)
 

@@ -10,8 +10,10 @@ from services.gateway.body import Body, parse_body
 from services.gateway.config import REQUEST_TIMEOUT_S
 from services.gateway.idempotency import keyed_request_key
 from services.gateway.images import image_fields
-from services.gateway.keys import body_key, correlation_key, rpc_key, settings_key
+from services.gateway.keys import body_key, correlation_key, rpc_key, settings_key, systems_key
+from services.gateway.systems import System
 from services.gateway.validation import validate
+from shared.errors import NotFound
 from shared.messages.base import Command, Message
 from shared.messages.common import ImageUpload, Scope
 from shared.messages.fields import Fields
@@ -20,7 +22,8 @@ M = TypeVar("M", bound=Fields)
 
 
 async def ask(request: web.Request, service: str, message: Message) -> Any:
-    """Send a request to the service that owns it and return its answer. A command of a
+    """Send a request to the service that owns it and return its answer. A message about one
+    system (its `system_id`) travels in an envelope that names the system too. A command of a
     request under an `Idempotency-Key` goes with the id and hash that make its retries replay."""
     keyed = request.get(keyed_request_key) if isinstance(message, Command) else None
     answer = await request.app[rpc_key].request(
@@ -28,6 +31,7 @@ async def ask(request: web.Request, service: str, message: Message) -> Any:
         message,
         correlation_id=request[correlation_key],
         timeout_s=REQUEST_TIMEOUT_S,
+        system_id=getattr(message, "system_id", None),
         message_id=keyed.next_message_id() if keyed else None,
         request_hash=keyed.request_hash if keyed else None,
     )
@@ -38,6 +42,17 @@ async def ask(request: web.Request, service: str, message: Message) -> Any:
 
 async def ask_badges(request: web.Request, message: Message) -> Any:
     return await ask(request, "badges", message)
+
+
+async def path_system(request: web.Request) -> System:
+    """The system the path names (`/systems/<slug>/...`), from the gateway's cache: routes
+    answered by another service than badges need its immutable id."""
+    slug = request.match_info["system"]
+    found = await request.app[systems_key].get(slug)
+    if found is None:
+        # The badges service's own answer for a slug no system has.
+        raise NotFound(f"Could not find system field: `slug`, value: `{slug}`")
+    return found
 
 
 def body(request: web.Request) -> Body:

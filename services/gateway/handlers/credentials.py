@@ -8,7 +8,7 @@ from typing import Any, Literal, cast
 import structlog
 from aiohttp import web
 
-from services.gateway.handlers.common import ask, ask_badges, body, location
+from services.gateway.handlers.common import ask, ask_badges, body, location, path_system
 from services.gateway.render import json_response, listing
 from services.gateway.responses import envelopes
 from services.gateway.responses.credentials import (
@@ -29,7 +29,6 @@ from shared.messages.credentials import (
     SetOpenCampusKey,
 )
 from shared.messages.fields import Fields
-from shared.messages.systems import ResolveSystem
 from shared.opencampus import InvalidIssueRequest, IssueRequest, validate_issue_request
 
 log = structlog.get_logger()
@@ -46,25 +45,19 @@ class OpenCampusKey(Fields):
     api_key: str
 
 
-async def _system(request: web.Request) -> tuple[int, str]:
-    """The system's immutable id (the issuer keys everything by it), from its slug."""
-    found = await ask_badges(request, ResolveSystem(slug=request.match_info["system"]))
-    return int(found["id"]), str(found["slug"])
-
-
 async def put_open_campus(request: web.Request) -> web.Response:
     fields = validate(OpenCampusKey, body(request).fields)
     if not fields.api_key.strip():
         raise ValidationFailed([{"field": "apiKey", "value": "", "message": "Required field"}])
-    system_id, slug = await _system(request)
-    command = SetOpenCampusKey(system_id=system_id, system=slug, api_key=fields.api_key)
+    system = await path_system(request)
+    command = SetOpenCampusKey(system_id=system.id, system=system.slug, api_key=fields.api_key)
     settings = await ask(request, "issuer", command)
     return json_response({"status": "updated", "openCampus": settings})
 
 
 async def get_open_campus(request: web.Request) -> web.Response:
-    system_id, _ = await _system(request)
-    settings = await ask(request, "issuer", GetOpenCampusSettings(system_id=system_id))
+    system = await path_system(request)
+    settings = await ask(request, "issuer", GetOpenCampusSettings(system_id=system.id))
     return json_response({"openCampus": settings})
 
 
@@ -73,13 +66,13 @@ async def request_credential(request: web.Request) -> web.Response:
         validate_issue_request(body(request).fields)
     except InvalidIssueRequest as invalid:
         raise ValidationFailed(invalid.details) from None
-    system_id, slug = await _system(request)
-    command = RequestCredential(system_id=system_id, system=slug, body=body(request).fields)
+    system = await path_system(request)
+    command = RequestCredential(system_id=system.id, system=system.slug, body=body(request).fields)
     answer: dict[str, Any] = await ask(request, "issuer", command)
     credential = answer["credential"]
     if not answer["created"]:
         return json_response({"credential": credential})
-    path = f"/systems/{slug}/credentials/{credential['id']}"
+    path = f"/systems/{system.slug}/credentials/{credential['id']}"
     return json_response(
         {"status": "accepted", "credential": credential},
         status=202,
@@ -90,18 +83,18 @@ async def request_credential(request: web.Request) -> web.Response:
 async def list_credentials(request: web.Request) -> web.Response:
     page = pagination(request)
     status = cast(Status | None, choice(request, "status", _STATUSES, "")) or None
-    system_id, _ = await _system(request)
-    query = ListCredentials(system_id=system_id, status=status, page=page)
+    system = await path_system(request)
+    query = ListCredentials(system_id=system.id, status=status, page=page)
     return listing("credentials", await ask(request, "issuer", query), page)
 
 
 async def get_credential(request: web.Request) -> web.Response:
-    system_id, _ = await _system(request)
-    query = GetCredential(system_id=system_id, id=request.match_info["credential"])
+    system = await path_system(request)
+    query = GetCredential(system_id=system.id, id=request.match_info["credential"])
     try:
         credential = await ask(request, "issuer", query)
     except NotFound:
-        if not await ask_badges(request, HoldsCredential(system_id=system_id, id=query.id)):
+        if not await ask_badges(request, HoldsCredential(system_id=system.id, id=query.id)):
             raise
         credential = await _arriving(request, query)
     return json_response({"credential": credential})
@@ -122,8 +115,8 @@ async def _arriving(request: web.Request, query: GetCredential) -> Any:
 
 
 async def retry_credential(request: web.Request) -> web.Response:
-    system_id, _ = await _system(request)
-    command = RetryCredential(system_id=system_id, id=request.match_info["credential"])
+    system = await path_system(request)
+    command = RetryCredential(system_id=system.id, id=request.match_info["credential"])
     credential = await ask(request, "issuer", command)
     return json_response({"status": "accepted", "credential": credential}, status=202)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from services.gateway.handlers.common import ask_badges, fields_of, fields_with_image, location
+from services.gateway.keys import systems_key
 from services.gateway.middleware import master_only
 from services.gateway.render import created, deleted, json_response, listing, updated
 from services.gateway.responses import envelopes
@@ -36,6 +37,8 @@ async def list_systems(request: web.Request) -> web.Response:
 async def create_system(request: web.Request) -> web.Response:
     fields, image = fields_with_image(request, OrganizationFields)
     system = await ask_badges(request, CreateSystem(system=fields, image=image))
+    # This process may remember the slug as unknown; other gateways forget that within a second.
+    request.app[systems_key].forget(system["slug"])
     return created("system", system, location=location(request, f"/systems/{system['slug']}"))
 
 
@@ -53,7 +56,11 @@ async def update_system(request: web.Request) -> web.Response:
 @master_only
 async def delete_system(request: web.Request) -> web.Response:
     slug = request.match_info["system"]
-    return deleted("system", await ask_badges(request, DeleteSystem(slug=slug)))
+    system = await ask_badges(request, DeleteSystem(slug=slug))
+    # At once here, before the client can take the slug again; `system.deleted` tells the
+    # other gateways.
+    request.app[systems_key].forget(slug)
+    return deleted("system", system)
 
 
 @master_only

@@ -6,7 +6,7 @@ from typing import Literal, cast
 
 from aiohttp import web
 
-from services.gateway.handlers.common import ask, ask_badges, fields_of, location
+from services.gateway.handlers.common import ask, fields_of, location, path_system
 from services.gateway.render import created, deleted, json_response, listing, updated
 from services.gateway.responses import envelopes
 from services.gateway.responses.webhooks import (
@@ -18,7 +18,6 @@ from services.gateway.responses.webhooks import (
 )
 from services.gateway.routes import SYSTEM, Route
 from services.gateway.validation import choice, pagination
-from shared.messages.systems import ResolveSystem
 from shared.messages.webhooks import (
     CreateEndpoint,
     DeleteEndpoint,
@@ -39,76 +38,71 @@ Status = Literal["pending", "succeeded", "failed"]
 _STATUSES = {status: status for status in ("pending", "succeeded", "failed")}
 
 
-async def _system(request: web.Request) -> tuple[int, str]:
-    found = await ask_badges(request, ResolveSystem(slug=request.match_info["system"]))
-    return int(found["id"]), str(found["slug"])
-
-
 def _accepted(deliveries: list[str]) -> web.Response:
     return json_response({"status": "accepted", "deliveries": deliveries}, status=202)
 
 
 async def create_webhook(request: web.Request) -> web.Response:
     fields = fields_of(request, EndpointFields)
-    system_id, slug = await _system(request)
-    command = CreateEndpoint(system_id=system_id, system=slug, endpoint=fields)
+    system = await path_system(request)
+    command = CreateEndpoint(system_id=system.id, system=system.slug, endpoint=fields)
     webhook = await ask(request, "webhooks", command)
-    path = f"/systems/{slug}/webhooks/{webhook['id']}"
+    path = f"/systems/{system.slug}/webhooks/{webhook['id']}"
     return created("webhook", webhook, location=location(request, path))
 
 
 async def list_webhooks(request: web.Request) -> web.Response:
     page = pagination(request)
-    system_id, _ = await _system(request)
-    found = await ask(request, "webhooks", ListEndpoints(system_id=system_id, page=page))
+    system = await path_system(request)
+    found = await ask(request, "webhooks", ListEndpoints(system_id=system.id, page=page))
     return listing("webhooks", found, page)
 
 
 async def get_webhook(request: web.Request) -> web.Response:
-    system_id, _ = await _system(request)
-    query = GetEndpoint(system_id=system_id, id=request.match_info["webhook"])
+    system = await path_system(request)
+    query = GetEndpoint(system_id=system.id, id=request.match_info["webhook"])
     return json_response({"webhook": await ask(request, "webhooks", query)})
 
 
 async def update_webhook(request: web.Request) -> web.Response:
     changes = fields_of(request, EndpointChanges)
-    system_id, _ = await _system(request)
-    command = UpdateEndpoint(system_id=system_id, id=request.match_info["webhook"], changes=changes)
+    system = await path_system(request)
+    command = UpdateEndpoint(system_id=system.id, id=request.match_info["webhook"], changes=changes)
     return updated("webhook", await ask(request, "webhooks", command))
 
 
 async def delete_webhook(request: web.Request) -> web.Response:
-    system_id, _ = await _system(request)
-    command = DeleteEndpoint(system_id=system_id, id=request.match_info["webhook"])
+    system = await path_system(request)
+    command = DeleteEndpoint(system_id=system.id, id=request.match_info["webhook"])
     return deleted("webhook", await ask(request, "webhooks", command))
 
 
 async def rotate_secret(request: web.Request) -> web.Response:
-    system_id, _ = await _system(request)
-    command = RotateEndpointSecret(system_id=system_id, id=request.match_info["webhook"])
+    system = await path_system(request)
+    command = RotateEndpointSecret(system_id=system.id, id=request.match_info["webhook"])
     return updated("webhook", await ask(request, "webhooks", command))
 
 
 async def test_webhook(request: web.Request) -> web.Response:
-    system_id, _ = await _system(request)
-    command = TestEndpoint(system_id=system_id, id=request.match_info["webhook"])
+    system = await path_system(request)
+    command = TestEndpoint(system_id=system.id, id=request.match_info["webhook"])
     return _accepted(await ask(request, "webhooks", command))
 
 
 async def list_deliveries(request: web.Request) -> web.Response:
     page = pagination(request)
     status = cast(Status | None, choice(request, "status", _STATUSES, "")) or None
-    system_id, _ = await _system(request)
+    system = await path_system(request)
     query = ListDeliveries(
-        system_id=system_id, id=request.match_info["webhook"], status=status, page=page
+        system_id=system.id, id=request.match_info["webhook"], status=status, page=page
     )
     return listing("deliveries", await ask(request, "webhooks", query), page)
 
 
 async def retry_delivery(request: web.Request) -> web.Response:
-    system_id, _ = await _system(request)
+    system = await path_system(request)
     command = RetryDelivery(
-        system_id=system_id,
+        system_id=system.id,
         id=request.match_info["webhook"],
         delivery_id=request.match_info["delivery"],
     )
@@ -117,9 +111,9 @@ async def retry_delivery(request: web.Request) -> web.Response:
 
 async def recover(request: web.Request) -> web.Response:
     window = fields_of(request, Recovery)
-    system_id, _ = await _system(request)
+    system = await path_system(request)
     command = RecoverDeliveries(
-        system_id=system_id, id=request.match_info["webhook"], window=window
+        system_id=system.id, id=request.match_info["webhook"], window=window
     )
     return _accepted(await ask(request, "webhooks", command))
 

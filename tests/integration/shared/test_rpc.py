@@ -241,3 +241,27 @@ async def test_a_keyed_request_carries_its_id_and_hash_and_one_runs_at_a_time(
         await client.stop()
         await server.stop()
         await bus.close()
+
+
+async def test_a_request_about_a_system_names_it_in_its_envelope(own_vhost: Isolation) -> None:
+    bus = await Bus.connect(own_vhost.amqp_url, client_name="tests")
+    seen: list[Envelope] = []
+
+    async def handle(envelope: Envelope, message: aio_pika.abc.AbstractIncomingMessage) -> bytes:
+        seen.append(envelope)
+        return ok_reply(None)
+
+    server = RpcServer(bus, "webhooks", handle, prefetch=8)
+    client = RpcClient(bus, name="gateway")
+    await server.start()
+    await client.start()
+    try:
+        await client.request(
+            "webhooks", GetSystem(slug="a"), correlation_id="c", timeout_s=5, system_id=7
+        )
+        await client.call("webhooks", GetSystem(slug="b"), correlation_id="c", timeout_s=5)
+        assert [envelope.system_id for envelope in seen] == [7, None]
+    finally:
+        await client.stop()
+        await server.stop()
+        await bus.close()

@@ -1,12 +1,21 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 
 import pytest
 import structlog
 
 from shared.config import Environment
 from shared.logging import configure_logging
+
+
+@pytest.fixture(autouse=True)
+def _restored_logging() -> Iterator[None]:
+    """These tests log to the captured stderr, closed after each: later tests must not."""
+    yield
+    structlog.reset_defaults()
+    structlog.contextvars.clear_contextvars()
 
 
 def test_tracebacks_never_show_local_variables(capsys: pytest.CaptureFixture[str]) -> None:

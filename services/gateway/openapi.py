@@ -329,7 +329,7 @@ def document(version: str) -> dict[str, Any]:
 
 
 def _version() -> str:
-    from services.gateway.handlers.health import VERSION
+    from services.gateway.views.health import VERSION
 
     return VERSION
 

@@ -84,7 +84,7 @@ def in_contexts(
 
 def all_routes() -> list[Route]:
     from services.gateway import openapi
-    from services.gateway.handlers import (
+    from services.gateway.views import (
         applications,
         badges,
         claim_codes,

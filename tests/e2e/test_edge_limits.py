@@ -23,8 +23,8 @@ import jwt
 import pytest
 from pydantic import BaseModel
 
-from services.gateway.handlers.credentials import OpenCampusKey
 from services.gateway.routes import Route, all_routes
+from services.gateway.views.credentials import OpenCampusKey
 from shared.messages.applications import (
     ApplicationChanges,
     ApplicationFields,

@@ -28,9 +28,9 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from services.gateway.handlers.health import VERSION
 from services.gateway.openapi import document
 from services.gateway.routes import Route, all_routes
+from services.gateway.views.health import VERSION
 from shared.tokens import authorization, mint
 from tests.support import world
 from tests.support.stack import Stack

@@ -6,12 +6,12 @@ from typing import cast
 
 from aiohttp import web
 
-from services.gateway.handlers.common import ask_badges, fields_of, here, scope
 from services.gateway.render import created, deleted, json_response, listing, updated
 from services.gateway.responses import envelopes
 from services.gateway.responses.awards import Application
 from services.gateway.routes import in_contexts
 from services.gateway.validation import choice, pagination
+from services.gateway.views.common import ask_badges, fields_of, here, scope
 from shared.messages.applications import (
     ApplicationChanges,
     ApplicationFields,

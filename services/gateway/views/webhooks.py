@@ -6,7 +6,6 @@ from typing import Literal, cast
 
 from aiohttp import web
 
-from services.gateway.handlers.common import ask, fields_of, location, path_system
 from services.gateway.render import created, deleted, json_response, listing, updated
 from services.gateway.responses import envelopes
 from services.gateway.responses.webhooks import (
@@ -18,6 +17,7 @@ from services.gateway.responses.webhooks import (
 )
 from services.gateway.routes import SYSTEM, Route
 from services.gateway.validation import choice, pagination
+from services.gateway.views.common import ask, fields_of, location, path_system
 from shared.messages.webhooks import (
     CreateEndpoint,
     DeleteEndpoint,

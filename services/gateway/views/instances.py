@@ -7,12 +7,12 @@ from typing import Any
 
 from aiohttp import web
 
-from services.gateway.handlers.common import ask_badges, fields_of, scope
 from services.gateway.render import created, json_response, listing
 from services.gateway.responses import envelopes
 from services.gateway.responses.awards import Instance, InstancesCreated
 from services.gateway.routes import in_contexts
 from services.gateway.validation import pagination
+from services.gateway.views.common import ask_badges, fields_of, scope
 from shared.errors import ValidationFailed
 from shared.messages.instances import (
     AwardBadge,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from services.gateway.handlers.common import ask_badges, fields_of, fields_with_image, location
 from services.gateway.keys import systems_key
 from services.gateway.middleware import master_only
 from services.gateway.render import created, deleted, json_response, listing, updated
@@ -12,6 +11,7 @@ from services.gateway.responses import envelopes
 from services.gateway.responses.organizations import Consumer, NewConsumer, System
 from services.gateway.routes import Route
 from services.gateway.validation import pagination
+from services.gateway.views.common import ask_badges, fields_of, fields_with_image, location
 from shared.messages.systems import (
     ConsumerFields,
     CreateConsumer,

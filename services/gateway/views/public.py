@@ -10,7 +10,6 @@ import base64
 
 from aiohttp import web
 
-from services.gateway.handlers.common import ask_badges, scope
 from services.gateway.middleware import public
 from services.gateway.render import json_response
 from services.gateway.responses.public import (
@@ -20,6 +19,7 @@ from services.gateway.responses.public import (
     RevokedAssertion,
 )
 from services.gateway.routes import CONTEXTS, Answer, Raw, Route
+from services.gateway.views.common import ask_badges, scope
 from shared.messages.public import GetAssertion, GetBadgeClass, GetImage, GetIssuerProfile
 
 # An image's slug changes whenever it is replaced, so its bytes can be cached for good.

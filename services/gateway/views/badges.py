@@ -6,7 +6,6 @@ from typing import Literal, cast
 
 from aiohttp import web
 
-from services.gateway.handlers.common import ask_badges, body, here, scope
 from services.gateway.images import image_fields
 from services.gateway.middleware import public
 from services.gateway.render import created, deleted, json_response, listing, updated
@@ -16,6 +15,7 @@ from services.gateway.responses.badges import Badge
 from services.gateway.responses.public import BadgeLocation
 from services.gateway.routes import Route, in_contexts
 from services.gateway.validation import choice, pagination, validate
+from services.gateway.views.common import ask_badges, body, here, scope
 from shared.messages.badges import (
     BadgeChanges,
     BadgeFields,

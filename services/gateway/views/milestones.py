@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from services.gateway.handlers.common import ask_badges, fields_of, here
 from services.gateway.render import created, deleted, json_response, listing, updated
 from services.gateway.responses import envelopes
 from services.gateway.responses.awards import Milestone
 from services.gateway.routes import SYSTEM, Route
 from services.gateway.validation import pagination
+from services.gateway.views.common import ask_badges, fields_of, here
 from shared.messages.milestones import (
     AddMilestoneBadge,
     CreateMilestone,

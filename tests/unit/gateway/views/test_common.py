@@ -1,4 +1,4 @@
-"""What every handler shares: the path's system from the cache, and requests that name it."""
+"""What every view shares: the path's system from the cache, and requests that name it."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import make_mocked_request
 
-from services.gateway.handlers.common import ask, path_system
 from services.gateway.keys import correlation_key, rpc_key, systems_key
 from services.gateway.systems import System, SystemCache
+from services.gateway.views.common import ask, path_system
 from shared.errors import NotFound
 from shared.messages.base import Message
 from shared.messages.systems import GetSystem

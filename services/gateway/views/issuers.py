@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from services.gateway.handlers.common import ask_badges, fields_with_image, here, scope
 from services.gateway.render import created, deleted, json_response, listing, updated
 from services.gateway.responses import envelopes
 from services.gateway.responses.organizations import Issuer, Program
 from services.gateway.routes import ISSUER, PROGRAM, SYSTEM, Route
 from services.gateway.validation import pagination
+from services.gateway.views.common import ask_badges, fields_with_image, here, scope
 from shared.messages.issuers import (
     CreateIssuer,
     CreateProgram,

@@ -8,7 +8,6 @@ from typing import Any, Literal, cast
 import structlog
 from aiohttp import web
 
-from services.gateway.handlers.common import ask, ask_badges, body, location, path_system
 from services.gateway.render import json_response, listing
 from services.gateway.responses import envelopes
 from services.gateway.responses.credentials import (
@@ -18,6 +17,7 @@ from services.gateway.responses.credentials import (
 )
 from services.gateway.routes import SYSTEM, Answer, Route
 from services.gateway.validation import choice, pagination, validate
+from services.gateway.views.common import ask, ask_badges, body, location, path_system
 from shared.errors import NotFound, ServiceUnavailable, ValidationFailed
 from shared.messages.credentials import (
     GetCredential,

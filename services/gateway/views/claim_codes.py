@@ -7,12 +7,12 @@ from urllib.parse import quote
 
 from aiohttp import web
 
-from services.gateway.handlers.common import ask_badges, fields_of, location, scope
 from services.gateway.render import json_response
 from services.gateway.responses import envelopes
 from services.gateway.responses.badges import BadgeByCode, ClaimCodeList, ClaimCodeReply
 from services.gateway.routes import in_contexts
 from services.gateway.validation import pagination
+from services.gateway.views.common import ask_badges, fields_of, location, scope
 from shared.messages.claim_codes import (
     ClaimCode,
     ClaimCodeFields,

@@ -1,4 +1,4 @@
-"""What every handler does: read the body, know its scope, ask the owning service."""
+"""What every view does: read the body, know its scope, ask the owning service."""
 
 from __future__ import annotations
 

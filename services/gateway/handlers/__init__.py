@@ -1,1 +1,0 @@
-"""HTTP handlers, one module per resource family; each lists its routes in `ROUTES`."""

@@ -16,8 +16,14 @@ import urllib.error
 import urllib.request
 from typing import Any
 
+from shared.bus import Bus
 from shared.config import DEV_MASTER_SECRET
 from shared.crypto import generate_key
+from shared.deadletters import inspect, redrive
+from shared.errors import AppError
+from shared.logging import new_correlation_id
+from shared.messages.common import Ping
+from shared.rpc_client import RpcClient
 from shared.tokens import mint, signed_headers
 
 
@@ -102,12 +108,6 @@ def cmd_gen_key(args: argparse.Namespace) -> int:
 
 
 async def _ping(url: str, service: str, timeout_s: float) -> bool:
-    from shared.bus import Bus
-    from shared.errors import AppError
-    from shared.logging import new_correlation_id
-    from shared.messages.common import Ping
-    from shared.rpc_client import RpcClient
-
     bus = await Bus.connect(url, client_name="plaudit-cli")
     try:
         rpc = RpcClient(bus, name="cli")
@@ -144,8 +144,6 @@ def cmd_ping(args: argparse.Namespace) -> int:
 
 
 def cmd_dead_letters(args: argparse.Namespace) -> int:
-    from shared.deadletters import inspect, redrive
-
     url = os.environ.get("AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/")
     if args.action == "list":
         for queue, count in asyncio.run(inspect(url)).items():

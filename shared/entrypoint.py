@@ -17,6 +17,11 @@ import structlog
 from shared.config import Settings
 from shared.logging import configure_logging
 
+try:
+    from uvloop import run as run_event_loop
+except ImportError:  # pragma: no cover - uvloop is a dependency except on Windows
+    from asyncio import run as run_event_loop  # type: ignore[assignment]
+
 log = structlog.get_logger()
 T = TypeVar("T")
 
@@ -69,9 +74,4 @@ async def wait_until_reachable(
 def main(service: str, run: Callable[[Settings], Coroutine[Any, Any, None]]) -> None:
     settings = load_settings()
     configure_logging(settings.plaudit_env, service)
-    try:
-        import uvloop
-    except ImportError:  # pragma: no cover - uvloop is a dependency except on Windows
-        asyncio.run(run(settings))
-    else:
-        uvloop.run(run(settings))
+    run_event_loop(run(settings))

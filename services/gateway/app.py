@@ -35,7 +35,7 @@ from services.gateway.keys import (
 )
 from services.gateway.middleware import auth_middleware, frame_middleware, parameters_middleware
 from services.gateway.ratelimit import RateLimiter
-from services.gateway.routes import setup_routes
+from services.gateway.route_table import setup_routes
 from services.gateway.systems import System, SystemCache
 from shared import topology
 from shared.bus import Bus

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from importlib.metadata import PackageNotFoundError, version
+
 SERVICE = "gateway"
 # What BadgeKit clients check on `/` and `/healthcheck`.
 APP_NAME = "BadgeKit API"
@@ -33,3 +35,8 @@ KEEPALIVE_TIMEOUT_S = 75.0
 # its limit needs an Authorization header of about 11 kB. Beyond either limit, a JSON error.
 MAX_REQUEST_LINE_SIZE = 8190
 MAX_HEADER_FIELD_SIZE = 16384
+
+try:
+    VERSION = version("plaudit")
+except PackageNotFoundError:  # pragma: no cover - running from a tree that was not installed
+    VERSION = "0.0.0"

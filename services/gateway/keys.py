@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from aiohttp import web
 
 from services.gateway.auth import Authenticator, Principal
@@ -19,6 +22,9 @@ consumers_key = web.AppKey("consumers", ConsumerCache)
 systems_key = web.AppKey("systems", SystemCache)
 authenticator_key = web.AppKey("authenticator", Authenticator)
 rate_limiter_key = web.AppKey("rate_limiter", RateLimiter)
+# The OpenAPI document of the route table, by version (a function: the table imports the views).
+ApiDocument = Callable[[str], dict[str, Any]]
+api_document_key: web.AppKey[ApiDocument] = web.AppKey("api_document")
 
 correlation_key = web.RequestKey("correlation_id", str)
 principal_key = web.RequestKey("principal", Principal)

@@ -1,13 +1,12 @@
-"""The OpenAPI 3.1 document, built from the route table and the pydantic models that validate
-request bodies, and a page that shows it (no script, nothing fetched from elsewhere)."""
+"""The OpenAPI 3.1 document of a route table, built from its routes and the pydantic models that
+validate request bodies and declare replies."""
 
 from __future__ import annotations
 
 import re
-from functools import cache
+from collections.abc import Sequence
 from typing import Any
 
-from aiohttp import web
 from pydantic import BaseModel
 from pydantic.json_schema import (
     GenerateJsonSchema,
@@ -17,12 +16,9 @@ from pydantic.json_schema import (
 )
 from pydantic_core import core_schema
 
-from services.gateway.docs_page import page
-from services.gateway.middleware import public
-from services.gateway.render import json_response
 from services.gateway.responses.envelopes import Shown
 from services.gateway.responses.examples import example_of
-from services.gateway.routes import Raw, Reply, Route, all_routes
+from services.gateway.routes import Raw, Reply, Route
 from shared.messages.fields import MAX_PAGE
 
 _PARAMETER = re.compile(r"\{(\w+)\}")
@@ -294,9 +290,9 @@ def _slug(path: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", path.lower()).strip("_") or "root"
 
 
-@cache
-def document(version: str) -> dict[str, Any]:
-    routes = [route for route in all_routes() if route.path not in ("/openapi.json", "/docs")]
+def document(table: Sequence[Route], version: str) -> dict[str, Any]:
+    """The document of a route table (the routes that serve the document itself left out)."""
+    routes = [route for route in table if route.path not in ("/openapi.json", "/docs")]
     schemas = _schemas(routes)
     paths: dict[str, dict[str, Any]] = {}
     for route in routes:
@@ -326,41 +322,3 @@ def document(version: str) -> dict[str, Any]:
             },
         },
     }
-
-
-def _version() -> str:
-    from services.gateway.views.health import VERSION
-
-    return VERSION
-
-
-@public
-async def openapi_json(request: web.Request) -> web.Response:
-    return json_response(document(_version()))
-
-
-@public
-async def docs(request: web.Request) -> web.Response:
-    return web.Response(text=page(document(_version())), content_type="text/html")
-
-
-ROUTES = [
-    Route(
-        "GET",
-        "/openapi.json",
-        openapi_json,
-        "This API as an OpenAPI 3.1 document",
-        "docs",
-        reply=Raw("application/json", {"type": "object"}),
-        local=True,
-    ),
-    Route(
-        "GET",
-        "/docs",
-        docs,
-        "This API as a page to read",
-        "docs",
-        reply=Raw("text/html", {"type": "string"}),
-        local=True,
-    ),
-]

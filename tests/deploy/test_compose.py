@@ -19,7 +19,7 @@ import yaml
 from aiohttp import web
 from pydantic import SecretStr, ValidationError
 
-from services.gateway.routes import setup_routes
+from services.gateway.route_table import setup_routes
 from services.sandbox.app import create_app as create_sandbox_app
 from services.sandbox.server import api_keys, listen_address
 from services.sandbox.server import parse_args as sandbox_args

@@ -23,7 +23,8 @@ import jwt
 import pytest
 from pydantic import BaseModel
 
-from services.gateway.routes import Route, all_routes
+from services.gateway.route_table import all_routes
+from services.gateway.routes import Route
 from services.gateway.views.credentials import OpenCampusKey
 from shared.messages.applications import (
     ApplicationChanges,

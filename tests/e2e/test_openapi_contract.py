@@ -28,9 +28,9 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from services.gateway.openapi import document
-from services.gateway.routes import Route, all_routes
-from services.gateway.views.health import VERSION
+from services.gateway.config import VERSION
+from services.gateway.route_table import all_routes, api_document
+from services.gateway.routes import Route
 from shared.tokens import authorization, mint
 from tests.support import world
 from tests.support.stack import Stack
@@ -41,7 +41,7 @@ pytestmark = pytest.mark.e2e
 # two-core CI machine (its budget for this test is three).
 EXAMPLES = 10
 
-SCHEMA = schemathesis.openapi.from_dict(document(VERSION))
+SCHEMA = schemathesis.openapi.from_dict(api_document(VERSION))
 SCHEMA.config.generation.update(
     modes=[GenerationMode.POSITIVE, GenerationMode.NEGATIVE],
     max_examples=EXAMPLES,
@@ -199,4 +199,4 @@ CHECKS = [
 
 def test_the_served_document_is_the_one_under_test(stack: Stack, session: requests.Session) -> None:
     served = session.get(f"{stack.base_url}/openapi.json", timeout=10).json()
-    assert served == document(VERSION)
+    assert served == api_document(VERSION)

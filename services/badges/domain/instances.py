@@ -76,16 +76,5 @@ def already_awarded(email: str, badge_slug: str, held_url: str | None) -> Confli
     return Conflict(f"User {email} has already been awarded badge {badge_slug}", details=details)
 
 
-def archived(badge_slug: str) -> Conflict:
-    return Conflict(f"Badge {badge_slug} is archived and cannot be awarded")
-
-
-def award_limit(badge: Mapping[str, Any]) -> int | None:
-    """How many active awards the badge allows; None for no limit, which BadgeKit (and its web
-    app) also wrote as 0. The 0 is kept as it was sent, and shown so."""
-    limit: int | None = badge["award_limit"]
-    return limit or None
-
-
 def limit_reached(badge_slug: str, limit: int) -> Conflict:
     return Conflict(f"Badge {badge_slug} has reached its limit of {limit} active awards")

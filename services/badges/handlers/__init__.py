@@ -4,8 +4,7 @@ registry at the bottom, merged here; the events it consumes (`credential.*`) in
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+from services.badges.deps import Deps
 from services.badges.handlers import (
     applications,
     badges,
@@ -20,9 +19,6 @@ from services.badges.handlers import (
 )
 from shared.context import Handler
 from shared.messages.base import Message
-
-if TYPE_CHECKING:
-    from services.badges.app import Deps
 
 REQUEST_HANDLERS: dict[type[Message], Handler[Deps]] = {
     **systems.HANDLERS,

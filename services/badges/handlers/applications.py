@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from services.badges import applying
+from services.badges.deps import Ctx, Deps
 from services.badges.domain import applications as present
 from services.badges.domain.common import listing
-from services.badges.errors import not_found
-from services.badges.handlers.badges import find_badge, shown
+from services.badges.lookups import find_application, find_badge, shown, shown_application
 from services.badges.repository import applications as repository
 from services.badges.repository.milestones import badges_by_id
 from services.badges.repository.scopes import Place, resolve
-from shared.context import Context, Handler
+from shared.context import Handler
 from shared.messages.applications import (
-    ApplicationFields,
-    ApplicationSubmitted,
     CreateApplication,
     DeleteApplication,
     GetApplication,
@@ -23,48 +22,11 @@ from shared.messages.applications import (
     UpdateApplication,
 )
 from shared.messages.base import Message
-from shared.messages.common import Scope
-
-if TYPE_CHECKING:
-    from services.badges.app import Deps
-
-    Ctx = Context[Deps]
-
-
-async def find_application(
-    ctx: Ctx, scope: Scope, badge_slug: str, slug: str
-) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The badge and the application a `{B}/applications/:slug` path names, or their 404."""
-    badge = await find_badge(ctx, scope, badge_slug)
-    row = await repository.find(ctx.conn, badge["id"], slug)
-    if row is None:
-        raise not_found("application", "slug", slug)
-    return badge, row
-
-
-def shown_application(ctx: Ctx, row: dict[str, Any], badge: dict[str, Any]) -> dict[str, Any]:
-    """An application row as responses show it; `badge` is its badge's row."""
-    return present.application(row, shown(ctx, badge))
-
-
-async def submit(ctx: Ctx, badge: dict[str, Any], fields: ApplicationFields) -> dict[str, Any]:
-    """Store a new application for `badge` (a row) and announce it."""
-    application_id = await repository.insert(
-        ctx.conn, badge["system_id"], badge["id"], fields.model_dump()
-    )
-    if fields.evidence:
-        await repository.replace_evidence(ctx.conn, application_id, fields.evidence)
-    application = shown_application(ctx, await repository.get(ctx.conn, application_id), badge)
-    ctx.emit(
-        ApplicationSubmitted(system=badge["system"]["slug"], application=application),
-        system_id=badge["system_id"],
-    )
-    return application
 
 
 async def create_application(cmd: CreateApplication, ctx: Ctx) -> dict[str, Any]:
     badge = await find_badge(ctx, cmd.scope, cmd.badge)
-    return await submit(ctx, badge, cmd.application)
+    return await applying.submit(ctx, badge, cmd.application)
 
 
 async def get_application(query: GetApplication, ctx: Ctx) -> dict[str, Any]:

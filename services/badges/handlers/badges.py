@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import asyncpg
 
-from services.badges.domain import badges as present
+from services.badges.deps import Ctx, Deps
 from services.badges.domain import credentials
 from services.badges.domain.common import listing
-from services.badges.errors import not_found, slug_taken
+from services.badges.errors import slug_taken
+from services.badges.lookups import find_badge, milestones_for_badge, shown
 from services.badges.repository import badges as repository
 from services.badges.repository import images
 from services.badges.repository.scopes import Place, resolve
-from shared.context import Context, Handler
+from shared.context import Handler
 from shared.errors import ValidationFailed
 from shared.messages.badges import (
     BadgeChanges,
@@ -26,27 +27,7 @@ from shared.messages.badges import (
     UpdateBadge,
 )
 from shared.messages.base import Message
-from shared.messages.common import Scope
 from shared.messages.events import BadgeCreated, BadgeDeleted, BadgeUpdated
-
-if TYPE_CHECKING:
-    from services.badges.app import Deps
-
-    Ctx = Context[Deps]
-
-
-async def find_badge(ctx: Ctx, scope: Scope, slug: str) -> dict[str, Any]:
-    """The badge a `{B}` path names, or the 404 of the first level that does not exist."""
-    row = await repository.find(ctx.conn, scope, slug)
-    if row is None:
-        await resolve(ctx.conn, scope)  # raises the 404 of a missing system, issuer or program
-        raise not_found("badge", "slug", slug)
-    ctx.system_id = row["system_id"]
-    return row
-
-
-def shown(ctx: Ctx, row: dict[str, Any]) -> dict[str, Any]:
-    return present.badge(row, ctx.deps.base_url)
 
 
 async def _write_children(ctx: Ctx, badge_id: int, fields: BadgeFields | BadgeChanges) -> None:
@@ -94,14 +75,7 @@ async def create_badge(cmd: CreateBadge, ctx: Ctx) -> dict[str, Any]:
 
 async def get_badge(query: GetBadge, ctx: Ctx) -> dict[str, Any]:
     row = await find_badge(ctx, query.scope, query.slug)
-    return {**shown(ctx, row), "milestones": await milestones_of(ctx, row["id"])}
-
-
-async def milestones_of(ctx: Ctx, badge_id: int) -> list[dict[str, Any]]:
-    """The milestones whose primary badge this is (BadgeKit shows them on a single badge)."""
-    from services.badges.handlers.milestones import milestones_for_badge
-
-    return await milestones_for_badge(ctx, badge_id)
+    return {**shown(ctx, row), "milestones": await milestones_for_badge(ctx, row["id"])}
 
 
 async def list_badges(query: ListBadges, ctx: Ctx) -> dict[str, Any]:

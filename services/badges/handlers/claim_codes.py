@@ -2,31 +2,27 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from services.badges import awarding
+from services.badges.deps import Ctx, Deps
 from services.badges.domain import claim_codes as domain
 from services.badges.errors import not_found
-from services.badges.handlers.badges import find_badge, shown
+from services.badges.lookups import find_badge, shown
 from services.badges.repository import badges as badges_repository
 from services.badges.repository import claim_codes as repository
 from services.badges.repository.scopes import resolve
-from shared.context import Context, Handler
+from shared.context import Handler
 from shared.errors import NotFound
 from shared.messages.base import Message
 from shared.messages.claim_codes import (
     ClaimCode,
-    ClaimCodeClaimed,
     CreateClaimCode,
     DeleteClaimCode,
     FindBadgeByCode,
     GetClaimCode,
     ListClaimCodes,
 )
-
-if TYPE_CHECKING:
-    from services.badges.app import Deps
-
-    Ctx = Context[Deps]
 
 # A random code colliding with one of the badge's codes is drawn again; 16^10 codes make a
 # second collision in a row all but impossible.
@@ -81,33 +77,10 @@ async def delete_claim_code(cmd: DeleteClaimCode, ctx: Ctx) -> dict[str, Any]:
     return {"claimCode": domain.claim_code(row), "badge": shown(ctx, badge)}
 
 
-async def consume(
-    ctx: Ctx, badge: dict[str, Any], shown_badge: dict[str, Any], code: str, email: str | None
-) -> dict[str, Any]:
-    """Claim a code of this badge in the caller's transaction: 404 when the badge has no such
-    code, 400 CodeAlreadyUsed when it is a used single-use code. Emits `claim_code.claimed`."""
-    row = await repository.claim(ctx.conn, badge["id"], code, email)
-    if row is None:
-        if await repository.get(ctx.conn, badge["id"], code) is None:
-            raise _code_not_found(code)
-        raise domain.already_used(code)
-    shown_code = domain.claim_code(row)
-    ctx.emit(
-        ClaimCodeClaimed(
-            system=badge["system"]["slug"],
-            badge=shown_badge,
-            claim_code=shown_code,
-            email=shown_code["email"],
-        ),
-        system_id=badge["system_id"],
-    )
-    return shown_code
-
-
 async def claim(cmd: ClaimCode, ctx: Ctx) -> dict[str, Any]:
     badge = await find_badge(ctx, cmd.scope, cmd.badge)
     shown_badge = shown(ctx, badge)
-    claimed = await consume(ctx, badge, shown_badge, cmd.code, cmd.email)
+    claimed = await awarding.consume_claim_code(ctx, badge, shown_badge, cmd.code, cmd.email)
     return {"claimCode": claimed, "badge": shown_badge}
 
 

@@ -9,20 +9,16 @@ holds those, and the event changes nothing here.
 from __future__ import annotations
 
 import uuid
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import structlog
 
+from services.badges.deps import Ctx, Deps
 from services.badges.repository import instances as repository
-from shared.context import Context, Handler
+from shared.context import Handler
 from shared.errors import PermanentError
 from shared.messages.base import Message
 from shared.messages.credentials import CredentialFailed, CredentialIssued, HoldsCredential
-
-if TYPE_CHECKING:
-    from services.badges.app import Deps
-
-    Ctx = Context[Deps]
 
 log = structlog.get_logger()
 

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from services.badges.deps import Ctx, Deps
 from services.badges.domain import organizations as present
 from services.badges.domain.common import listing
 from services.badges.handlers import organizations
 from services.badges.repository import organizations as orgs
 from services.badges.repository.scopes import Place, resolve
-from shared.context import Context, Handler
+from shared.context import Handler
 from shared.messages.base import Message
 from shared.messages.issuers import (
     CreateIssuer,
@@ -23,11 +24,6 @@ from shared.messages.issuers import (
     UpdateIssuer,
     UpdateProgram,
 )
-
-if TYPE_CHECKING:
-    from services.badges.app import Deps
-
-    Ctx = Context[Deps]
 
 
 async def _place(ctx: Ctx, scope: Any) -> Place:

@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import structlog
 
-from services.badges.domain import milestones as present
+from services.badges.deps import Ctx, Deps
 from services.badges.domain.common import listing
 from services.badges.errors import not_found
-from services.badges.handlers.applications import submit
-from services.badges.handlers.badges import shown
-from services.badges.repository import applications, badges
+from services.badges.lookups import shown_milestones
 from services.badges.repository import milestones as repository
 from services.badges.repository.scopes import Place, resolve
-from shared.context import Context, Handler
-from shared.errors import AppError, ValidationFailed
-from shared.messages.applications import ApplicationFields
+from shared.context import Handler
+from shared.errors import ValidationFailed
 from shared.messages.base import Message
 from shared.messages.common import Scope
 from shared.messages.milestones import (
@@ -28,11 +25,6 @@ from shared.messages.milestones import (
     RemoveMilestoneBadge,
     UpdateMilestone,
 )
-
-if TYPE_CHECKING:
-    from services.badges.app import Deps
-
-    Ctx = Context[Deps]
 
 log = structlog.get_logger()
 
@@ -56,16 +48,10 @@ async def _find(ctx: Ctx, place: Place, milestone_id: str) -> dict[str, Any]:
     return row
 
 
-async def _shown(ctx: Ctx, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    found = await repository.badges_by_id(ctx.conn, present.badge_ids(rows))
-    shown_badges = {badge_id: shown(ctx, row) for badge_id, row in found.items()}
-    return [present.milestone(row, shown_badges) for row in rows]
-
-
 async def _reloaded(ctx: Ctx, place: Place, milestone_id: int) -> dict[str, Any]:
     row = await repository.find(ctx.conn, place.system_id, milestone_id)
     assert row is not None
-    return (await _shown(ctx, [row]))[0]
+    return (await shown_milestones(ctx, [row]))[0]
 
 
 async def _check_badges(ctx: Ctx, place: Place, named: list[tuple[str, int]]) -> None:
@@ -87,20 +73,15 @@ def _named(primary: int | None, support: list[int] | None) -> list[tuple[str, in
     return named
 
 
-async def milestones_for_badge(ctx: Ctx, badge_id: int) -> list[dict[str, Any]]:
-    """The milestones whose primary badge is `badge_id`, as responses show them."""
-    return await _shown(ctx, await repository.with_primary(ctx.conn, badge_id))
-
-
 async def list_milestones(query: ListMilestones, ctx: Ctx) -> dict[str, Any]:
     place = await _system(ctx, query.system)
     rows, total = await repository.in_system(ctx.conn, place.system_id, query.page)
-    return listing(await _shown(ctx, rows), total)
+    return listing(await shown_milestones(ctx, rows), total)
 
 
 async def get_milestone(query: GetMilestone, ctx: Ctx) -> dict[str, Any]:
     place = await _system(ctx, query.system)
-    return (await _shown(ctx, [await _find(ctx, place, query.id)]))[0]
+    return (await shown_milestones(ctx, [await _find(ctx, place, query.id)]))[0]
 
 
 async def create_milestone(cmd: CreateMilestone, ctx: Ctx) -> dict[str, Any]:
@@ -128,7 +109,7 @@ async def update_milestone(cmd: UpdateMilestone, ctx: Ctx) -> dict[str, Any]:
 async def delete_milestone(cmd: DeleteMilestone, ctx: Ctx) -> dict[str, Any]:
     place = await _system(ctx, cmd.system)
     row = await _find(ctx, place, cmd.id)
-    milestone = (await _shown(ctx, [row]))[0]
+    milestone = (await shown_milestones(ctx, [row]))[0]
     await repository.delete(ctx.conn, row["id"])
     return milestone
 
@@ -146,68 +127,6 @@ async def remove_milestone_badge(cmd: RemoveMilestoneBadge, ctx: Ctx) -> dict[st
     row = await _find(ctx, place, cmd.id)
     await repository.remove_support(ctx.conn, row["id"], cmd.badge_id)
     return await _reloaded(ctx, place, row["id"])
-
-
-async def after_award(ctx: Ctx, badge: dict[str, Any], email: str) -> list[dict[str, Any]]:
-    """Called in the transaction of every award of `badge` (a row of `repository.badges`) to
-    `email`: award the primary badge of each milestone this award completes (in the same
-    transaction, each with its own `badge.awarded` event), and return those new awards.
-
-    A `queue-application` milestone queues an application for its primary badge instead (unless
-    one is pending, or the badge is archived). A primary badge that cannot be awarded (archived,
-    limit reached) is skipped, never failing the award that triggered it. Chains end: a held
-    primary badge is skipped."""
-    milestones = await repository.supported_by(ctx.conn, badge["system_id"], badge["id"])
-    if not milestones:
-        return []
-    await repository.lock_recipient(ctx.conn, badge["system_id"], email)
-    held = await repository.held_badges(ctx.conn, badge["system_id"], email)
-    awarded: list[dict[str, Any]] = []
-    for milestone in milestones:
-        if not present.is_due(milestone, held):
-            continue
-        primary = await badges.get(ctx.conn, milestone["primary_badge_id"])
-        if milestone["action"] == "queue-application":
-            await _queue_application(ctx, milestone, primary, email)
-            continue
-        instance = await _award(ctx, milestone, primary, email)
-        if instance is not None:
-            awarded.append(instance)
-            # That award may have completed further milestones (and awarded their badges).
-            held = await repository.held_badges(ctx.conn, badge["system_id"], email)
-    return awarded
-
-
-async def _award(
-    ctx: Ctx, milestone: dict[str, Any], primary: dict[str, Any], email: str
-) -> dict[str, Any] | None:
-    from services.badges.handlers import instances  # instances calls after_award: no cycle
-
-    emitted = len(ctx.events)
-    try:
-        # A savepoint: a refused award leaves the triggering award's transaction usable.
-        async with ctx.conn.transaction():
-            instance: dict[str, Any] = await instances.award(ctx, primary, email)
-    except AppError as error:
-        del ctx.events[emitted:]
-        log.info(
-            "milestone.award_skipped",
-            milestone_id=milestone["id"],
-            badge_id=primary["id"],
-            reason=error.code,
-        )
-        return None
-    log.info("milestone.awarded", milestone_id=milestone["id"], badge_id=primary["id"])
-    return instance
-
-
-async def _queue_application(
-    ctx: Ctx, milestone: dict[str, Any], primary: dict[str, Any], email: str
-) -> None:
-    if primary["archived"] or await applications.pending(ctx.conn, primary["id"], email):
-        return
-    await submit(ctx, primary, ApplicationFields(learner=email))
-    log.info("milestone.application_queued", milestone_id=milestone["id"], badge_id=primary["id"])
 
 
 HANDLERS: dict[type[Message], Handler[Deps]] = {

@@ -2,23 +2,20 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import asyncpg
 
+from services.badges.deps import Ctx
 from services.badges.errors import slug_taken
+from services.badges.handlers.badges import delete_badges
+from services.badges.repository import badges as badges_repository
 from services.badges.repository import images
 from services.badges.repository import organizations as repository
 from services.badges.repository.organizations import Table
 from services.badges.repository.scopes import Place
-from shared.context import Context
 from shared.messages.common import ImageUpload
 from shared.messages.systems import OrganizationChanges, OrganizationFields
-
-if TYPE_CHECKING:
-    from services.badges.app import Deps
-
-    Ctx = Context[Deps]
 
 MODEL = {"systems": "system", "issuers": "issuer", "programs": "program"}
 
@@ -63,9 +60,6 @@ async def update(
 async def delete_with_badges(ctx: Ctx, table: Table, row_id: int, place: Place) -> None:
     """Delete an issuer or a program with its badges (each announced as deleted) and, through
     the foreign keys, everything under them."""
-    from services.badges.handlers.badges import delete_badges
-    from services.badges.repository import badges as badges_repository
-
     column = "issuer_id" if table == "issuers" else "program_id"
     await delete_badges(ctx, place, await badges_repository.ids_in(ctx.conn, column, row_id))
     await repository.delete(ctx.conn, table, row_id)

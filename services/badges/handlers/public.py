@@ -5,22 +5,18 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from services.badges.deps import Ctx, Deps
 from services.badges.domain import public as documents
 from services.badges.errors import not_found
 from services.badges.repository import badges as badges_repository
 from services.badges.repository import images
 from services.badges.repository import instances as instances_repository
-from shared.context import Context, Handler
+from shared.context import Handler
 from shared.errors import NotFound
 from shared.messages.base import Message
 from shared.messages.public import GetAssertion, GetBadgeClass, GetImage, GetIssuerProfile
-
-if TYPE_CHECKING:
-    from services.badges.app import Deps
-
-    Ctx = Context[Deps]
 
 
 async def get_image(query: GetImage, ctx: Ctx) -> dict[str, Any]:

@@ -5,14 +5,15 @@ approved; nothing is awarded here (as in BadgeKit, the subscriber decides and ca
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from services.badges.deps import Ctx, Deps
 from services.badges.domain import reviews as present
 from services.badges.domain.common import listing
 from services.badges.errors import not_found
-from services.badges.handlers.applications import find_application, shown_application
+from services.badges.lookups import find_application, shown_application
 from services.badges.repository import reviews as repository
-from shared.context import Context, Handler
+from shared.context import Handler
 from shared.errors import ValidationFailed
 from shared.messages.applications import (
     ApplicationPath,
@@ -25,11 +26,6 @@ from shared.messages.applications import (
     UpdateReview,
 )
 from shared.messages.base import Message
-
-if TYPE_CHECKING:
-    from services.badges.app import Deps
-
-    Ctx = Context[Deps]
 
 
 async def _application(ctx: Ctx, at: ApplicationPath) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import secrets
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from services.badges.config import API_KEY_BYTES, API_SECRET_BYTES
+from services.badges.deps import Ctx, Deps
 from services.badges.domain import consumers as domain
 from services.badges.domain import organizations as present
 from services.badges.domain.common import listing
@@ -13,7 +14,7 @@ from services.badges.errors import not_found
 from services.badges.handlers import organizations
 from services.badges.repository import consumers as repository
 from services.badges.repository import organizations as orgs
-from shared.context import Context, Handler, Sensitive
+from shared.context import Handler, Sensitive
 from shared.messages.base import Message
 from shared.messages.events import (
     ConsumerDeleted,
@@ -31,11 +32,6 @@ from shared.messages.systems import (
     ResolveSystem,
     UpdateSystem,
 )
-
-if TYPE_CHECKING:
-    from services.badges.app import Deps
-
-    Ctx = Context[Deps]
 
 
 async def _system_id(ctx: Ctx, slug: str) -> int:

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from importlib.metadata import PackageNotFoundError, version
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from services.gateway import metrics
-from services.gateway.config import APP_NAME, PROBE_TIMEOUT_S
+from services.gateway.config import APP_NAME, PROBE_TIMEOUT_S, VERSION
 from services.gateway.keys import bus_key, correlation_key, rpc_key
 from services.gateway.middleware import public
 from services.gateway.render import json_response
@@ -18,11 +17,6 @@ from services.gateway.routes import Answer, Raw, Route
 from shared import topology
 from shared.errors import AppError
 from shared.messages.common import Ping
-
-try:
-    VERSION = version("plaudit")
-except PackageNotFoundError:  # pragma: no cover - running from a tree that was not installed
-    VERSION = "0.0.0"
 
 
 @public

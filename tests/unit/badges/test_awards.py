@@ -12,7 +12,6 @@ from pydantic import ValidationError
 
 from services.badges.domain import claim_codes, instances
 from shared.errors import ValidationFailed
-from shared.messages.badges import BadgeChanges, BadgeFields
 from shared.messages.claim_codes import ClaimCodeFields, ClaimCodeOptions
 from shared.messages.instances import AwardFields, BulkAwardFields, parse_timestamp
 
@@ -108,18 +107,6 @@ class TestCheckDates:
             instances.check_dates(
                 self.NOW + timedelta(days=10), self.NOW + timedelta(days=1), self.NOW
             )
-
-
-class TestAwardLimit:
-    @pytest.mark.parametrize(("stored", "limit"), [(None, None), (0, None), (1, 1), (25, 25)])
-    def test_zero_is_no_limit(self, stored: int | None, limit: int | None) -> None:
-        assert instances.award_limit({"award_limit": stored}) == limit
-
-    def test_requests_take_zero_and_refuse_negatives(self) -> None:
-        assert BadgeFields.model_validate({**BADGE, "limit": 0}).limit == 0
-        assert BadgeChanges.model_validate({"limit": "0"}).limit == 0
-        with pytest.raises(ValidationError):
-            BadgeChanges.model_validate({"limit": -1})
 
 
 class TestInstanceShape:

@@ -10,8 +10,7 @@ from aiohttp import web
 from jsonschema import Draft202012Validator, FormatChecker
 from openapi_spec_validator import validate
 
-from services.gateway.openapi import document
-from services.gateway.routes import setup_routes
+from services.gateway.route_table import api_document, setup_routes
 from shared.errors import (
     AppError,
     Conflict,
@@ -23,7 +22,7 @@ from shared.errors import (
 
 
 def test_the_document_is_valid_openapi_3_1() -> None:
-    spec = document("1.2.3")
+    spec = api_document("1.2.3")
     assert spec["openapi"] == "3.1.0"
     assert spec["info"]["version"] == "1.2.3"
     validate(spec)
@@ -37,7 +36,7 @@ def test_every_served_route_is_documented() -> None:
         for route in app.router.routes()
         if route.method != "HEAD" and route.resource is not None
     }
-    spec = document("1.2.3")
+    spec = api_document("1.2.3")
     documented = {
         (method.upper(), path)
         for path, operations in spec["paths"].items()
@@ -47,7 +46,7 @@ def test_every_served_route_is_documented() -> None:
 
 
 def test_request_bodies_come_from_the_validating_models() -> None:
-    spec = document("1.2.3")
+    spec = api_document("1.2.3")
     create = spec["paths"]["/systems/{system}/badges"]["post"]
     reference = create["requestBody"]["content"]["application/json"]["schema"]["$ref"]
     schema = spec["components"]["schemas"][reference.rsplit("/", 1)[1]]
@@ -58,13 +57,13 @@ def test_request_bodies_come_from_the_validating_models() -> None:
 
 
 def test_public_routes_need_no_token() -> None:
-    spec = document("1.2.3")
+    spec = api_document("1.2.3")
     assert spec["paths"]["/healthz"]["get"]["security"] == []
     assert spec["paths"]["/systems"]["get"]["security"] == [{"BadgeKitJWT": []}]
 
 
 def test_operation_ids_are_unique() -> None:
-    spec = document("1.2.3")
+    spec = api_document("1.2.3")
     ids = [op["operationId"] for ops in spec["paths"].values() for op in ops.values()]
     assert len(ids) == len(set(ids))
 
@@ -86,7 +85,7 @@ def _validator(schema: dict[str, Any], spec: dict[str, Any]) -> Draft202012Valid
 
 class TestReplies:
     def test_every_operation_declares_its_success_with_a_schema(self) -> None:
-        spec = document("1.2.3")
+        spec = api_document("1.2.3")
         for method, path, operation in _operations(spec):
             successes = [s for s in operation["responses"] if s.startswith("2")]
             assert len(successes) >= 1, (method, path)
@@ -94,7 +93,7 @@ class TestReplies:
             assert all("schema" in media for media in content.values()), (method, path)
 
     def test_json_replies_are_components_with_an_example(self) -> None:
-        spec = document("1.2.3")
+        spec = api_document("1.2.3")
         for method, path, operation in _operations(spec):
             for response in operation["responses"].values():
                 media = response.get("content", {}).get("application/json")
@@ -103,7 +102,7 @@ class TestReplies:
                 assert "example" in media, (method, path)
 
     def test_every_example_matches_its_schema(self) -> None:
-        spec = document("1.2.3")
+        spec = api_document("1.2.3")
         for method, path, operation in _operations(spec):
             for status, response in operation["responses"].items():
                 media = response.get("content", {}).get("application/json", {})
@@ -112,7 +111,7 @@ class TestReplies:
                     assert problems == [], (method, path, status, problems)
 
     def test_badgekit_envelopes(self) -> None:
-        schemas = document("1.2.3")["components"]["schemas"]
+        schemas = api_document("1.2.3")["components"]["schemas"]
         created = schemas["BadgeCreated"]
         assert created["properties"]["status"]["const"] == "created"
         assert set(created["required"]) == {"status", "badge"}
@@ -125,27 +124,27 @@ class TestReplies:
         assert set(schemas["ClaimCodeCreated"]["required"]) == {"status", "claimCode", "badge"}
 
     def test_reply_objects_stay_open_to_new_keys(self) -> None:
-        schemas = document("1.2.3")["components"]["schemas"]
+        schemas = api_document("1.2.3")["components"]["schemas"]
         assert "additionalProperties" not in schemas["Badge"]
         # A request model that refuses unknown fields still says so.
         assert schemas["IssueRequest"]["additionalProperties"] is False
 
     def test_nullable_and_omitted_keys(self) -> None:
-        badge = document("1.2.3")["components"]["schemas"]["Badge"]
+        badge = api_document("1.2.3")["components"]["schemas"]["Badge"]
         assert "strapline" in badge["required"]
         assert {"type": "null"} in badge["properties"]["strapline"]["anyOf"]
         assert "issuer" not in badge["required"]
         assert badge["properties"]["issuer"]["$ref"] == "#/components/schemas/Organization"
 
     def test_a_revoked_assertion_is_410_with_revoked_true(self) -> None:
-        spec = document("1.2.3")
+        spec = api_document("1.2.3")
         responses = spec["paths"]["/public/assertions/{slug}"]["get"]["responses"]
         gone = responses["410"]["content"]["application/json"]
         assert gone["schema"] == {"$ref": "#/components/schemas/RevokedAssertion"}
         assert gone["example"]["revoked"] is True
 
     def test_readiness_answers_503_with_its_own_body(self) -> None:
-        responses = document("1.2.3")["paths"]["/readyz"]["get"]["responses"]
+        responses = api_document("1.2.3")["paths"]["/readyz"]["get"]["responses"]
         assert responses["503"]["content"]["application/json"]["schema"] == {
             "$ref": "#/components/schemas/Readiness"
         }
@@ -153,20 +152,20 @@ class TestReplies:
 
 class TestErrors:
     def test_signed_posts_declare_idempotency_answers(self) -> None:
-        spec = document("1.2.3")
+        spec = api_document("1.2.3")
         for method, path, operation in _operations(spec):
             signed_post = method == "POST" and operation["security"]
             for status in ("409", "422"):
                 assert (status in operation["responses"]) == bool(signed_post), (path, status)
 
     def test_signed_routes_declare_403_413_and_429(self) -> None:
-        spec = document("1.2.3")
+        spec = api_document("1.2.3")
         for _, path, operation in _operations(spec):
             for status in ("403", "413", "429"):
                 assert (status in operation["responses"]) == bool(operation["security"]), path
 
     def test_429_and_503_say_when_to_retry(self) -> None:
-        spec = document("1.2.3")
+        spec = api_document("1.2.3")
         responses = spec["paths"]["/systems"]["post"]["responses"]
         for status in ("429", "503"):
             assert responses[status]["headers"]["Retry-After"]["required"] is True
@@ -174,7 +173,7 @@ class TestErrors:
         assert "503" not in spec["paths"]["/healthz"]["get"]["responses"]
 
     def test_unsupported_media_types_only_where_a_body_is_read(self) -> None:
-        spec = document("1.2.3")
+        spec = api_document("1.2.3")
         for _, path, operation in _operations(spec):
             assert ("415" in operation["responses"]) == ("requestBody" in operation), path
 
@@ -189,14 +188,14 @@ class TestErrors:
         ],
     )
     def test_the_error_schema_takes_every_error_body(self, error: AppError) -> None:
-        spec = document("1.2.3")
+        spec = api_document("1.2.3")
         validator = _validator({"$ref": "#/components/schemas/Error"}, spec)
         assert list(validator.iter_errors(error.to_body())) == []
 
 
 class TestRequestFields:
     def test_formats_and_patterns(self) -> None:
-        schemas = document("1.2.3")["components"]["schemas"]
+        schemas = api_document("1.2.3")["components"]["schemas"]
         organization = schemas["OrganizationFields"]["properties"]
         assert organization["url"]["format"] == "uri"
         assert organization["slug"]["pattern"] == "^[A-Za-z0-9][A-Za-z0-9._~-]*$"
@@ -207,11 +206,11 @@ class TestRequestFields:
         assert schemas["Recovery"]["properties"]["since"]["format"] == "date-time"
 
     def test_a_new_badge_needs_an_image(self) -> None:
-        badge = document("1.2.3")["components"]["schemas"]["BadgeFields"]
+        badge = api_document("1.2.3")["components"]["schemas"]["BadgeFields"]
         assert badge["anyOf"] == [{"required": ["imageUrl"]}, {"required": ["image"]}]
 
     def test_the_idempotency_key_is_visible_ascii(self) -> None:
-        spec = document("1.2.3")
+        spec = api_document("1.2.3")
         parameters = spec["paths"]["/systems"]["post"]["parameters"]
         (key,) = [p for p in parameters if p["name"] == "Idempotency-Key"]
         assert key["schema"]["pattern"] == "^[\\x21-\\x7e]{1,255}$"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from services.gateway.routes import setup_routes
+from services.gateway.route_table import setup_routes
 
 
 def served(app: web.Application, method: str) -> dict[str, object]:

@@ -1,0 +1,348 @@
+"""Awarding a badge: the one way it is done, below the handlers that ask for it (an award, a bulk
+award, a claim code, a milestone).
+
+An award is planned first (`plan`): what can be checked without writing is checked (dates, an
+archived badge, a credential Open Campus would refuse) and every value is fixed, so its answer
+and its events are known before anything is written. Then it is written (`write`) in the
+caller's transaction: its claim code consumed, the badge's limit checked under its lock, the
+insert (`repository.instances.INSERT`), its events (`badge.awarded`, and `issuer.issue_credential`
+when it starts a credential), and the milestones it completes followed up (`follow_milestones`),
+which award their primary badges the same way or queue an application. A plain award commits
+the same insert and events at once instead (`services.badges.handlers.instances`).
+"""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any, NamedTuple
+
+import asyncpg
+import structlog
+
+from services.badges import applying
+from services.badges.deps import Ctx
+from services.badges.domain import claim_codes as codes
+from services.badges.domain import credentials
+from services.badges.domain import instances as domain
+from services.badges.domain import milestones as milestone_rules
+from services.badges.domain.awarding import AwardRules
+from services.badges.errors import not_found, slug_taken
+from services.badges.lookups import shown
+from services.badges.repository import applications, badges, claim_codes, milestones
+from services.badges.repository import instances as repository
+from services.badges.repository.instances import NewAward, NewCredential
+from shared.errors import AppError
+from shared.messages.applications import ApplicationFields
+from shared.messages.claim_codes import ClaimCodeClaimed
+from shared.messages.credentials import IssueCredential
+from shared.messages.instances import BadgeAwarded
+
+log = structlog.get_logger()
+
+SALT_BYTES = 16
+
+
+class Planned(NamedTuple):
+    """An award with every value fixed before it is written: its row, the Open Campus body of
+    the credential it starts (if any), and its answer."""
+
+    award: NewAward
+    credential_body: dict[str, Any] | None
+    shown: dict[str, Any]
+
+
+def plan(
+    ctx: Ctx,
+    badge: dict[str, Any],
+    shown_badge: dict[str, Any],
+    email: str,
+    *,
+    comment: str | None = None,
+    issued_on: datetime | None = None,
+    expires: datetime | None = None,
+    claim_code: str | None = None,
+    slug: str | None = None,
+    evidence_url: str | None = None,
+    holder: credentials.Holder | None = None,
+) -> Planned:
+    """Check what can be checked before writing and fix every value of the award. Its issuedOn
+    is the service's clock (to the millisecond where it starts a credential, as Open Campus
+    shows dates, so that the stored award and its credential agree)."""
+    now = datetime.now(UTC)
+    domain.check_dates(issued_on, expires, now)
+    AwardRules.of(badge).check_awardable()
+    issued = issued_on or now
+    award_uid, credential, body = uuid.uuid4(), None, None
+    if holder is not None:
+        issued = credentials.to_millisecond(issued)
+        request = credentials.issue_request(
+            badge,
+            shown_badge["imageUrl"],
+            holder,
+            award_uid=award_uid,
+            email=email,
+            issued_on=issued,
+            expires=expires,
+        )
+        credential = NewCredential(uuid.uuid4(), holder.oc_id, holder.address, holder.name)
+        body = request.to_wire()
+    award = NewAward(
+        uid=award_uid,
+        slug=slug or uuid.uuid4().hex,
+        badge_id=badge["id"],
+        system_id=badge["system_id"],
+        email=email,
+        salt=secrets.token_hex(SALT_BYTES),
+        issued_on=issued,
+        expires=expires,
+        claim_code=claim_code,
+        comment=comment,
+        evidence_url=evidence_url,
+        unique=badge["is_unique"],
+        credential=credential,
+    )
+    return Planned(award, body, domain.instance(award.row(), ctx.deps.base_url))
+
+
+def emit_awarded(
+    ctx: Ctx, badge: dict[str, Any], shown_badge: dict[str, Any], planned: Planned
+) -> None:
+    """The award's events: `badge.awarded`, and the command that issues its credential."""
+    award = planned.award
+    ctx.emit(
+        BadgeAwarded(
+            system=badge["system"]["slug"],
+            uid=award.slug,
+            badge=shown_badge,
+            email=award.email,
+            assertion_url=planned.shown["assertionUrl"],
+            issued_on=domain.unix_seconds(award.issued_on),
+            comment=award.comment,
+            credential=planned.shown.get("credential"),
+        ),
+        system_id=badge["system_id"],
+    )
+    if award.credential is not None and planned.credential_body is not None:
+        command = IssueCredential(
+            credential_id=award.credential.id,
+            system=badge["system"]["slug"],
+            award_uid=award.uid,
+            body=planned.credential_body,
+        )
+        ctx.emit(command, system_id=badge["system_id"])
+
+
+async def award(
+    ctx: Ctx,
+    badge: dict[str, Any],
+    email: str,
+    *,
+    comment: str | None = None,
+    issued_on: datetime | None = None,
+    expires: datetime | None = None,
+    claim_code: str | None = None,
+    slug: str | None = None,
+    evidence_url: str | None = None,
+    holder: credentials.Holder | None = None,
+) -> dict[str, Any]:
+    """Award `badge` (a row of `repository.badges`) to `email` in the caller's transaction and
+    return the award as responses show it; with `holder`, the award also issues the badge's
+    credential to it. Raises 409 for an archived badge, a reached limit or a unique badge the
+    email holds; 400/404 for a bad `expires` or claim code, or a credential Open Campus would
+    refuse."""
+    shown_badge = shown(ctx, badge)
+    planned = plan(
+        ctx,
+        badge,
+        shown_badge,
+        email,
+        comment=comment,
+        issued_on=issued_on,
+        expires=expires,
+        claim_code=claim_code,
+        slug=slug,
+        evidence_url=evidence_url,
+        holder=holder,
+    )
+    new = await write(ctx, badge, shown_badge, planned)
+    assert new is not None
+    return new
+
+
+async def write(
+    ctx: Ctx,
+    badge: dict[str, Any],
+    shown_badge: dict[str, Any],
+    planned: Planned,
+    *,
+    skip_held: bool = False,
+    locked: bool = False,
+) -> dict[str, Any] | None:
+    """Write a planned award in the caller's transaction: its claim code consumed, the badge's
+    limit checked under its lock, its events, its milestones followed up. With `skip_held`,
+    None instead of a 409 when the email holds the (unique) badge; `locked` when the caller
+    holds the badge's lock already."""
+    award = planned.award
+    if ctx.system_id is None:
+        ctx.system_id = badge["system_id"]
+    if award.claim_code is not None:
+        await consume_claim_code(ctx, badge, shown_badge, award.claim_code, award.email)
+    limit = AwardRules.of(badge).limit
+    if limit is not None and not locked:
+        # Locks are always taken recipient first, then badge: a milestone awarding this badge
+        # holds the recipient's lock when it comes here, so the other order could deadlock.
+        await milestones.lock_recipient(ctx.conn, badge["system_id"], award.email)
+        await repository.lock_badge(ctx.conn, badge["id"])
+    try:
+        inserted = await repository.insert(ctx.conn, award, limit)
+    except asyncpg.UniqueViolationError:
+        raise taken(award) from None
+    if not inserted:
+        await refused(ctx, badge, award.email, skip_held=skip_held)
+        return None
+    emit_awarded(ctx, badge, shown_badge, planned)
+    await follow_milestones(ctx, badge, award.email)
+    return planned.shown
+
+
+def taken(award: NewAward) -> AppError:
+    """The 409 of an award whose slug another award has."""
+    return slug_taken("badgeInstance", {"slug": award.slug, "email": award.email})
+
+
+async def refused(ctx: Ctx, badge: dict[str, Any], email: str, *, skip_held: bool) -> None:
+    """Why an insert inserted nothing: the email holds the unique badge, or the limit."""
+    held = (
+        await repository.newest_active(ctx.conn, badge["id"], email) if badge["is_unique"] else None
+    )
+    if held is not None:
+        if skip_held:
+            return
+        url = domain.assertion_url(ctx.deps.base_url, held["slug"])
+        raise domain.already_awarded(email, badge["slug"], url)
+    limit = AwardRules.of(badge).limit
+    if limit is not None:
+        raise domain.limit_reached(badge["slug"], limit)
+    raise domain.already_awarded(email, badge["slug"], None)
+
+
+async def award_in_bulk(
+    ctx: Ctx,
+    badge: dict[str, Any],
+    emails: Sequence[str],
+    *,
+    comment: str | None = None,
+    issued_on: datetime | None = None,
+    expires: datetime | None = None,
+) -> list[dict[str, Any]]:
+    """Award one badge to many emails at once, in the caller's transaction: all or nothing,
+    except that emails holding the (unique) badge already are skipped; the new awards."""
+    shown_badge = shown(ctx, badge)
+    planned = [
+        plan(ctx, badge, shown_badge, email, comment=comment, issued_on=issued_on, expires=expires)
+        for email in _once_each(emails)
+    ]
+    if AwardRules.of(badge).limit is not None:
+        # Recipients first, then the badge: the order every award takes them in.
+        await milestones.lock_recipients(ctx.conn, badge["system_id"], list(emails))
+        await repository.lock_badge(ctx.conn, badge["id"])
+    created = []
+    for new in planned:
+        awarded = await write(ctx, badge, shown_badge, new, skip_held=True, locked=True)
+        if awarded is not None:
+            created.append(awarded)
+    return created
+
+
+def _once_each(emails: Sequence[str]) -> list[str]:
+    """Each email once, case aside, in the order given."""
+    unique: dict[str, str] = {}
+    for email in emails:
+        unique.setdefault(email.lower(), email)
+    return list(unique.values())
+
+
+async def consume_claim_code(
+    ctx: Ctx, badge: dict[str, Any], shown_badge: dict[str, Any], code: str, email: str | None
+) -> dict[str, Any]:
+    """Claim a code of this badge in the caller's transaction: 404 when the badge has no such
+    code, 400 CodeAlreadyUsed when it is a used single-use code. Emits `claim_code.claimed`."""
+    row = await claim_codes.claim(ctx.conn, badge["id"], code, email)
+    if row is None:
+        if await claim_codes.get(ctx.conn, badge["id"], code) is None:
+            raise not_found("claimCode", "code", code)
+        raise codes.already_used(code)
+    shown_code = codes.claim_code(row)
+    ctx.emit(
+        ClaimCodeClaimed(
+            system=badge["system"]["slug"],
+            badge=shown_badge,
+            claim_code=shown_code,
+            email=shown_code["email"],
+        ),
+        system_id=badge["system_id"],
+    )
+    return shown_code
+
+
+async def follow_milestones(ctx: Ctx, badge: dict[str, Any], email: str) -> list[dict[str, Any]]:
+    """In the transaction of every award of `badge` to `email`: award the primary badge of each
+    milestone this award completes (in the same transaction, each with its own `badge.awarded`
+    event), and return those new awards.
+
+    A `queue-application` milestone queues an application for its primary badge instead (unless
+    one is pending, or the badge is archived). A primary badge that cannot be awarded (archived,
+    limit reached) is skipped, never failing the award that triggered it. Chains end: a held
+    primary badge is skipped."""
+    supported = await milestones.supported_by(ctx.conn, badge["system_id"], badge["id"])
+    if not supported:
+        return []
+    await milestones.lock_recipient(ctx.conn, badge["system_id"], email)
+    held = await milestones.held_badges(ctx.conn, badge["system_id"], email)
+    awarded: list[dict[str, Any]] = []
+    for milestone in supported:
+        if not milestone_rules.is_due(milestone, held):
+            continue
+        primary = await badges.get(ctx.conn, milestone["primary_badge_id"])
+        if milestone["action"] == "queue-application":
+            await _queue_application(ctx, milestone, primary, email)
+            continue
+        instance = await _award_primary(ctx, milestone, primary, email)
+        if instance is not None:
+            awarded.append(instance)
+            # That award may have completed further milestones (and awarded their badges).
+            held = await milestones.held_badges(ctx.conn, badge["system_id"], email)
+    return awarded
+
+
+async def _award_primary(
+    ctx: Ctx, milestone: dict[str, Any], primary: dict[str, Any], email: str
+) -> dict[str, Any] | None:
+    emitted = len(ctx.events)
+    try:
+        # A savepoint: a refused award leaves the triggering award's transaction usable.
+        async with ctx.conn.transaction():
+            instance = await award(ctx, primary, email)
+    except AppError as error:
+        del ctx.events[emitted:]
+        log.info(
+            "milestone.award_skipped",
+            milestone_id=milestone["id"],
+            badge_id=primary["id"],
+            reason=error.code,
+        )
+        return None
+    log.info("milestone.awarded", milestone_id=milestone["id"], badge_id=primary["id"])
+    return instance
+
+
+async def _queue_application(
+    ctx: Ctx, milestone: dict[str, Any], primary: dict[str, Any], email: str
+) -> None:
+    if primary["archived"] or await applications.pending(ctx.conn, primary["id"], email):
+        return
+    await applying.submit(ctx, primary, ApplicationFields(learner=email))
+    log.info("milestone.application_queued", milestone_id=milestone["id"], badge_id=primary["id"])

@@ -71,7 +71,7 @@ class RequestDispatcher(Generic[DepsT]):
             if issubclass(model, Command):
                 return await self._command(request, envelope, redelivered=bool(message.redelivered))
             async with self._pool.acquire() as conn:
-                context = Context(conn, self._deps, envelope)
+                context = Context(conn, self._deps, envelope, system_id=envelope.system_id)
                 return ok_reply(await self._handlers[envelope.type](request, context))
         except AppError as error:
             return error_reply(error)
@@ -91,7 +91,7 @@ class RequestDispatcher(Generic[DepsT]):
             if redelivered and not keyed and (found := await inbox.stored(conn, envelope)):
                 log.info("request.replayed")
                 return replayed_reply(found[0])
-            context = Context(conn, self._deps, envelope)
+            context = Context(conn, self._deps, envelope, system_id=envelope.system_id)
             try:
                 reply, outbox_rows = await self._run(conn, context, request)
             except inbox.AlreadyHandled:

@@ -283,3 +283,17 @@ class TestHandlersChoosingTheirCommit:
         assert again == replayed == {"ok": True, "data": {"note": "once"}, "replayed": True}
         assert await pool.fetchval("SELECT count(*) FROM notes") == 0
         assert await pool.fetchval("SELECT count(*) FROM outbox") == 1
+
+
+class TestTheSystem:
+    async def test_a_request_naming_its_system_records_it_with_the_reply(
+        self, pool: asyncpg.Pool
+    ) -> None:
+        async def plain(command: CreateConsumer, ctx: Context[Deps]) -> Any:
+            return {"system": ctx.system_id}
+
+        dispatcher = RequestDispatcher(pool, Deps(), {CreateConsumer: plain})
+        envelope = Envelope.wrap(note("n"), correlation_id="c", system_id=9)
+        assert await answer(dispatcher, envelope) == {"ok": True, "data": {"system": 9}}
+        # So that the system's deletion purges the row with the rest of its messages.
+        assert await pool.fetchval("SELECT system_id FROM inbox") == 9

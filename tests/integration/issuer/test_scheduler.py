@@ -18,11 +18,9 @@ import pytest
 from aiohttp import web
 
 from services.issuer.client import OpenCampusClient
-from services.issuer.config import MIGRATIONS as ISSUER_MIGRATIONS
 from services.issuer.domain import retry_delay
 from services.issuer.repository import Repository
 from services.issuer.scheduler import Scheduler, fingerprint
-from shared import db
 from shared.bus import Bus
 from shared.config import Settings
 from shared.crypto import SecretBox
@@ -100,20 +98,6 @@ async def open_campus() -> AsyncIterator[FakeOpenCampus]:
     fake.url = f"http://127.0.0.1:{port}"
     yield fake
     await runner.cleanup()
-
-
-@pytest.fixture
-async def issuer_pool(settings: Settings) -> AsyncIterator[asyncpg.Pool]:
-    schema = f"i_{uuid.uuid4().hex[:10]}"
-    await db.migrate(settings.database_url, schema, [ISSUER_MIGRATIONS])
-    pool = await db.create_pool(settings.database_url, schema, min_size=1, max_size=4)
-    yield pool
-    await pool.close()
-    conn = await asyncpg.connect(settings.database_url)
-    try:
-        await conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
-    finally:
-        await conn.close()
 
 
 Start = Callable[..., Any]

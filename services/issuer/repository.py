@@ -70,10 +70,6 @@ class Repository:
         )
         return dict(row) if row is not None else None
 
-    async def by_id(self, credential_id: uuid.UUID) -> Row | None:
-        row = await self._conn.fetchrow("SELECT * FROM credentials WHERE id = $1", credential_id)
-        return dict(row) if row is not None else None
-
     async def listing(
         self, system_id: int, status: str | None, page: Page | None
     ) -> tuple[list[Row], int]:

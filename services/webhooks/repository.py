@@ -106,7 +106,7 @@ class Repository:
             " failing_since = NULL, updated_at = now() WHERE id = $1 AND NOT enabled",
             endpoint_id,
         )
-        await self.log_endpoint(endpoint_id, "endpoint.enabled", None)
+        await self._log_endpoint(endpoint_id, "endpoint.enabled", None)
 
     async def disable(self, endpoint_id: uuid.UUID, reason: str) -> bool:
         """Disable an endpoint (once); its pending deliveries fail, to be recovered once it is
@@ -124,10 +124,10 @@ class Repository:
                 " WHERE endpoint_id = $1 AND status = 'pending'",
                 endpoint_id,
             )
-            await self.log_endpoint(endpoint_id, "endpoint.disabled", {"reason": reason})
+            await self._log_endpoint(endpoint_id, "endpoint.disabled", {"reason": reason})
         return bool(disabled)
 
-    async def log_endpoint(self, endpoint_id: uuid.UUID, kind: str, detail: Any) -> None:
+    async def _log_endpoint(self, endpoint_id: uuid.UUID, kind: str, detail: Any) -> None:
         await self._conn.execute(
             "INSERT INTO endpoint_events (endpoint_id, type, detail) VALUES ($1, $2, $3)",
             endpoint_id,
@@ -146,7 +146,7 @@ class Repository:
             secret_ciphertext,
             overlap_s,
         )
-        await self.log_endpoint(endpoint_id, "endpoint.secret_rotated", None)
+        await self._log_endpoint(endpoint_id, "endpoint.secret_rotated", None)
 
     async def delete_endpoint(self, endpoint_id: uuid.UUID) -> None:
         await self._conn.execute("DELETE FROM endpoints WHERE id = $1", endpoint_id)

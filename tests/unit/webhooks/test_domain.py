@@ -95,11 +95,6 @@ class TestPayloads:
     def test_badgekit_sent_nothing_for_other_events(self, event_type: str) -> None:
         assert domain.badgekit_payload(event_type, {}) is None
 
-    def test_an_endpoint_takes_the_events_it_lists_or_every_one(self) -> None:
-        assert domain.matches(["*"], "badge.awarded")
-        assert domain.matches(["badge.revoked", "badge.awarded"], "badge.awarded")
-        assert not domain.matches(["badge.revoked"], "badge.awarded")
-
 
 class TestRetryDelay:
     def test_within_twenty_percent_of_each_step(self) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import asyncpg
@@ -9,10 +10,12 @@ import asyncpg
 from services.issuer import handlers
 from services.issuer.client import OpenCampusClient
 from services.issuer.config import MAX_CONCURRENT_CALLS, MIGRATIONS, SERVICE
+from services.issuer.repository import Repository
 from services.issuer.scheduler import Scheduler
 from shared import topology
 from shared.config import Settings
 from shared.crypto import SecretBox
+from shared.db import Connection
 from shared.service import ServiceSpec
 
 
@@ -21,6 +24,8 @@ class Deps:
     settings: Settings
     secrets: SecretBox
     scheduler: Scheduler
+    # What handlers run their SQL through, on the message's connection (a fake in unit tests).
+    repository: Callable[[Connection], Repository] = Repository
 
 
 def make_deps(settings: Settings, pool: asyncpg.Pool) -> Deps:

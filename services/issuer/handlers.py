@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING, Any
 import orjson
 import structlog
 
-from services.issuer import domain, repository
+from services.issuer import domain
+from services.issuer.repository import Repository
 from services.issuer.scheduler import fingerprint
-from shared import inbox
 from shared.context import Context, Handler
 from shared.errors import Conflict, NotFound, PermanentError, ValidationFailed
 from shared.messages.base import Message
@@ -49,13 +49,14 @@ def _credential_id(value: str) -> uuid.UUID:
         raise NotFound(f"Could not find credential field: `id`, value: `{value}`") from None
 
 
-async def _shown(ctx: Ctx, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    attempts = await repository.attempts_of(ctx.conn, [row["id"] for row in rows])
+async def _shown(repo: Repository, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    attempts = await repo.attempts_of([row["id"] for row in rows])
     return [domain.credential(row, attempts[row["id"]]) for row in rows]
 
 
 async def _create(
     ctx: Ctx,
+    repo: Repository,
     request: IssueRequest,
     *,
     credential_id: uuid.UUID,
@@ -65,8 +66,7 @@ async def _create(
 ) -> tuple[bool, dict[str, Any]]:
     reference = request.issuer_reference_id or f"plaudit:{credential_id}"
     body = {**request.to_wire(), "issuerReferenceId": reference}
-    created, row = await repository.insert(
-        ctx.conn,
+    created, row = await repo.insert(
         credential_id=credential_id,
         system_id=system_id,
         system=system,
@@ -90,8 +90,10 @@ async def request_credential(cmd: RequestCredential, ctx: Ctx) -> dict[str, Any]
         request = validate_issue_request(cmd.body)
     except InvalidIssueRequest as invalid:
         raise ValidationFailed(invalid.details) from None
+    repo = ctx.deps.repository(ctx.conn)
     created, row = await _create(
         ctx,
+        repo,
         request,
         credential_id=uuid.uuid4(),
         system_id=cmd.system_id,
@@ -113,46 +115,49 @@ async def request_credential(cmd: RequestCredential, ctx: Ctx) -> dict[str, Any]
             "This issuerReferenceId was used before with another body",
             details={"issuerReferenceId": row["issuer_reference_id"]},
         )
-    return {"created": False, "credential": (await _shown(ctx, [row]))[0]}
+    return {"created": False, "credential": (await _shown(repo, [row]))[0]}
 
 
 async def get_credential(query: GetCredential, ctx: Ctx) -> dict[str, Any]:
     ctx.system_id = query.system_id
-    row = await repository.get(ctx.conn, query.system_id, _credential_id(query.id))
+    repo = ctx.deps.repository(ctx.conn)
+    row = await repo.get(query.system_id, _credential_id(query.id))
     if row is None:
         raise NotFound(f"Could not find credential field: `id`, value: `{query.id}`")
-    return (await _shown(ctx, [row]))[0]
+    return (await _shown(repo, [row]))[0]
 
 
 async def list_credentials(query: ListCredentials, ctx: Ctx) -> dict[str, Any]:
-    rows, total = await repository.listing(ctx.conn, query.system_id, query.status, query.page)
-    return {"items": await _shown(ctx, rows), "total": total}
+    repo = ctx.deps.repository(ctx.conn)
+    rows, total = await repo.listing(query.system_id, query.status, query.page)
+    return {"items": await _shown(repo, rows), "total": total}
 
 
 async def retry_credential(cmd: RetryCredential, ctx: Ctx) -> dict[str, Any]:
     ctx.system_id = cmd.system_id
     credential_id = _credential_id(cmd.id)
-    row = await repository.retry(ctx.conn, cmd.system_id, credential_id)
+    repo = ctx.deps.repository(ctx.conn)
+    row = await repo.retry(cmd.system_id, credential_id)
     if row is None:
-        existing = await repository.get(ctx.conn, cmd.system_id, credential_id)
+        existing = await repo.get(cmd.system_id, credential_id)
         if existing is None:
             raise NotFound(f"Could not find credential field: `id`, value: `{cmd.id}`")
         raise Conflict(f"Only a failed credential can be retried; this one is {existing['status']}")
     ctx.after_commit.append(ctx.deps.scheduler.wake)
-    return (await _shown(ctx, [row]))[0]
+    return (await _shown(repo, [row]))[0]
 
 
 async def set_open_campus_key(cmd: SetOpenCampusKey, ctx: Ctx) -> dict[str, Any]:
     ctx.system_id = cmd.system_id
     key = cmd.api_key.strip()
-    await repository.set_key(
-        ctx.conn, cmd.system_id, ctx.deps.secrets.encrypt(key), fingerprint(key), key[-4:]
-    )
+    repo = ctx.deps.repository(ctx.conn)
+    await repo.set_key(cmd.system_id, ctx.deps.secrets.encrypt(key), fingerprint(key), key[-4:])
     return {"configured": True, "apiKeyLast4": key[-4:]}
 
 
 async def get_open_campus_settings(query: GetOpenCampusSettings, ctx: Ctx) -> dict[str, Any]:
-    last4 = await repository.key_last4(ctx.conn, query.system_id)
+    repo = ctx.deps.repository(ctx.conn)
+    last4 = await repo.key_last4(query.system_id)
     return {"configured": last4 is not None, "apiKeyLast4": last4}
 
 
@@ -164,8 +169,10 @@ async def issue_credential(cmd: IssueCredential, ctx: Ctx) -> None:
         log.error("credential.invalid_command", credential_id=str(cmd.credential_id))
         raise PermanentError("the credential body breaks Open Campus's rules") from None
     assert ctx.system_id is not None
+    repo = ctx.deps.repository(ctx.conn)
     await _create(
         ctx,
+        repo,
         request,
         credential_id=cmd.credential_id,
         system_id=ctx.system_id,
@@ -175,13 +182,14 @@ async def issue_credential(cmd: IssueCredential, ctx: Ctx) -> None:
 
 
 async def cancel_credential(cmd: CancelCredential, ctx: Ctx) -> None:
-    await repository.cancel(ctx.conn, cmd.credential_id)
+    repo = ctx.deps.repository(ctx.conn)
+    await repo.cancel(cmd.credential_id)
 
 
 async def purge_system(event: SystemDeleted, ctx: Ctx) -> None:
     assert ctx.system_id is not None
-    await repository.purge_system(ctx.conn, ctx.system_id)
-    await inbox.forget_system(ctx.conn, ctx.system_id, ctx.envelope)
+    repo = ctx.deps.repository(ctx.conn)
+    await repo.purge_system(ctx.system_id, keep=ctx.envelope)
     log.info("issuer.system_purged", system_id=ctx.system_id)
 
 

@@ -24,7 +24,7 @@ import asyncpg
 import orjson
 import structlog
 
-from services.issuer import domain, repository
+from services.issuer import domain
 from services.issuer.client import OpenCampusClient
 from services.issuer.config import (
     BREAKER_COOLDOWN_MAX_S,
@@ -36,6 +36,7 @@ from services.issuer.config import (
     RESPONSE_KEPT_CHARS,
 )
 from services.issuer.domain import CallResult, CircuitBreaker, Outcome
+from services.issuer.repository import Repository
 from shared.config import Settings
 from shared.crypto import SecretBox
 from shared.duework import DueWork
@@ -104,7 +105,7 @@ class Scheduler:
 
     async def _claim(self, limit: int) -> list[dict[str, Any]]:
         async with self._pool.acquire() as conn:
-            return await repository.claim_due(conn, limit, self._lease_s, self._default_key)
+            return await Repository(conn).claim_due(limit, self._lease_s, self._default_key)
 
     async def _attempt(self, row: dict[str, Any]) -> None:
         with structlog.contextvars.bound_contextvars(
@@ -135,7 +136,7 @@ class Scheduler:
         wait_s = breaker.wait_s()
         if wait_s is not None:
             async with self._pool.acquire() as conn:
-                await repository.postpone(conn, row["id"], wait_s)
+                await Repository(conn).postpone(row["id"], wait_s)
             log.info("credential.postponed", reason="circuit_open", retry_in_s=round(wait_s, 1))
             return
         try:
@@ -233,8 +234,8 @@ class Scheduler:
         """Record the attempt and its consequence in one transaction (with the event when the
         credential is settled)."""
         async with self._pool.acquire() as conn, conn.transaction():
-            await repository.record_attempt(
-                conn,
+            repo = Repository(conn)
+            await repo.record_attempt(
                 row["id"],
                 row["attempts"],
                 status_code=result.status_code,
@@ -242,8 +243,7 @@ class Scheduler:
                 outcome=outcome,
                 response=_kept(result),
             )
-            settled = await repository.settle(
-                conn,
+            settled = await repo.settle(
                 row["id"],
                 status=status,
                 vc_id=vc_id,

@@ -25,7 +25,7 @@ import aiohttp
 import asyncpg
 import structlog
 
-from services.webhooks import domain, repository
+from services.webhooks import domain
 from services.webhooks.config import (
     LEASE_MARGIN_S,
     MAX_CONCURRENT_DELIVERIES,
@@ -36,6 +36,7 @@ from services.webhooks.config import (
     USER_AGENT,
 )
 from services.webhooks.guard import BlockedTarget, check_url, guarded_connector
+from services.webhooks.repository import Repository
 from shared.config import Settings
 from shared.crypto import SecretBox
 from shared.duework import DueWork
@@ -99,8 +100,8 @@ class Dispatcher:
 
     async def _claim(self, limit: int) -> list[dict[str, Any]]:
         async with self._pool.acquire() as conn:
-            rows = await repository.claim_due(
-                conn, limit, PER_ENDPOINT_CONCURRENCY, dict(self._busy), self._lease_s
+            rows = await Repository(conn).claim_due(
+                limit, PER_ENDPOINT_CONCURRENCY, dict(self._busy), self._lease_s
             )
         for row in rows:  # counted at once, so the next claim sees them busy
             self._busy[row["endpoint_id"]] += 1
@@ -208,30 +209,30 @@ class Dispatcher:
             )
         status = "succeeded" if succeeded else ("pending" if delay is not None else "failed")
         async with self._pool.acquire() as conn, conn.transaction():
-            if not await repository.lock_for_settling(conn, row["endpoint_id"], row["id"]):
+            repo = Repository(conn)
+            if not await repo.lock_for_settling(row["endpoint_id"], row["id"]):
                 # Deleted with its endpoint (or its system) while the request was out.
                 log.info("webhook.attempt_dropped", status_code=answer.status_code)
                 return
-            await repository.record_attempt(
-                conn,
+            await repo.record_attempt(
                 row["id"],
                 status_code=answer.status_code,
                 duration_ms=answer.duration_ms,
                 response=answer.response,
                 error=answer.error,
             )
-            await repository.settle(conn, row["id"], status, delay)
+            await repo.settle(row["id"], status, delay)
             endpoint_id = row["endpoint_id"]
             if succeeded:
-                await repository.endpoint_succeeded(conn, endpoint_id)
+                await repo.endpoint_succeeded(endpoint_id)
             elif gone:
-                await repository.disable(conn, endpoint_id, "the endpoint answered 410 Gone")
+                await repo.disable(endpoint_id, "the endpoint answered 410 Gone")
             elif answer.error not in NOT_THE_ENDPOINTS_FAULT:
-                failing_since = await repository.endpoint_failed(conn, endpoint_id)
+                failing_since = await repo.endpoint_failed(endpoint_id)
                 window = self._settings.webhook_disable_after
                 if failing_since is not None and _age(failing_since) >= window.total_seconds():
                     reason = f"failing without a success since {failing_since.isoformat()}"
-                    await repository.disable(conn, endpoint_id, reason)
+                    await repo.disable(endpoint_id, reason)
         if delay is not None:
             self._work.wake_in(delay)
         log.info(

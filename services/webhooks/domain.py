@@ -82,10 +82,6 @@ def badgekit_payload(event_type: str, data: Mapping[str, Any]) -> bytes | None:
     return orjson.dumps({"action": action, **{key: data.get(key) for key in keys}})
 
 
-def matches(events: Sequence[str], event_type: str) -> bool:
-    return "*" in events or event_type in events
-
-
 def retry_delay(
     step: int,
     schedule: Sequence[timedelta],

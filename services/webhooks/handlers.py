@@ -12,7 +12,7 @@ import structlog
 
 from services.webhooks import domain, repository
 from services.webhooks.guard import BlockedTarget, check_url
-from shared import inbox
+from services.webhooks.repository import Repository
 from shared.context import Context, Handler, Sensitive, chooses_commit
 from shared.errors import NotFound, ValidationFailed
 from shared.messages import MESSAGE_TYPES
@@ -71,8 +71,8 @@ async def fan_out(event: Message, ctx: Ctx) -> None:
 
 async def purge_system(event: SystemDeleted, ctx: Ctx) -> None:
     assert ctx.system_id is not None
-    await repository.purge_system(ctx.conn, ctx.system_id)
-    await inbox.forget_system(ctx.conn, ctx.system_id, ctx.envelope)
+    repo = ctx.deps.repository(ctx.conn)
+    await repo.purge_system(ctx.system_id, keep=ctx.envelope)
     log.info("webhooks.system_purged", system_id=ctx.system_id)
 
 
@@ -97,9 +97,9 @@ def _endpoint_id(value: str) -> uuid.UUID:
         raise NotFound(f"Could not find webhook field: `id`, value: `{value}`") from None
 
 
-async def _endpoint(ctx: Ctx, system_id: int, value: str) -> dict[str, Any]:
+async def _endpoint(ctx: Ctx, repo: Repository, system_id: int, value: str) -> dict[str, Any]:
     ctx.system_id = system_id
-    found = await repository.endpoint(ctx.conn, system_id, _endpoint_id(value))
+    found = await repo.endpoint(system_id, _endpoint_id(value))
     if found is None:
         raise NotFound(f"Could not find webhook field: `id`, value: `{value}`")
     return found
@@ -109,8 +109,8 @@ async def create_endpoint(cmd: CreateEndpoint, ctx: Ctx) -> Sensitive:
     ctx.system_id = cmd.system_id
     _check_target(ctx, cmd.endpoint.url)
     secret = domain.new_secret()
-    row = await repository.insert_endpoint(
-        ctx.conn,
+    repo = ctx.deps.repository(ctx.conn)
+    row = await repo.insert_endpoint(
         system_id=cmd.system_id,
         system=cmd.system,
         fields=cmd.endpoint.model_dump(),
@@ -120,47 +120,53 @@ async def create_endpoint(cmd: CreateEndpoint, ctx: Ctx) -> Sensitive:
 
 
 async def list_endpoints(query: ListEndpoints, ctx: Ctx) -> dict[str, Any]:
-    rows, total = await repository.endpoints(ctx.conn, query.system_id, query.page)
+    repo = ctx.deps.repository(ctx.conn)
+    rows, total = await repo.endpoints(query.system_id, query.page)
     return {"items": [domain.endpoint(row) for row in rows], "total": total}
 
 
 async def get_endpoint(query: GetEndpoint, ctx: Ctx) -> dict[str, Any]:
-    return domain.endpoint(await _endpoint(ctx, query.system_id, query.id))
+    repo = ctx.deps.repository(ctx.conn)
+    return domain.endpoint(await _endpoint(ctx, repo, query.system_id, query.id))
 
 
 async def update_endpoint(cmd: UpdateEndpoint, ctx: Ctx) -> dict[str, Any]:
-    row = await _endpoint(ctx, cmd.system_id, cmd.id)
+    repo = ctx.deps.repository(ctx.conn)
+    row = await _endpoint(ctx, repo, cmd.system_id, cmd.id)
     changes = cmd.changes.model_dump(exclude_unset=True)
     if "url" in changes:
         _check_target(ctx, changes["url"])
-    await repository.update_endpoint(ctx.conn, row["id"], changes)
+    await repo.update_endpoint(row["id"], changes)
     if changes.get("enabled") is True:
-        await repository.enable(ctx.conn, row["id"])
+        await repo.enable(row["id"])
     elif changes.get("enabled") is False:
-        await repository.disable(ctx.conn, row["id"], "disabled through the API")
-    return domain.endpoint(await _endpoint(ctx, cmd.system_id, cmd.id))
+        await repo.disable(row["id"], "disabled through the API")
+    return domain.endpoint(await _endpoint(ctx, repo, cmd.system_id, cmd.id))
 
 
 async def delete_endpoint(cmd: DeleteEndpoint, ctx: Ctx) -> dict[str, Any]:
-    row = await _endpoint(ctx, cmd.system_id, cmd.id)
-    await repository.delete_endpoint(ctx.conn, row["id"])
+    repo = ctx.deps.repository(ctx.conn)
+    row = await _endpoint(ctx, repo, cmd.system_id, cmd.id)
+    await repo.delete_endpoint(row["id"])
     return domain.endpoint(row)
 
 
 async def rotate_endpoint_secret(cmd: RotateEndpointSecret, ctx: Ctx) -> Sensitive:
     """A new secret signs from now on; the old one signs beside it for WEBHOOK_SECRET_OVERLAP,
     so receivers can switch without missing a delivery."""
-    row = await _endpoint(ctx, cmd.system_id, cmd.id)
+    repo = ctx.deps.repository(ctx.conn)
+    row = await _endpoint(ctx, repo, cmd.system_id, cmd.id)
     secret = domain.new_secret()
     overlap = ctx.deps.settings.webhook_secret_overlap.total_seconds()
-    await repository.rotate_secret(ctx.conn, row["id"], ctx.deps.secrets.encrypt(secret), overlap)
+    await repo.rotate_secret(row["id"], ctx.deps.secrets.encrypt(secret), overlap)
     shown = {"id": str(row["id"])}
     return Sensitive(data={**shown, "secret": secret}, stored=shown)
 
 
 async def test_endpoint(cmd: TestEndpoint, ctx: Ctx) -> list[str]:
     """Send a `webhook.test` event to this endpoint alone."""
-    row = await _endpoint(ctx, cmd.system_id, cmd.id)
+    repo = ctx.deps.repository(ctx.conn)
+    row = await _endpoint(ctx, repo, cmd.system_id, cmd.id)
     data = {"system": row["system"], "endpoint": str(row["id"])}
     payload = _payload(row["format"], "webhook.test", datetime.now(UTC), data)
     if payload is None:
@@ -173,8 +179,8 @@ async def test_endpoint(cmd: TestEndpoint, ctx: Ctx) -> list[str]:
                 }
             ]
         )
-    created = await repository.insert_deliveries(
-        ctx.conn, cmd.system_id, uuid.uuid4(), "webhook.test", [(row["id"], payload)]
+    created = await repo.insert_deliveries(
+        cmd.system_id, uuid.uuid4(), "webhook.test", [(row["id"], payload)]
     )
     ctx.after_commit.append(ctx.deps.dispatcher.wake)
     return [str(delivery_id) for delivery_id in created]
@@ -184,9 +190,10 @@ async def test_endpoint(cmd: TestEndpoint, ctx: Ctx) -> list[str]:
 
 
 async def list_deliveries(query: ListDeliveries, ctx: Ctx) -> dict[str, Any]:
-    row = await _endpoint(ctx, query.system_id, query.id)
-    rows, total = await repository.deliveries(ctx.conn, row["id"], query.status, query.page)
-    attempts = await repository.attempts_of(ctx.conn, [delivery["id"] for delivery in rows])
+    repo = ctx.deps.repository(ctx.conn)
+    row = await _endpoint(ctx, repo, query.system_id, query.id)
+    rows, total = await repo.deliveries(row["id"], query.status, query.page)
+    attempts = await repo.attempts_of([delivery["id"] for delivery in rows])
     return {
         "items": [domain.delivery(delivery, attempts[delivery["id"]]) for delivery in rows],
         "total": total,
@@ -194,15 +201,14 @@ async def list_deliveries(query: ListDeliveries, ctx: Ctx) -> dict[str, Any]:
 
 
 async def retry_delivery(cmd: RetryDelivery, ctx: Ctx) -> list[str]:
-    row = await _endpoint(ctx, cmd.system_id, cmd.id)
+    repo = ctx.deps.repository(ctx.conn)
+    row = await _endpoint(ctx, repo, cmd.system_id, cmd.id)
     try:
         delivery_id = uuid.UUID(cmd.delivery_id)
     except ValueError:
         delivery_id = None
     requeued = (
-        await repository.requeue(ctx.conn, row["id"], delivery_id=delivery_id)
-        if delivery_id is not None
-        else []
+        await repo.requeue(row["id"], delivery_id=delivery_id) if delivery_id is not None else []
     )
     if not requeued:
         raise NotFound(
@@ -214,10 +220,9 @@ async def retry_delivery(cmd: RetryDelivery, ctx: Ctx) -> list[str]:
 
 async def recover_deliveries(cmd: RecoverDeliveries, ctx: Ctx) -> list[str]:
     """Replay every failed delivery of the endpoint created since a time (and before another)."""
-    row = await _endpoint(ctx, cmd.system_id, cmd.id)
-    requeued = await repository.requeue(
-        ctx.conn, row["id"], since=cmd.window.since, until=cmd.window.until
-    )
+    repo = ctx.deps.repository(ctx.conn)
+    row = await _endpoint(ctx, repo, cmd.system_id, cmd.id)
+    requeued = await repo.requeue(row["id"], since=cmd.window.since, until=cmd.window.until)
     if requeued:
         ctx.after_commit.append(ctx.deps.dispatcher.wake)
     return [str(found) for found in requeued]

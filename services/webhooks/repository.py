@@ -1,4 +1,6 @@
-"""All SQL of the webhooks schema."""
+"""All SQL of the webhooks schema: `Repository`, built on a connection by whoever holds one (a
+handler through `Deps.repository`, the dispatcher on its pool), and `FAN_OUT`, the statement a
+fan-out commits at once."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from typing import Any
 
 from shared import inbox
 from shared.db import Connection
+from shared.envelope import Envelope
 from shared.messages.fields import Page
 
 Row = dict[str, Any]
@@ -20,50 +23,6 @@ def _page(page: Page | None) -> str:
     if page is None:
         return ""
     return f" LIMIT {int(page.count)} OFFSET {(int(page.page) - 1) * int(page.count)}"
-
-
-async def insert_endpoint(
-    conn: Connection,
-    *,
-    system_id: int,
-    system: str,
-    fields: dict[str, Any],
-    secret_ciphertext: str,
-) -> Row:
-    row = await conn.fetchrow(
-        "INSERT INTO endpoints (id, system_id, system, url, description, events, format,"
-        " secret_ciphertext) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING *",
-        uuid.uuid4(),
-        system_id,
-        system,
-        fields["url"],
-        fields.get("description"),
-        fields["events"],
-        fields["format"],
-        secret_ciphertext,
-    )
-    assert row is not None
-    return dict(row)
-
-
-async def endpoint(conn: Connection, system_id: int, endpoint_id: uuid.UUID) -> Row | None:
-    row = await conn.fetchrow(
-        "SELECT * FROM endpoints WHERE id = $1 AND system_id = $2", endpoint_id, system_id
-    )
-    return dict(row) if row is not None else None
-
-
-async def endpoints(conn: Connection, system_id: int, page: Page | None) -> tuple[list[Row], int]:
-    rows = await conn.fetch(
-        f"SELECT * FROM endpoints WHERE system_id = $1 ORDER BY created_at, id{_page(page)}",
-        system_id,
-    )
-    total = (
-        await conn.fetchval("SELECT count(*) FROM endpoints WHERE system_id = $1", system_id)
-        if page
-        else len(rows)
-    )
-    return [dict(row) for row in rows], total
 
 
 # A new event's deliveries, one per enabled endpoint of its system that takes its type, each in
@@ -82,260 +41,298 @@ FAN_OUT = (
 )
 
 
-async def update_endpoint(
-    conn: Connection, endpoint_id: uuid.UUID, changes: dict[str, Any]
-) -> None:
-    columns = [column for column in changes if column in CHANGEABLE]
-    assignments = "".join(f"{column} = ${i}, " for i, column in enumerate(columns, start=2))
-    await conn.execute(
-        f"UPDATE endpoints SET {assignments}updated_at = now() WHERE id = $1",
-        endpoint_id,
-        *(changes[column] for column in columns),
-    )
+class Repository:
+    """The webhooks schema's statements, on the connection the repository is built with (in
+    the caller's transaction, if it opened one)."""
 
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
 
-async def enable(conn: Connection, endpoint_id: uuid.UUID) -> None:
-    await conn.execute(
-        "UPDATE endpoints SET enabled = true, disabled_reason = NULL, disabled_at = NULL,"
-        " failing_since = NULL, updated_at = now() WHERE id = $1 AND NOT enabled",
-        endpoint_id,
-    )
-    await log_endpoint(conn, endpoint_id, "endpoint.enabled", None)
+    async def insert_endpoint(
+        self,
+        *,
+        system_id: int,
+        system: str,
+        fields: dict[str, Any],
+        secret_ciphertext: str,
+    ) -> Row:
+        row = await self._conn.fetchrow(
+            "INSERT INTO endpoints (id, system_id, system, url, description, events, format,"
+            " secret_ciphertext) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING *",
+            uuid.uuid4(),
+            system_id,
+            system,
+            fields["url"],
+            fields.get("description"),
+            fields["events"],
+            fields["format"],
+            secret_ciphertext,
+        )
+        assert row is not None
+        return dict(row)
 
+    async def endpoint(self, system_id: int, endpoint_id: uuid.UUID) -> Row | None:
+        row = await self._conn.fetchrow(
+            "SELECT * FROM endpoints WHERE id = $1 AND system_id = $2", endpoint_id, system_id
+        )
+        return dict(row) if row is not None else None
 
-async def disable(conn: Connection, endpoint_id: uuid.UUID, reason: str) -> bool:
-    """Disable an endpoint (once); its pending deliveries fail, to be recovered once it is fixed."""
-    disabled = await conn.fetchval(
-        "UPDATE endpoints SET enabled = false, disabled_reason = $2, disabled_at = now(),"
-        " updated_at = now() WHERE id = $1 AND enabled RETURNING true",
-        endpoint_id,
-        reason,
-    )
-    if disabled:
-        await conn.execute(
-            "UPDATE deliveries SET status = 'failed', next_attempt_at = NULL, updated_at = now()"
-            " WHERE endpoint_id = $1 AND status = 'pending'",
+    async def endpoints(self, system_id: int, page: Page | None) -> tuple[list[Row], int]:
+        rows = await self._conn.fetch(
+            f"SELECT * FROM endpoints WHERE system_id = $1 ORDER BY created_at, id{_page(page)}",
+            system_id,
+        )
+        total = (
+            await self._conn.fetchval(
+                "SELECT count(*) FROM endpoints WHERE system_id = $1", system_id
+            )
+            if page
+            else len(rows)
+        )
+        return [dict(row) for row in rows], total
+
+    async def update_endpoint(self, endpoint_id: uuid.UUID, changes: dict[str, Any]) -> None:
+        columns = [column for column in changes if column in CHANGEABLE]
+        assignments = "".join(f"{column} = ${i}, " for i, column in enumerate(columns, start=2))
+        await self._conn.execute(
+            f"UPDATE endpoints SET {assignments}updated_at = now() WHERE id = $1",
+            endpoint_id,
+            *(changes[column] for column in columns),
+        )
+
+    async def enable(self, endpoint_id: uuid.UUID) -> None:
+        await self._conn.execute(
+            "UPDATE endpoints SET enabled = true, disabled_reason = NULL, disabled_at = NULL,"
+            " failing_since = NULL, updated_at = now() WHERE id = $1 AND NOT enabled",
             endpoint_id,
         )
-        await log_endpoint(conn, endpoint_id, "endpoint.disabled", {"reason": reason})
-    return bool(disabled)
+        await self._log_endpoint(endpoint_id, "endpoint.enabled", None)
 
+    async def disable(self, endpoint_id: uuid.UUID, reason: str) -> bool:
+        """Disable an endpoint (once); its pending deliveries fail, to be recovered once it is
+        fixed."""
+        disabled = await self._conn.fetchval(
+            "UPDATE endpoints SET enabled = false, disabled_reason = $2, disabled_at = now(),"
+            " updated_at = now() WHERE id = $1 AND enabled RETURNING true",
+            endpoint_id,
+            reason,
+        )
+        if disabled:
+            await self._conn.execute(
+                "UPDATE deliveries SET status = 'failed', next_attempt_at = NULL,"
+                " updated_at = now()"
+                " WHERE endpoint_id = $1 AND status = 'pending'",
+                endpoint_id,
+            )
+            await self._log_endpoint(endpoint_id, "endpoint.disabled", {"reason": reason})
+        return bool(disabled)
 
-async def log_endpoint(conn: Connection, endpoint_id: uuid.UUID, kind: str, detail: Any) -> None:
-    await conn.execute(
-        "INSERT INTO endpoint_events (endpoint_id, type, detail) VALUES ($1, $2, $3)",
-        endpoint_id,
-        kind,
-        detail,
-    )
+    async def _log_endpoint(self, endpoint_id: uuid.UUID, kind: str, detail: Any) -> None:
+        await self._conn.execute(
+            "INSERT INTO endpoint_events (endpoint_id, type, detail) VALUES ($1, $2, $3)",
+            endpoint_id,
+            kind,
+            detail,
+        )
 
+    async def rotate_secret(
+        self, endpoint_id: uuid.UUID, secret_ciphertext: str, overlap_s: float
+    ) -> None:
+        await self._conn.execute(
+            "UPDATE endpoints SET previous_secret_ciphertext = secret_ciphertext,"
+            " previous_secret_until = now() + $3 * interval '1 second',"
+            " secret_ciphertext = $2, updated_at = now() WHERE id = $1",
+            endpoint_id,
+            secret_ciphertext,
+            overlap_s,
+        )
+        await self._log_endpoint(endpoint_id, "endpoint.secret_rotated", None)
 
-async def rotate_secret(
-    conn: Connection, endpoint_id: uuid.UUID, secret_ciphertext: str, overlap_s: float
-) -> None:
-    await conn.execute(
-        "UPDATE endpoints SET previous_secret_ciphertext = secret_ciphertext,"
-        " previous_secret_until = now() + $3 * interval '1 second',"
-        " secret_ciphertext = $2, updated_at = now() WHERE id = $1",
-        endpoint_id,
-        secret_ciphertext,
-        overlap_s,
-    )
-    await log_endpoint(conn, endpoint_id, "endpoint.secret_rotated", None)
+    async def delete_endpoint(self, endpoint_id: uuid.UUID) -> None:
+        await self._conn.execute("DELETE FROM endpoints WHERE id = $1", endpoint_id)
 
+    async def insert_deliveries(
+        self,
+        system_id: int,
+        event_id: uuid.UUID,
+        event_type: str,
+        rows: list[tuple[uuid.UUID, bytes]],
+    ) -> list[uuid.UUID]:
+        """One delivery per (endpoint, payload), due now; a delivery of this event to an endpoint
+        that exists already (a redelivered event) is kept as it is."""
+        if not rows:
+            return []
+        inserted = await self._conn.fetch(
+            "INSERT INTO deliveries (id, endpoint_id, system_id, event_id, event_type, payload,"
+            " next_attempt_at)"
+            " SELECT gen_random_uuid(), endpoint_id, $1, $2, $3, payload, now()"
+            " FROM unnest($4::uuid[], $5::bytea[]) AS d(endpoint_id, payload)"
+            " ON CONFLICT (event_id, endpoint_id) DO NOTHING RETURNING id",
+            system_id,
+            event_id,
+            event_type,
+            [endpoint_id for endpoint_id, _ in rows],
+            [payload for _, payload in rows],
+        )
+        return [row["id"] for row in inserted]
 
-async def delete_endpoint(conn: Connection, endpoint_id: uuid.UUID) -> None:
-    await conn.execute("DELETE FROM endpoints WHERE id = $1", endpoint_id)
+    async def claim_due(
+        self,
+        limit: int,
+        per_endpoint: int,
+        in_flight: Mapping[uuid.UUID, int],
+        lease_s: float,
+    ) -> list[Row]:
+        """Claim due deliveries: of each endpoint at most `per_endpoint` less those of it already in
+        flight in this process (`in_flight`), so one slow endpoint never holds more than its own
+        slots. The claim commits before any send: the attempt is counted and the delivery is due
+        again after the lease, should this process die."""
+        rows = await self._conn.fetch(
+            "WITH busy AS ("
+            "  SELECT * FROM unnest($3::uuid[], $5::int[]) AS b(endpoint_id, in_flight)),"
+            " due AS ("
+            "  SELECT id FROM ("
+            "    SELECT d.id, d.next_attempt_at, coalesce(b.in_flight, 0) AS in_flight,"
+            "      row_number() OVER (PARTITION BY d.endpoint_id ORDER BY d.next_attempt_at) AS n"
+            "    FROM deliveries d LEFT JOIN busy b ON b.endpoint_id = d.endpoint_id"
+            "    WHERE d.status = 'pending' AND d.next_attempt_at <= now()"
+            "      AND coalesce(b.in_flight, 0) < $2) ranked"
+            "  WHERE n <= $2 - in_flight ORDER BY next_attempt_at LIMIT $1),"
+            " claimed AS ("
+            "  UPDATE deliveries d SET attempts = d.attempts + 1, updated_at = now(),"
+            "    next_attempt_at = now() + $4 * interval '1 second'"
+            "  FROM (SELECT id FROM deliveries WHERE id IN (SELECT id FROM due)"
+            "        FOR UPDATE SKIP LOCKED) locked"
+            "  WHERE d.id = locked.id RETURNING d.*)"
+            " SELECT c.*, e.url, e.format, e.enabled, e.secret_ciphertext,"
+            "   CASE WHEN e.previous_secret_until > now() THEN e.previous_secret_ciphertext END"
+            "     AS previous_secret_ciphertext"
+            " FROM claimed c JOIN endpoints e ON e.id = c.endpoint_id",
+            limit,
+            per_endpoint,
+            list(in_flight),
+            lease_s,
+            list(in_flight.values()),
+        )
+        return [dict(row) for row in rows]
 
+    async def lock_for_settling(self, endpoint_id: uuid.UUID, delivery_id: uuid.UUID) -> bool:
+        """Lock an endpoint, then one of its deliveries, to record an attempt; False when either is
+        gone (deleted while the request was out). The order is a deletion's own (the endpoint, then
+        its deliveries by cascade), so the two never deadlock."""
+        endpoint_found = await self._conn.fetchval(
+            "SELECT true FROM endpoints WHERE id = $1 FOR NO KEY UPDATE", endpoint_id
+        )
+        if not endpoint_found:
+            return False
+        delivery_found = await self._conn.fetchval(
+            "SELECT true FROM deliveries WHERE id = $1 FOR NO KEY UPDATE", delivery_id
+        )
+        return bool(delivery_found)
 
-async def insert_deliveries(
-    conn: Connection,
-    system_id: int,
-    event_id: uuid.UUID,
-    event_type: str,
-    rows: list[tuple[uuid.UUID, bytes]],
-) -> list[uuid.UUID]:
-    """One delivery per (endpoint, payload), due now; a delivery of this event to an endpoint
-    that exists already (a redelivered event) is kept as it is."""
-    if not rows:
-        return []
-    inserted = await conn.fetch(
-        "INSERT INTO deliveries (id, endpoint_id, system_id, event_id, event_type, payload,"
-        " next_attempt_at)"
-        " SELECT gen_random_uuid(), endpoint_id, $1, $2, $3, payload, now()"
-        " FROM unnest($4::uuid[], $5::bytea[]) AS d(endpoint_id, payload)"
-        " ON CONFLICT (event_id, endpoint_id) DO NOTHING RETURNING id",
-        system_id,
-        event_id,
-        event_type,
-        [endpoint_id for endpoint_id, _ in rows],
-        [payload for _, payload in rows],
-    )
-    return [row["id"] for row in inserted]
+    async def record_attempt(
+        self,
+        delivery_id: uuid.UUID,
+        *,
+        status_code: int | None,
+        duration_ms: int,
+        response: str | None,
+        error: str | None,
+    ) -> None:
+        await self._conn.execute(
+            "INSERT INTO delivery_attempts (delivery_id, at, status_code, duration_ms, response,"
+            " error)"
+            " VALUES ($1, now() - $3 * interval '1 millisecond', $2, $3, $4, $5)",
+            delivery_id,
+            status_code,
+            duration_ms,
+            response,
+            error,
+        )
 
+    async def settle(
+        self, delivery_id: uuid.UUID, status: str, next_attempt_in_s: float | None
+    ) -> None:
+        await self._conn.execute(
+            "UPDATE deliveries SET status = $2, updated_at = now(),"
+            " next_attempt_at = CASE WHEN $2 = 'pending' THEN now() + $3 * interval '1 second' END,"
+            " schedule_step = schedule_step + (CASE WHEN $2 = 'pending' THEN 1 ELSE 0 END)"
+            " WHERE id = $1 AND status = 'pending'",
+            delivery_id,
+            status,
+            next_attempt_in_s or 0.0,
+        )
 
-async def claim_due(
-    conn: Connection,
-    limit: int,
-    per_endpoint: int,
-    in_flight: Mapping[uuid.UUID, int],
-    lease_s: float,
-) -> list[Row]:
-    """Claim due deliveries: of each endpoint at most `per_endpoint` less those of it already in
-    flight in this process (`in_flight`), so one slow endpoint never holds more than its own
-    slots. The claim commits before any send: the attempt is counted and the delivery is due
-    again after the lease, should this process die."""
-    rows = await conn.fetch(
-        "WITH busy AS ("
-        "  SELECT * FROM unnest($3::uuid[], $5::int[]) AS b(endpoint_id, in_flight)),"
-        " due AS ("
-        "  SELECT id FROM ("
-        "    SELECT d.id, d.next_attempt_at, coalesce(b.in_flight, 0) AS in_flight,"
-        "      row_number() OVER (PARTITION BY d.endpoint_id ORDER BY d.next_attempt_at) AS n"
-        "    FROM deliveries d LEFT JOIN busy b ON b.endpoint_id = d.endpoint_id"
-        "    WHERE d.status = 'pending' AND d.next_attempt_at <= now()"
-        "      AND coalesce(b.in_flight, 0) < $2) ranked"
-        "  WHERE n <= $2 - in_flight ORDER BY next_attempt_at LIMIT $1),"
-        " claimed AS ("
-        "  UPDATE deliveries d SET attempts = d.attempts + 1, updated_at = now(),"
-        "    next_attempt_at = now() + $4 * interval '1 second'"
-        "  FROM (SELECT id FROM deliveries WHERE id IN (SELECT id FROM due)"
-        "        FOR UPDATE SKIP LOCKED) locked"
-        "  WHERE d.id = locked.id RETURNING d.*)"
-        " SELECT c.*, e.url, e.format, e.enabled, e.secret_ciphertext,"
-        "   CASE WHEN e.previous_secret_until > now() THEN e.previous_secret_ciphertext END"
-        "     AS previous_secret_ciphertext"
-        " FROM claimed c JOIN endpoints e ON e.id = c.endpoint_id",
-        limit,
-        per_endpoint,
-        list(in_flight),
-        lease_s,
-        list(in_flight.values()),
-    )
-    return [dict(row) for row in rows]
+    async def endpoint_succeeded(self, endpoint_id: uuid.UUID) -> None:
+        await self._conn.execute(
+            "UPDATE endpoints SET failing_since = NULL, last_success_at = now() WHERE id = $1",
+            endpoint_id,
+        )
 
+    async def endpoint_failed(self, endpoint_id: uuid.UUID) -> datetime:
+        """Note a failure; when the endpoint started failing without a single success since."""
+        since: datetime = await self._conn.fetchval(
+            "UPDATE endpoints SET failing_since = coalesce(failing_since, now()) WHERE id = $1"
+            " RETURNING failing_since",
+            endpoint_id,
+        )
+        return since
 
-async def lock_for_settling(
-    conn: Connection, endpoint_id: uuid.UUID, delivery_id: uuid.UUID
-) -> bool:
-    """Lock an endpoint, then one of its deliveries, to record an attempt; False when either is
-    gone (deleted while the request was out). The order is a deletion's own (the endpoint, then
-    its deliveries by cascade), so the two never deadlock."""
-    endpoint_found = await conn.fetchval(
-        "SELECT true FROM endpoints WHERE id = $1 FOR NO KEY UPDATE", endpoint_id
-    )
-    if not endpoint_found:
-        return False
-    delivery_found = await conn.fetchval(
-        "SELECT true FROM deliveries WHERE id = $1 FOR NO KEY UPDATE", delivery_id
-    )
-    return bool(delivery_found)
+    async def deliveries(
+        self, endpoint_id: uuid.UUID, status: str | None, page: Page | None
+    ) -> tuple[list[Row], int]:
+        where = "endpoint_id = $1" + (" AND status = $2" if status else "")
+        args: list[Any] = [endpoint_id, *([status] if status else [])]
+        rows = await self._conn.fetch(
+            f"SELECT * FROM deliveries WHERE {where} ORDER BY created_at DESC, id{_page(page)}",
+            *args,
+        )
+        total = (
+            await self._conn.fetchval(f"SELECT count(*) FROM deliveries WHERE {where}", *args)
+            if page
+            else len(rows)
+        )
+        return [dict(row) for row in rows], total
 
+    async def attempts_of(self, ids: list[uuid.UUID]) -> dict[uuid.UUID, list[Row]]:
+        rows = await self._conn.fetch(
+            "SELECT * FROM delivery_attempts WHERE delivery_id = ANY($1::uuid[]) ORDER BY at, id",
+            ids,
+        )
+        found: dict[uuid.UUID, list[Row]] = {delivery_id: [] for delivery_id in ids}
+        for row in rows:
+            found[row["delivery_id"]].append(dict(row))
+        return found
 
-async def record_attempt(
-    conn: Connection,
-    delivery_id: uuid.UUID,
-    *,
-    status_code: int | None,
-    duration_ms: int,
-    response: str | None,
-    error: str | None,
-) -> None:
-    await conn.execute(
-        "INSERT INTO delivery_attempts (delivery_id, at, status_code, duration_ms, response, error)"
-        " VALUES ($1, now() - $3 * interval '1 millisecond', $2, $3, $4, $5)",
-        delivery_id,
-        status_code,
-        duration_ms,
-        response,
-        error,
-    )
+    async def requeue(
+        self,
+        endpoint_id: uuid.UUID,
+        *,
+        delivery_id: uuid.UUID | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> list[uuid.UUID]:
+        """Make deliveries of an endpoint due now, their schedule started again: one (failed or
+        succeeded: a replay), or every failed one created in a window. A replay keeps its
+        webhook-id, so receivers that dedupe on it see it once."""
+        rows = await self._conn.fetch(
+            "UPDATE deliveries SET status = 'pending', next_attempt_at = now(), schedule_step = 0,"
+            " updated_at = now()"
+            " WHERE endpoint_id = $1"
+            " AND (status = 'failed' OR ($2::uuid IS NOT NULL AND status = 'succeeded'))"
+            " AND ($2::uuid IS NULL OR id = $2)"
+            " AND ($3::timestamptz IS NULL OR created_at >= $3)"
+            " AND ($4::timestamptz IS NULL OR created_at < $4)"
+            " RETURNING id",
+            endpoint_id,
+            delivery_id,
+            since,
+            until,
+        )
+        return [row["id"] for row in rows]
 
-
-async def settle(
-    conn: Connection, delivery_id: uuid.UUID, status: str, next_attempt_in_s: float | None
-) -> None:
-    await conn.execute(
-        "UPDATE deliveries SET status = $2, updated_at = now(),"
-        " next_attempt_at = CASE WHEN $2 = 'pending' THEN now() + $3 * interval '1 second' END,"
-        " schedule_step = schedule_step + (CASE WHEN $2 = 'pending' THEN 1 ELSE 0 END)"
-        " WHERE id = $1 AND status = 'pending'",
-        delivery_id,
-        status,
-        next_attempt_in_s or 0.0,
-    )
-
-
-async def endpoint_succeeded(conn: Connection, endpoint_id: uuid.UUID) -> None:
-    await conn.execute(
-        "UPDATE endpoints SET failing_since = NULL, last_success_at = now() WHERE id = $1",
-        endpoint_id,
-    )
-
-
-async def endpoint_failed(conn: Connection, endpoint_id: uuid.UUID) -> datetime:
-    """Note a failure; when the endpoint started failing without a single success since."""
-    since: datetime = await conn.fetchval(
-        "UPDATE endpoints SET failing_since = coalesce(failing_since, now()) WHERE id = $1"
-        " RETURNING failing_since",
-        endpoint_id,
-    )
-    return since
-
-
-async def deliveries(
-    conn: Connection, endpoint_id: uuid.UUID, status: str | None, page: Page | None
-) -> tuple[list[Row], int]:
-    where = "endpoint_id = $1" + (" AND status = $2" if status else "")
-    args: list[Any] = [endpoint_id, *([status] if status else [])]
-    rows = await conn.fetch(
-        f"SELECT * FROM deliveries WHERE {where} ORDER BY created_at DESC, id{_page(page)}", *args
-    )
-    total = (
-        await conn.fetchval(f"SELECT count(*) FROM deliveries WHERE {where}", *args)
-        if page
-        else len(rows)
-    )
-    return [dict(row) for row in rows], total
-
-
-async def attempts_of(conn: Connection, ids: list[uuid.UUID]) -> dict[uuid.UUID, list[Row]]:
-    rows = await conn.fetch(
-        "SELECT * FROM delivery_attempts WHERE delivery_id = ANY($1::uuid[]) ORDER BY at, id", ids
-    )
-    found: dict[uuid.UUID, list[Row]] = {delivery_id: [] for delivery_id in ids}
-    for row in rows:
-        found[row["delivery_id"]].append(dict(row))
-    return found
-
-
-async def requeue(
-    conn: Connection,
-    endpoint_id: uuid.UUID,
-    *,
-    delivery_id: uuid.UUID | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
-) -> list[uuid.UUID]:
-    """Make deliveries of an endpoint due now, their schedule started again: one (failed or
-    succeeded: a replay), or every failed one created in a window. A replay keeps its
-    webhook-id, so receivers that dedupe on it see it once."""
-    rows = await conn.fetch(
-        "UPDATE deliveries SET status = 'pending', next_attempt_at = now(), schedule_step = 0,"
-        " updated_at = now()"
-        " WHERE endpoint_id = $1"
-        " AND (status = 'failed' OR ($2::uuid IS NOT NULL AND status = 'succeeded'))"
-        " AND ($2::uuid IS NULL OR id = $2)"
-        " AND ($3::timestamptz IS NULL OR created_at >= $3)"
-        " AND ($4::timestamptz IS NULL OR created_at < $4)"
-        " RETURNING id",
-        endpoint_id,
-        delivery_id,
-        since,
-        until,
-    )
-    return [row["id"] for row in rows]
-
-
-async def purge_system(conn: Connection, system_id: int) -> None:
-    await conn.execute("DELETE FROM endpoints WHERE system_id = $1", system_id)
+    async def purge_system(self, system_id: int, keep: Envelope) -> None:
+        """Everything of a deleted system, its inbox rows included but `keep`'s (the
+        deletion's own: it is what makes a redelivery of the deletion a no-op)."""
+        await self._conn.execute("DELETE FROM endpoints WHERE system_id = $1", system_id)
+        await inbox.forget_system(self._conn, system_id, keep)

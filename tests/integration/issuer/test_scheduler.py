@@ -17,12 +17,10 @@ import orjson
 import pytest
 from aiohttp import web
 
-from services.issuer import repository
 from services.issuer.client import OpenCampusClient
-from services.issuer.config import MIGRATIONS as ISSUER_MIGRATIONS
 from services.issuer.domain import retry_delay
+from services.issuer.repository import Repository
 from services.issuer.scheduler import Scheduler, fingerprint
-from shared import db
 from shared.bus import Bus
 from shared.config import Settings
 from shared.crypto import SecretBox
@@ -102,20 +100,6 @@ async def open_campus() -> AsyncIterator[FakeOpenCampus]:
     await runner.cleanup()
 
 
-@pytest.fixture
-async def issuer_pool(settings: Settings) -> AsyncIterator[asyncpg.Pool]:
-    schema = f"i_{uuid.uuid4().hex[:10]}"
-    await db.migrate(settings.database_url, schema, [ISSUER_MIGRATIONS])
-    pool = await db.create_pool(settings.database_url, schema, min_size=1, max_size=4)
-    yield pool
-    await pool.close()
-    conn = await asyncpg.connect(settings.database_url)
-    try:
-        await conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
-    finally:
-        await conn.close()
-
-
 Start = Callable[..., Any]
 
 
@@ -153,8 +137,7 @@ async def add(pool: asyncpg.Pool, reference: str | None = None, system_id: int =
     credential_id = uuid.uuid4()
     reference = reference or f"plaudit:{credential_id}"
     async with pool.acquire() as conn:
-        await repository.insert(
-            conn,
+        await Repository(conn).insert(
             credential_id=credential_id,
             system_id=system_id,
             system="chicago",
@@ -304,7 +287,7 @@ class TestOutcomes:
         credential = await add(issuer_pool)
         async with issuer_pool.acquire() as conn:
             # An attempt was claimed, then its process died in the call: no record of it...
-            [claimed] = await repository.claim_due(conn, 1, 60, None)
+            [claimed] = await Repository(conn).claim_due(1, 60, None)
             assert claimed["attempts"] == 1
             # ...and its lease ran out.
             await conn.execute(
@@ -341,15 +324,15 @@ class TestKeysAndCancellation:
         made = await scheduler(schedule="300ms,300ms")
         box = made._box
         async with issuer_pool.acquire() as conn:
-            await repository.set_key(
-                conn, 1, box.encrypt(box_settings_key), fingerprint(box_settings_key), "0001"
+            await Repository(conn).set_key(
+                1, box.encrypt(box_settings_key), fingerprint(box_settings_key), "0001"
             )
         open_campus.script = [(503, {})]
         credential = await add(issuer_pool)
         await asyncio.wait_for(open_campus.called.wait(), 5)
         async with issuer_pool.acquire() as conn:  # the system changes its key meanwhile
-            await repository.set_key(
-                conn, 1, box.encrypt("newer-key-9999"), fingerprint("newer-key-9999"), "9999"
+            await Repository(conn).set_key(
+                1, box.encrypt("newer-key-9999"), fingerprint("newer-key-9999"), "9999"
             )
         await settled(issuer_pool, credential)
         assert [call["key"] for call in open_campus.calls] == [box_settings_key, box_settings_key]
@@ -378,7 +361,7 @@ class TestKeysAndCancellation:
     ) -> None:
         credential = await add(issuer_pool)
         async with issuer_pool.acquire() as conn:
-            await repository.cancel(conn, credential)
+            await Repository(conn).cancel(credential)
         await scheduler()
         await asyncio.sleep(0.3)
         assert open_campus.calls == []

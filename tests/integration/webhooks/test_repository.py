@@ -1,0 +1,236 @@
+"""The webhooks service's statements on real Postgres: the rules its handlers' unit tests take
+from an in-memory repository (tests/unit/webhooks/fakes.py) hold here. The fan-out and the purge
+run as the service runs them: through the event dispatcher, with the real Deps."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from typing import Any
+
+import asyncpg
+import pytest
+
+from services.webhooks import domain, handlers
+from services.webhooks.app import Deps, make_deps
+from services.webhooks.repository import Repository
+from shared.config import Settings
+from shared.envelope import Envelope
+from shared.event_dispatch import EventDispatcher
+from shared.messages.events import BadgeCreated, SystemDeleted
+from shared.messages.instances import BadgeAwarded
+
+pytestmark = pytest.mark.integration
+
+SYSTEM_ID = 7
+OTHER_SYSTEM_ID = 8
+
+
+@pytest.fixture
+def deps(settings: Settings, webhooks_pool: asyncpg.Pool) -> Deps:
+    return make_deps(settings, webhooks_pool)
+
+
+@pytest.fixture
+def events(webhooks_pool: asyncpg.Pool, deps: Deps) -> EventDispatcher[Deps]:
+    return EventDispatcher(webhooks_pool, deps, handlers.EVENT_HANDLERS)
+
+
+async def add_endpoint(pool: asyncpg.Pool, system_id: int = SYSTEM_ID, **fields: Any) -> uuid.UUID:
+    async with pool.acquire() as conn:
+        row = await Repository(conn).insert_endpoint(
+            system_id=system_id,
+            system="chicago",
+            fields={
+                "url": "https://hooks.example.org/plaudit",
+                "events": ["*"],
+                "format": "standard",
+                **fields,
+            },
+            secret_ciphertext="ciphertext",
+        )
+    endpoint_id: uuid.UUID = row["id"]
+    return endpoint_id
+
+
+async def add_delivery(
+    pool: asyncpg.Pool,
+    endpoint_id: uuid.UUID,
+    status: str = "pending",
+    age: timedelta = timedelta(),
+) -> uuid.UUID:
+    async with pool.acquire() as conn:
+        [delivery_id] = await Repository(conn).insert_deliveries(
+            SYSTEM_ID, uuid.uuid4(), "badge.awarded", [(endpoint_id, b"{}")]
+        )
+        await conn.execute(
+            "UPDATE deliveries SET status = $2, created_at = now() - $3::interval WHERE id = $1",
+            delivery_id,
+            status,
+            age,
+        )
+    return delivery_id
+
+
+async def deliveries_of(pool: asyncpg.Pool, event_id: uuid.UUID) -> dict[uuid.UUID, bytes]:
+    rows = await pool.fetch(
+        "SELECT endpoint_id, payload FROM deliveries WHERE event_id = $1", event_id
+    )
+    return {row["endpoint_id"]: row["payload"] for row in rows}
+
+
+def badge_awarded() -> Envelope:
+    event = BadgeAwarded(
+        system="chicago",
+        uid="a1",
+        badge={"slug": "reader"},
+        email="ada@example.org",
+        assertion_url="https://badges.example.org/public/assertions/a1",
+        issued_on=1714564800,
+    )
+    return Envelope.wrap(event, correlation_id="c", system_id=SYSTEM_ID)
+
+
+class TestFanOut:
+    async def test_one_delivery_per_enabled_endpoint_of_the_system_taking_the_event(
+        self, webhooks_pool: asyncpg.Pool, events: EventDispatcher[Deps]
+    ) -> None:
+        every = await add_endpoint(webhooks_pool)
+        awarded = await add_endpoint(webhooks_pool, events=["badge.awarded"])
+        badgekit = await add_endpoint(webhooks_pool, format="badgekit")
+        await add_endpoint(webhooks_pool, events=["badge.revoked"])
+        disabled = await add_endpoint(webhooks_pool)
+        async with webhooks_pool.acquire() as conn:
+            await Repository(conn).disable(disabled, "tests")
+        await add_endpoint(webhooks_pool, system_id=OTHER_SYSTEM_ID)
+        envelope = badge_awarded()
+
+        assert await events.handle(envelope)
+
+        found = await deliveries_of(webhooks_pool, envelope.message_id)
+        standard = domain.standard_payload(envelope.type, envelope.occurred_at, envelope.data)
+        assert found == {
+            every: standard,
+            awarded: standard,
+            badgekit: domain.badgekit_payload(envelope.type, envelope.data),
+        }
+
+    async def test_an_endpoint_in_badgekits_format_gets_no_event_badgekit_never_sent(
+        self, webhooks_pool: asyncpg.Pool, events: EventDispatcher[Deps]
+    ) -> None:
+        standard = await add_endpoint(webhooks_pool)
+        await add_endpoint(webhooks_pool, format="badgekit")
+        event = BadgeCreated(system="chicago", badge={"slug": "reader"})
+        envelope = Envelope.wrap(event, correlation_id="c", system_id=SYSTEM_ID)
+
+        assert await events.handle(envelope)
+
+        assert list(await deliveries_of(webhooks_pool, envelope.message_id)) == [standard]
+
+    async def test_a_redelivered_event_records_nothing_more(
+        self, webhooks_pool: asyncpg.Pool, events: EventDispatcher[Deps]
+    ) -> None:
+        first = await add_endpoint(webhooks_pool)
+        envelope = badge_awarded()
+        assert await events.handle(envelope)
+        await add_endpoint(webhooks_pool)  # an endpoint added since never gets the old event
+
+        assert not await events.handle(envelope)
+
+        assert list(await deliveries_of(webhooks_pool, envelope.message_id)) == [first]
+
+
+class TestRequeue:
+    @pytest.mark.parametrize("status", ["failed", "succeeded"])
+    async def test_one_finished_delivery_is_due_again_its_schedule_restarted(
+        self, webhooks_pool: asyncpg.Pool, status: str
+    ) -> None:
+        endpoint = await add_endpoint(webhooks_pool)
+        delivery = await add_delivery(webhooks_pool, endpoint, status)
+        await webhooks_pool.execute("UPDATE deliveries SET schedule_step = 3")
+
+        async with webhooks_pool.acquire() as conn:
+            assert await Repository(conn).requeue(endpoint, delivery_id=delivery) == [delivery]
+
+        row = await webhooks_pool.fetchrow("SELECT * FROM deliveries WHERE id = $1", delivery)
+        assert row is not None
+        assert (row["status"], row["schedule_step"]) == ("pending", 0)
+        assert row["next_attempt_at"] is not None
+
+    async def test_a_pending_delivery_or_another_endpoints_is_not_requeued(
+        self, webhooks_pool: asyncpg.Pool
+    ) -> None:
+        endpoint = await add_endpoint(webhooks_pool)
+        pending = await add_delivery(webhooks_pool, endpoint)
+        elsewhere = await add_delivery(webhooks_pool, await add_endpoint(webhooks_pool), "failed")
+
+        async with webhooks_pool.acquire() as conn:
+            repo = Repository(conn)
+            assert await repo.requeue(endpoint, delivery_id=pending) == []
+            assert await repo.requeue(endpoint, delivery_id=elsewhere) == []
+
+    async def test_a_window_takes_every_failed_delivery_created_in_it_and_no_other(
+        self, webhooks_pool: asyncpg.Pool
+    ) -> None:
+        endpoint = await add_endpoint(webhooks_pool)
+        hour = timedelta(hours=1)
+        inside = {
+            await add_delivery(webhooks_pool, endpoint, "failed", age)
+            for age in (hour, timedelta())
+        }
+        await add_delivery(webhooks_pool, endpoint, "failed", 3 * hour)  # before the window
+        await add_delivery(webhooks_pool, endpoint, "succeeded", hour)
+        now = await webhooks_pool.fetchval("SELECT now()")
+
+        async with webhooks_pool.acquire() as conn:
+            requeued = await Repository(conn).requeue(
+                endpoint, since=now - 2 * hour, until=now + hour
+            )
+
+        assert set(requeued) == inside
+
+
+class TestDisable:
+    async def test_its_pending_deliveries_fail_and_it_is_noted_once(
+        self, webhooks_pool: asyncpg.Pool
+    ) -> None:
+        endpoint = await add_endpoint(webhooks_pool)
+        pending = await add_delivery(webhooks_pool, endpoint)
+
+        async with webhooks_pool.acquire() as conn:
+            repo = Repository(conn)
+            assert await repo.disable(endpoint, "disabled through the API")
+            assert not await repo.disable(endpoint, "again")
+
+        status = await webhooks_pool.fetchval(
+            "SELECT status FROM deliveries WHERE id = $1", pending
+        )
+        assert status == "failed"
+        noted = await webhooks_pool.fetch("SELECT type, detail FROM endpoint_events")
+        assert [(row["type"], row["detail"]) for row in noted] == [
+            ("endpoint.disabled", {"reason": "disabled through the API"})
+        ]
+
+
+class TestPurgeSystem:
+    async def test_the_systems_rows_go_and_a_redelivered_deletion_is_skipped(
+        self, webhooks_pool: asyncpg.Pool, events: EventDispatcher[Deps]
+    ) -> None:
+        ours = await add_endpoint(webhooks_pool)
+        await add_delivery(webhooks_pool, ours)
+        theirs = await add_endpoint(webhooks_pool, system_id=OTHER_SYSTEM_ID)
+        earlier = badge_awarded()
+        assert await events.handle(earlier)
+        deletion = Envelope.wrap(
+            SystemDeleted(system="chicago"), correlation_id="c", system_id=SYSTEM_ID
+        )
+
+        assert await events.handle(deletion)
+
+        assert [row["id"] for row in await webhooks_pool.fetch("SELECT id FROM endpoints")] == [
+            theirs
+        ]
+        assert await webhooks_pool.fetchval("SELECT count(*) FROM deliveries") == 0
+        kept = await webhooks_pool.fetch("SELECT message_id FROM inbox")
+        assert [row["message_id"] for row in kept] == [deletion.message_id]
+        assert not await events.handle(deletion)

@@ -6,15 +6,16 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import orjson
 import structlog
 
 from services.issuer import domain
+from services.issuer.deps import Ctx, Deps
 from services.issuer.repository import Repository
 from services.issuer.scheduler import fingerprint
-from shared.context import Context, Handler
+from shared.context import Handler
 from shared.errors import Conflict, NotFound, PermanentError, ValidationFailed
 from shared.messages.base import Message
 from shared.messages.credentials import (
@@ -29,11 +30,6 @@ from shared.messages.credentials import (
 )
 from shared.messages.events import SystemDeleted
 from shared.opencampus import InvalidIssueRequest, IssueRequest, validate_issue_request
-
-if TYPE_CHECKING:
-    from services.issuer.app import Deps
-
-    Ctx = Context[Deps]
 
 log = structlog.get_logger()
 

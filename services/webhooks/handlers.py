@@ -6,14 +6,15 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import structlog
 
 from services.webhooks import domain, repository
+from services.webhooks.deps import Ctx, Deps
 from services.webhooks.guard import BlockedTarget, check_url
 from services.webhooks.repository import Repository
-from shared.context import Context, Handler, Sensitive, chooses_commit
+from shared.context import Handler, Sensitive, chooses_commit
 from shared.errors import NotFound, ValidationFailed
 from shared.messages import MESSAGE_TYPES
 from shared.messages.base import Message
@@ -31,11 +32,6 @@ from shared.messages.webhooks import (
     TestEndpoint,
     UpdateEndpoint,
 )
-
-if TYPE_CHECKING:
-    from services.webhooks.app import Deps
-
-    Ctx = Context[Deps]
 
 log = structlog.get_logger()
 

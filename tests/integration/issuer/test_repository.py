@@ -13,7 +13,7 @@ import asyncpg
 import pytest
 
 from services.issuer import handlers
-from services.issuer.app import Deps, make_deps
+from services.issuer.deps import Deps, make_deps
 from services.issuer.repository import Repository
 from shared import inbox
 from shared.config import Settings

@@ -12,7 +12,7 @@ import asyncpg
 import pytest
 
 from services.webhooks import domain, handlers
-from services.webhooks.app import Deps, make_deps
+from services.webhooks.deps import Deps, make_deps
 from services.webhooks.repository import Repository
 from shared.config import Settings
 from shared.envelope import Envelope

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from services.issuer import handlers
-from services.issuer.app import Deps
+from services.issuer.deps import Deps
 from services.issuer.scheduler import fingerprint
 from shared.config import Environment, Settings
 from shared.context import Context

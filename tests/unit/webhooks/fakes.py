@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from services.webhooks.app import Deps
+from services.webhooks.deps import Deps
 from services.webhooks.repository import CHANGEABLE
 from shared import inbox
 from shared.context import Context

@@ -13,7 +13,7 @@ import orjson
 import pytest
 
 from services.webhooks import domain, handlers, repository
-from services.webhooks.app import Deps
+from services.webhooks.deps import Deps
 from shared import inbox
 from shared.config import Environment, Settings
 from shared.context import Context, Sensitive

@@ -30,7 +30,7 @@ from shared.crypto import SecretBox
 from shared.envelope import Envelope
 from shared.messages.applications import EvidenceInput, ReviewItemInput
 from shared.messages.badges import AlignmentInput, CriterionInput
-from shared.messages.base import Message
+from shared.messages.base import Command, Message
 from shared.messages.common import ImageUpload, Scope
 from shared.messages.fields import Page
 
@@ -1073,10 +1073,10 @@ class FakeRepository:
 
 
 def request_context(deps: Deps, message: Message) -> Context[Deps]:
-    """A command's or a query's context: in its transaction (a command's), the system named by
-    the handler itself (`ctx.system_id`)."""
+    """A request's context: a command's in its transaction, a query's without one; the
+    handler names the system itself (`ctx.system_id`)."""
     envelope = Envelope.wrap(message, correlation_id="c")
-    return Context(NO_CONNECTION, deps, envelope, in_transaction=True)
+    return Context(NO_CONNECTION, deps, envelope, in_transaction=isinstance(message, Command))
 
 
 @dataclass

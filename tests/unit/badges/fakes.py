@@ -29,7 +29,7 @@ from shared.context import CommitModeError, Context
 from shared.crypto import SecretBox
 from shared.envelope import Envelope
 from shared.messages.applications import EvidenceInput, ReviewItemInput
-from shared.messages.badges import AlignmentInput, CriterionInput
+from shared.messages.badges import CriterionInput
 from shared.messages.base import Command, Message
 from shared.messages.common import ImageUpload, Scope
 from shared.messages.fields import Page
@@ -200,18 +200,6 @@ class FakeOrganizations(_Part):
                 return int(row["id"])
         return None
 
-    async def listing(
-        self, table: str, parent_id: int | None, page: Page | None
-    ) -> tuple[list[Row], int]:
-        self.ran("listing", table, parent_id, page)
-        parent = self._PARENT[table]
-        rows = [
-            self._found(table, row["id"])
-            for row in getattr(self.t, table).values()
-            if parent is None or row[parent] == parent_id
-        ]
-        return _paged(rows, page)
-
     async def insert(self, table: str, parents: dict[str, int], fields: dict[str, Any]) -> int:
         self.ran("insert", table, parents, fields)
         rows = getattr(self.t, table)
@@ -224,10 +212,6 @@ class FakeOrganizations(_Part):
         row_id = next(self.t.ids)
         rows[row_id] = {"id": row_id, **parents, "image_id": None, **fields}
         return row_id
-
-    async def update(self, table: str, row_id: int, changes: dict[str, Any]) -> None:
-        self.ran("update", table, row_id, changes)
-        getattr(self.t, table)[row_id].update(changes)
 
     async def delete(self, table: str, row_id: int) -> None:
         self.ran("delete", table, row_id)
@@ -278,11 +262,6 @@ class FakeConsumers(_Part):
         self.t.consumers.append(row)
         return _shown_consumer(row)
 
-    async def list_consumers(self, system_id: int, page: Page | None) -> tuple[list[Row], int]:
-        self.ran("list_consumers", system_id, page)
-        rows = [_shown_consumer(row) for row in self.t.consumers if row["system_id"] == system_id]
-        return _paged(rows, page)
-
     async def delete_consumer(self, system_id: int, api_key: str) -> Row | None:
         self.ran("delete_consumer", system_id, api_key)
         for row in self.t.consumers:
@@ -328,24 +307,6 @@ class FakeBadges(_Part):
     async def get(self, badge_id: int) -> Row:
         self.ran("get", badge_id)
         return self.t.badge(badge_id)
-
-    async def in_place(
-        self, place: Place, archived: str, page: Page | None
-    ) -> tuple[list[Row], int]:
-        self.ran("in_place", place, archived, page)
-        rows = [
-            self.t.badge(badge_id)
-            for badge_id, row in self.t.badges.items()
-            if row["system_id"] == place.system_id
-            and place.issuer_id in (None, row["issuer_id"])
-            and place.program_id in (None, row["program_id"])
-            and archived in ("any", str(row["archived"]).lower())
-        ]
-        return _paged(rows, page)
-
-    async def ids_in(self, column: str, owner_id: int) -> list[int]:
-        self.ran("ids_in", column, owner_id)
-        return [badge_id for badge_id, row in self.t.badges.items() if row[column] == owner_id]
 
     async def insert(self, place: Place, fields: dict[str, Any]) -> int:
         self.ran("insert", place, fields)
@@ -406,13 +367,6 @@ class FakeBadges(_Part):
                 "note": item.note,
             }
             for item in items
-        ]
-
-    async def replace_alignments(self, badge_id: int, items: list[AlignmentInput]) -> None:
-        self.ran("replace_alignments", badge_id, items)
-        self.t.badges[badge_id]["alignments"] = [
-            {"id": next(self.t.ids), "name": i.name, "url": i.url, "description": i.description}
-            for i in items
         ]
 
     async def replace_categories(self, badge_id: int, values: list[str]) -> None:
@@ -505,6 +459,18 @@ class FakeInstances(_Part):
         self.ran("badges", badge_ids)
         return {badge_id: self.t.badge(badge_id) for badge_id in badge_ids}
 
+    async def assertion(self, slug: str) -> Row | None:
+        self.ran("assertion", slug)
+        for row in self.t.instances.values():
+            if row["slug"] == slug:
+                badge = self.t.badge(row["badge_id"])
+                places = {
+                    level: (badge[level] or {}).get("slug")
+                    for level in ("system", "issuer", "program")
+                }
+                return {**row, "revocation_reason": None, "badge": badge["slug"], **places}
+        return None
+
 
 class FakeClaimCodes(_Part):
     family = "claim_codes"
@@ -518,11 +484,6 @@ class FakeClaimCodes(_Part):
             ),
             None,
         )
-
-    async def listing(self, badge_id: int, page: Page | None) -> tuple[list[Row], int]:
-        self.ran("listing", badge_id, page)
-        rows = [_code(row) for row in self.t.claim_codes.values() if row["badge_id"] == badge_id]
-        return _paged(rows, page)
 
     async def insert(
         self, badge_id: int, code: str, *, claimed: bool, multiuse: bool, email: str | None
@@ -600,13 +561,6 @@ class FakeMilestones(_Part):
         row = self.t.milestones.get(milestone_id)
         return self._row(milestone_id) if row and row["system_id"] == system_id else None
 
-    async def in_system(self, system_id: int, page: Page | None) -> tuple[list[Row], int]:
-        self.ran("in_system", system_id, page)
-        rows = [
-            self._row(i) for i, row in self.t.milestones.items() if row["system_id"] == system_id
-        ]
-        return _paged(rows, page)
-
     async def with_primary(self, badge_id: int) -> list[Row]:
         self.ran("with_primary", badge_id)
         return [
@@ -663,14 +617,6 @@ class FakeMilestones(_Part):
     async def add_support(self, milestone_id: int, badge_ids: list[int]) -> None:
         self.ran("add_support", milestone_id, badge_ids)
         self.t.milestones[milestone_id]["support"].update(badge_ids)
-
-    async def remove_support(self, milestone_id: int, badge_id: int) -> None:
-        self.ran("remove_support", milestone_id, badge_id)
-        self.t.milestones[milestone_id]["support"].discard(badge_id)
-
-    async def delete(self, milestone_id: int) -> None:
-        self.ran("delete", milestone_id)
-        del self.t.milestones[milestone_id]
 
 
 class FakeApplications(_Part):
@@ -761,15 +707,6 @@ class FakeReviews(_Part):
     async def get(self, review_id: int) -> Row:
         self.ran("get", review_id)
         return copy.deepcopy(self.t.reviews[review_id])
-
-    async def of_application(self, application_id: int, page: Page | None) -> tuple[list[Row], int]:
-        self.ran("of_application", application_id, page)
-        rows = [
-            copy.deepcopy(row)
-            for row in self.t.reviews.values()
-            if row["application_id"] == application_id
-        ]
-        return _paged(rows, page)
 
     async def criteria_of(self, badge_id: int) -> dict[int, bool]:
         self.ran("criteria_of", badge_id)

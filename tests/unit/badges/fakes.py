@@ -1,6 +1,6 @@
 """Hand-written stand-ins for what the badges service's handlers are given: its repository, kept
-in memory under the rules its SQL enforces (the SQL itself runs in tests/e2e), and a Context
-that records which commit mode a handler chose instead of committing.
+in memory under the rules its SQL enforces (tests/integration/badges checks those rules on
+Postgres), and a Context that records which commit mode a handler chose instead of committing.
 
 `FakeRepository` has the shape of `services.badges.repository.Repository` (`repo.badges.find`,
 `repo.instances.insert`, ...). Every statement it runs is logged in `calls` (`"instances.insert"`),

@@ -1,7 +1,7 @@
 """Awarding a badge below its handlers (services/badges/awarding.py): an award planned before
 anything is written, then written in the caller's transaction with its claim code, its locks,
 its events and the milestones it completes; bulk awards. Run on an in-memory repository
-(fakes.py): the SQL itself runs in tests/e2e."""
+(fakes.py): the SQL itself runs on Postgres in tests/integration/badges."""
 
 from __future__ import annotations
 

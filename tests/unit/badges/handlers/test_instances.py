@@ -1,7 +1,7 @@
 """The award handlers (services/badges/handlers/instances.py): which commit mode an award
 chooses and what it commits, the 409s of a statement that inserted nothing, revocation and its
 credential, the listings. Run on an in-memory repository and a Context that records the commit
-mode (fakes.py); the statements themselves run in tests/e2e."""
+mode (fakes.py); the statements themselves run on Postgres in tests/integration/badges."""
 
 from __future__ import annotations
 

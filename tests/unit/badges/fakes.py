@@ -1038,6 +1038,7 @@ class ChoosingContext(Context[Deps]):
     at_once_returns: Row | BaseException | None = field(default_factory=lambda: {"id": 1})
 
     def __post_init__(self) -> None:
+        # As the request dispatcher does for such a handler (`RequestDispatcher._run`).
         self._begin = self._open
 
     async def _open(self) -> None:

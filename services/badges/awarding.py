@@ -23,7 +23,7 @@ import asyncpg
 import structlog
 
 from services.badges import applying
-from services.badges.deps import Ctx
+from services.badges.deps import Ctx, repository
 from services.badges.domain import claim_codes as codes
 from services.badges.domain import credentials
 from services.badges.domain import instances as domain
@@ -31,8 +31,6 @@ from services.badges.domain import milestones as milestone_rules
 from services.badges.domain.awarding import AwardRules
 from services.badges.errors import not_found, slug_taken
 from services.badges.lookups import shown
-from services.badges.repository import applications, badges, claim_codes, milestones
-from services.badges.repository import instances as repository
 from services.badges.repository.instances import NewAward, NewCredential
 from shared.errors import AppError
 from shared.messages.applications import ApplicationFields
@@ -190,14 +188,15 @@ async def write(
         ctx.system_id = badge["system_id"]
     if award.claim_code is not None:
         await consume_claim_code(ctx, badge, shown_badge, award.claim_code, award.email)
+    repo = repository(ctx)
     limit = AwardRules.of(badge).limit
     if limit is not None and not locked:
         # Locks are always taken recipient first, then badge: a milestone awarding this badge
         # holds the recipient's lock when it comes here, so the other order could deadlock.
-        await milestones.lock_recipient(ctx.conn, badge["system_id"], award.email)
-        await repository.lock_badge(ctx.conn, badge["id"])
+        await repo.milestones.lock_recipient(badge["system_id"], award.email)
+        await repo.instances.lock_badge(badge["id"])
     try:
-        inserted = await repository.insert(ctx.conn, award, limit)
+        inserted = await repo.instances.insert(award, limit)
     except asyncpg.UniqueViolationError:
         raise taken(award) from None
     if not inserted:
@@ -216,7 +215,9 @@ def taken(award: NewAward) -> AppError:
 async def refused(ctx: Ctx, badge: dict[str, Any], email: str, *, skip_held: bool) -> None:
     """Why an insert inserted nothing: the email holds the unique badge, or the limit."""
     held = (
-        await repository.newest_active(ctx.conn, badge["id"], email) if badge["is_unique"] else None
+        await repository(ctx).instances.newest_active(badge["id"], email)
+        if badge["is_unique"]
+        else None
     )
     if held is not None:
         if skip_held:
@@ -247,8 +248,9 @@ async def award_in_bulk(
     ]
     if AwardRules.of(badge).limit is not None:
         # Recipients first, then the badge: the order every award takes them in.
-        await milestones.lock_recipients(ctx.conn, badge["system_id"], list(emails))
-        await repository.lock_badge(ctx.conn, badge["id"])
+        repo = repository(ctx)
+        await repo.milestones.lock_recipients(badge["system_id"], list(emails))
+        await repo.instances.lock_badge(badge["id"])
     created = []
     for new in planned:
         awarded = await write(ctx, badge, shown_badge, new, skip_held=True, locked=True)
@@ -270,9 +272,10 @@ async def consume_claim_code(
 ) -> dict[str, Any]:
     """Claim a code of this badge in the caller's transaction: 404 when the badge has no such
     code, 400 CodeAlreadyUsed when it is a used single-use code. Emits `claim_code.claimed`."""
-    row = await claim_codes.claim(ctx.conn, badge["id"], code, email)
+    repo = repository(ctx)
+    row = await repo.claim_codes.claim(badge["id"], code, email)
     if row is None:
-        if await claim_codes.get(ctx.conn, badge["id"], code) is None:
+        if await repo.claim_codes.get(badge["id"], code) is None:
             raise not_found("claimCode", "code", code)
         raise codes.already_used(code)
     shown_code = codes.claim_code(row)
@@ -297,16 +300,17 @@ async def follow_milestones(ctx: Ctx, badge: dict[str, Any], email: str) -> list
     one is pending, or the badge is archived). A primary badge that cannot be awarded (archived,
     limit reached) is skipped, never failing the award that triggered it. Chains end: a held
     primary badge is skipped."""
-    supported = await milestones.supported_by(ctx.conn, badge["system_id"], badge["id"])
+    repo = repository(ctx)
+    supported = await repo.milestones.supported_by(badge["system_id"], badge["id"])
     if not supported:
         return []
-    await milestones.lock_recipient(ctx.conn, badge["system_id"], email)
-    held = await milestones.held_badges(ctx.conn, badge["system_id"], email)
+    await repo.milestones.lock_recipient(badge["system_id"], email)
+    held = await repo.milestones.held_badges(badge["system_id"], email)
     awarded: list[dict[str, Any]] = []
     for milestone in supported:
         if not milestone_rules.is_due(milestone, held):
             continue
-        primary = await badges.get(ctx.conn, milestone["primary_badge_id"])
+        primary = await repo.badges.get(milestone["primary_badge_id"])
         if milestone["action"] == "queue-application":
             await _queue_application(ctx, milestone, primary, email)
             continue
@@ -314,7 +318,7 @@ async def follow_milestones(ctx: Ctx, badge: dict[str, Any], email: str) -> list
         if instance is not None:
             awarded.append(instance)
             # That award may have completed further milestones (and awarded their badges).
-            held = await milestones.held_badges(ctx.conn, badge["system_id"], email)
+            held = await repo.milestones.held_badges(badge["system_id"], email)
     return awarded
 
 
@@ -324,7 +328,7 @@ async def _award_primary(
     emitted = len(ctx.events)
     try:
         # A savepoint: a refused award leaves the triggering award's transaction usable.
-        async with ctx.conn.transaction():
+        async with repository(ctx).savepoint():
             instance = await award(ctx, primary, email)
     except AppError as error:
         del ctx.events[emitted:]
@@ -342,7 +346,7 @@ async def _award_primary(
 async def _queue_application(
     ctx: Ctx, milestone: dict[str, Any], primary: dict[str, Any], email: str
 ) -> None:
-    if primary["archived"] or await applications.pending(ctx.conn, primary["id"], email):
+    if primary["archived"] or await repository(ctx).applications.pending(primary["id"], email):
         return
     await applying.submit(ctx, primary, ApplicationFields(learner=email))
     log.info("milestone.application_queued", milestone_id=milestone["id"], badge_id=primary["id"])

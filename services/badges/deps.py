@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import asyncpg
 
+from services.badges.repository import Repository
 from shared.config import Settings
 from shared.context import Context
 from shared.crypto import SecretBox
+from shared.db import Connection
 
 
 @dataclass(frozen=True)
 class Deps:
     settings: Settings
     secrets: SecretBox
+    # What handlers run their SQL through, on the message's connection (a fake in unit tests).
+    repository: Callable[[Connection], Repository] = Repository
 
     @property
     def base_url(self) -> str:
@@ -27,3 +32,8 @@ def make_deps(settings: Settings, pool: asyncpg.Pool) -> Deps:
 
 
 Ctx = Context[Deps]
+
+
+def repository(ctx: Ctx) -> Repository:
+    """The message's repository: `ctx.deps.repository` on its connection."""
+    return ctx.deps.repository(ctx.conn)

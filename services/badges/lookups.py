@@ -5,21 +5,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.badges.deps import Ctx
+from services.badges.deps import Ctx, repository
 from services.badges.domain import applications as present_applications
 from services.badges.domain import badges as present_badges
 from services.badges.domain import milestones as present_milestones
 from services.badges.errors import not_found
-from services.badges.repository import applications, badges, milestones
-from services.badges.repository.scopes import resolve
 from shared.messages.common import Scope
 
 
 async def find_badge(ctx: Ctx, scope: Scope, slug: str) -> dict[str, Any]:
     """The badge a `{B}` path names, or the 404 of the first level that does not exist."""
-    row = await badges.find(ctx.conn, scope, slug)
+    repo = repository(ctx)
+    row = await repo.badges.find(scope, slug)
     if row is None:
-        await resolve(ctx.conn, scope)  # raises the 404 of a missing system, issuer or program
+        await repo.scopes.resolve(scope)  # raises the 404 of a missing system, issuer or program
         raise not_found("badge", "slug", slug)
     ctx.system_id = row["system_id"]
     return row
@@ -35,7 +34,7 @@ async def find_application(
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """The badge and the application a `{B}/applications/:slug` path names, or their 404."""
     badge = await find_badge(ctx, scope, badge_slug)
-    row = await applications.find(ctx.conn, badge["id"], slug)
+    row = await repository(ctx).applications.find(badge["id"], slug)
     if row is None:
         raise not_found("application", "slug", slug)
     return badge, row
@@ -48,11 +47,11 @@ def shown_application(ctx: Ctx, row: dict[str, Any], badge: dict[str, Any]) -> d
 
 async def shown_milestones(ctx: Ctx, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Milestone rows as responses show them, each with its badges."""
-    found = await milestones.badges_by_id(ctx.conn, present_milestones.badge_ids(rows))
+    found = await repository(ctx).milestones.badges_by_id(present_milestones.badge_ids(rows))
     shown_badges = {badge_id: shown(ctx, row) for badge_id, row in found.items()}
     return [present_milestones.milestone(row, shown_badges) for row in rows]
 
 
 async def milestones_for_badge(ctx: Ctx, badge_id: int) -> list[dict[str, Any]]:
     """The milestones whose primary badge is `badge_id`, as responses show them."""
-    return await shown_milestones(ctx, await milestones.with_primary(ctx.conn, badge_id))
+    return await shown_milestones(ctx, await repository(ctx).milestones.with_primary(badge_id))

@@ -6,13 +6,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from services.badges import applying
-from services.badges.deps import Ctx, Deps
+from services.badges.deps import Ctx, Deps, repository
 from services.badges.domain import applications as present
 from services.badges.domain.common import listing
 from services.badges.lookups import find_application, find_badge, shown, shown_application
-from services.badges.repository import applications as repository
-from services.badges.repository.milestones import badges_by_id
-from services.badges.repository.scopes import Place, resolve
+from services.badges.repository.scopes import Place
 from shared.context import Handler
 from shared.messages.applications import (
     CreateApplication,
@@ -35,22 +33,22 @@ async def get_application(query: GetApplication, ctx: Ctx) -> dict[str, Any]:
 
 
 async def list_applications(query: ListApplications, ctx: Ctx) -> dict[str, Any]:
+    repo = repository(ctx)
     badge_id = None
     if query.badge is not None:
         badge = await find_badge(ctx, query.scope, query.badge)
         place, badge_id = Place(badge["system_id"], query.scope.system), badge["id"]
     else:
-        place = await resolve(ctx.conn, query.scope)
+        place = await repo.scopes.resolve(query.scope)
         ctx.system_id = place.system_id
-    rows, total = await repository.listing(
-        ctx.conn,
+    rows, total = await repo.applications.listing(
         place,
         badge_id=badge_id,
         processed=query.processed,
         email=query.email,
         page=query.page,
     )
-    badges = await badges_by_id(ctx.conn, {row["badge_id"] for row in rows})
+    badges = await repo.milestones.badges_by_id({row["badge_id"] for row in rows})
     shown_badges = {badge_id: shown(ctx, badge) for badge_id, badge in badges.items()}
     return listing([present.application(row, shown_badges[row["badge_id"]]) for row in rows], total)
 
@@ -63,17 +61,18 @@ async def update_application(cmd: UpdateApplication, ctx: Ctx) -> dict[str, Any]
     if "processed" in values and not isinstance(processed, datetime):
         # Marking a processed application processed again keeps the time it first was.
         values["processed"] = (row["processed"] or datetime.now(UTC)) if processed else None
-    await repository.update(ctx.conn, row["id"], values)
+    repo = repository(ctx)
+    await repo.applications.update(row["id"], values)
     if "evidence" in changes.model_fields_set:
-        await repository.replace_evidence(ctx.conn, row["id"], changes.evidence or [])
-    return shown_application(ctx, await repository.get(ctx.conn, row["id"]), badge)
+        await repo.applications.replace_evidence(row["id"], changes.evidence or [])
+    return shown_application(ctx, await repo.applications.get(row["id"]), badge)
 
 
 async def delete_application(cmd: DeleteApplication, ctx: Ctx) -> dict[str, Any]:
     """Delete an application with its evidence and its reviews (BadgeKit orphaned reviews)."""
     badge, row = await find_application(ctx, cmd.scope, cmd.badge, cmd.slug)
     application = shown_application(ctx, row, badge)
-    await repository.delete(ctx.conn, row["id"])
+    await repository(ctx).applications.delete(row["id"])
     return application
 
 

@@ -5,13 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from services.badges import awarding
-from services.badges.deps import Ctx, Deps
+from services.badges.deps import Ctx, Deps, repository
 from services.badges.domain import claim_codes as domain
 from services.badges.errors import not_found
 from services.badges.lookups import find_badge, shown
-from services.badges.repository import badges as badges_repository
-from services.badges.repository import claim_codes as repository
-from services.badges.repository.scopes import resolve
 from shared.context import Handler
 from shared.errors import NotFound
 from shared.messages.base import Message
@@ -37,11 +34,12 @@ async def create_claim_code(cmd: CreateClaimCode, ctx: Ctx) -> dict[str, Any]:
     badge = await find_badge(ctx, cmd.scope, cmd.badge)
     options = cmd.options
     claimed, multiuse = bool(options.claimed), bool(options.multiuse)
+    repo = repository(ctx)
     row = None
     for _ in range(RANDOM_CODE_ATTEMPTS if cmd.code is None else 1):
         code = cmd.code or domain.random_code()
-        row = await repository.insert(
-            ctx.conn, badge["id"], code, claimed=claimed, multiuse=multiuse, email=options.email
+        row = await repo.claim_codes.insert(
+            badge["id"], code, claimed=claimed, multiuse=multiuse, email=options.email
         )
         if row is not None:
             break
@@ -53,7 +51,7 @@ async def create_claim_code(cmd: CreateClaimCode, ctx: Ctx) -> dict[str, Any]:
 
 async def list_claim_codes(query: ListClaimCodes, ctx: Ctx) -> dict[str, Any]:
     badge = await find_badge(ctx, query.scope, query.badge)
-    rows, total = await repository.listing(ctx.conn, badge["id"], query.page)
+    rows, total = await repository(ctx).claim_codes.listing(badge["id"], query.page)
     return {
         "items": [domain.claim_code(row) for row in rows],
         "total": total,
@@ -63,7 +61,7 @@ async def list_claim_codes(query: ListClaimCodes, ctx: Ctx) -> dict[str, Any]:
 
 async def get_claim_code(query: GetClaimCode, ctx: Ctx) -> dict[str, Any]:
     badge = await find_badge(ctx, query.scope, query.badge)
-    row = await repository.get(ctx.conn, badge["id"], query.code)
+    row = await repository(ctx).claim_codes.get(badge["id"], query.code)
     if row is None:
         raise _code_not_found(query.code)
     return {"claimCode": domain.claim_code(row), "badge": shown(ctx, badge)}
@@ -71,7 +69,7 @@ async def get_claim_code(query: GetClaimCode, ctx: Ctx) -> dict[str, Any]:
 
 async def delete_claim_code(cmd: DeleteClaimCode, ctx: Ctx) -> dict[str, Any]:
     badge = await find_badge(ctx, cmd.scope, cmd.badge)
-    row = await repository.delete(ctx.conn, badge["id"], cmd.code)
+    row = await repository(ctx).claim_codes.delete(badge["id"], cmd.code)
     if row is None:
         raise _code_not_found(cmd.code)
     return {"claimCode": domain.claim_code(row), "badge": shown(ctx, badge)}
@@ -85,12 +83,13 @@ async def claim(cmd: ClaimCode, ctx: Ctx) -> dict[str, Any]:
 
 
 async def find_badge_by_code(query: FindBadgeByCode, ctx: Ctx) -> dict[str, Any]:
-    place = await resolve(ctx.conn, query.scope)
+    repo = repository(ctx)
+    place = await repo.scopes.resolve(query.scope)
     ctx.system_id = place.system_id
-    found = await repository.find_in_place(ctx.conn, place, query.code)
+    found = await repo.claim_codes.find_in_place(place, query.code)
     if found is None:
         raise domain.unknown_code(query.code)
-    badge = shown(ctx, await badges_repository.get(ctx.conn, found["badge_id"]))
+    badge = shown(ctx, await repo.badges.get(found["badge_id"]))
     return domain.found_by_code(badge, found["claimed"], found["multiuse"])
 
 

@@ -13,8 +13,7 @@ from typing import Any
 
 import structlog
 
-from services.badges.deps import Ctx, Deps
-from services.badges.repository import instances as repository
+from services.badges.deps import Ctx, Deps, repository
 from shared.context import Handler
 from shared.errors import PermanentError
 from shared.messages.base import Message
@@ -44,14 +43,14 @@ async def holds_credential(query: HoldsCredential, ctx: Ctx) -> bool:
         credential_id = str(uuid.UUID(query.id))
     except ValueError:
         return False
-    return await repository.holds_credential(ctx.conn, query.system_id, credential_id)
+    return await repository(ctx).instances.holds_credential(query.system_id, credential_id)
 
 
 async def _record(ctx: Ctx, credential: dict[str, Any], status: str) -> None:
     credential_id = _credential_id(credential)
     vc_id = _text(credential, "vcId") if status == "issued" else None
-    applied = await repository.record_credential_outcome(
-        ctx.conn, credential_id, ctx.system_id, status, vc_id
+    applied = await repository(ctx).instances.record_credential_outcome(
+        credential_id, ctx.system_id, status, vc_id
     )
     log.info(
         "badges.credential_outcome",

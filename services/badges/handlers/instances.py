@@ -13,15 +13,14 @@ from typing import Any
 import asyncpg
 
 from services.badges import awarding
-from services.badges.deps import Ctx, Deps
+from services.badges.deps import Ctx, Deps, repository
 from services.badges.domain import credentials
 from services.badges.domain import instances as domain
 from services.badges.domain.awarding import AwardRules
 from services.badges.domain.common import listing
 from services.badges.errors import not_found
 from services.badges.lookups import find_badge, shown
-from services.badges.repository import instances as repository
-from services.badges.repository.scopes import resolve
+from services.badges.repository import instances
 from shared.context import Handler, chooses_commit
 from shared.errors import NotFound
 from shared.messages.base import Message
@@ -67,7 +66,7 @@ async def award_badge(cmd: AwardBadge, ctx: Ctx) -> dict[str, Any]:
     awarding.emit_awarded(ctx, badge, shown_badge, planned)
     try:
         inserted = await ctx.commit_at_once(
-            repository.INSERT, *repository.insert_args(planned.award, None), reply=planned.shown
+            instances.INSERT, *instances.insert_args(planned.award, None), reply=planned.shown
         )
     except asyncpg.UniqueViolationError:
         raise awarding.taken(planned.award) from None
@@ -93,7 +92,7 @@ async def award_badge_in_bulk(cmd: AwardBadgeInBulk, ctx: Ctx) -> list[dict[str,
 
 async def list_instances(query: ListInstances, ctx: Ctx) -> dict[str, Any]:
     badge = await find_badge(ctx, query.scope, query.badge)
-    rows, total = await repository.of_badge(ctx.conn, badge["id"], query.page)
+    rows, total = await repository(ctx).instances.of_badge(badge["id"], query.page)
     shown_badge = shown(ctx, badge)
     base_url = ctx.deps.base_url
     return listing([domain.instance(row, base_url, shown_badge) for row in rows], total)
@@ -105,7 +104,7 @@ def _no_award(email: str) -> NotFound:
 
 async def get_instance(query: GetInstance, ctx: Ctx) -> dict[str, Any]:
     badge = await find_badge(ctx, query.scope, query.badge)
-    row = await repository.newest_active(ctx.conn, badge["id"], query.email)
+    row = await repository(ctx).instances.newest_active(badge["id"], query.email)
     if row is None:
         raise _no_award(query.email)
     return domain.instance(row, ctx.deps.base_url, shown(ctx, badge))
@@ -113,7 +112,7 @@ async def get_instance(query: GetInstance, ctx: Ctx) -> dict[str, Any]:
 
 async def revoke_badge(cmd: RevokeBadge, ctx: Ctx) -> dict[str, Any]:
     badge = await find_badge(ctx, cmd.scope, cmd.badge)
-    row = await repository.revoke_newest(ctx.conn, badge["id"], cmd.email)
+    row = await repository(ctx).instances.revoke_newest(badge["id"], cmd.email)
     if row is None:
         raise _no_award(cmd.email)
     shown_badge = shown(ctx, badge)
@@ -132,10 +131,11 @@ async def revoke_badge(cmd: RevokeBadge, ctx: Ctx) -> dict[str, Any]:
 
 
 async def list_instances_by_email(query: ListInstancesByEmail, ctx: Ctx) -> dict[str, Any]:
-    place = await resolve(ctx.conn, query.scope)
+    repo = repository(ctx)
+    place = await repo.scopes.resolve(query.scope)
     ctx.system_id = place.system_id
-    rows, total = await repository.of_email(ctx.conn, place, query.email, query.page)
-    badges = await repository.badges(ctx.conn, sorted({row["badge_id"] for row in rows}))
+    rows, total = await repo.instances.of_email(place, query.email, query.page)
+    badges = await repo.instances.badges(sorted({row["badge_id"] for row in rows}))
     shown_badges = {badge_id: shown(ctx, badge) for badge_id, badge in badges.items()}
     base_url = ctx.deps.base_url
     return listing(

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.badges.deps import Ctx, Deps
+from services.badges.deps import Ctx, Deps, repository
 from services.badges.domain import organizations as present
 from services.badges.domain.common import listing
 from services.badges.handlers import organizations
-from services.badges.repository import organizations as orgs
-from services.badges.repository.scopes import Place, resolve
+from services.badges.repository.scopes import Place
 from shared.context import Handler
 from shared.messages.base import Message
 from shared.messages.issuers import (
@@ -27,17 +26,19 @@ from shared.messages.issuers import (
 
 
 async def _place(ctx: Ctx, scope: Any) -> Place:
-    place = await resolve(ctx.conn, scope)
+    place = await repository(ctx).scopes.resolve(scope)
     ctx.system_id = place.system_id
     return place
 
 
 async def _issuer(ctx: Ctx, issuer_id: int) -> dict[str, Any]:
-    return present.issuer(await orgs.get(ctx.conn, "issuers", issuer_id), ctx.deps.base_url)
+    found = await repository(ctx).organizations.get("issuers", issuer_id)
+    return present.issuer(found, ctx.deps.base_url)
 
 
 async def _program(ctx: Ctx, program_id: int) -> dict[str, Any]:
-    return present.program(await orgs.get(ctx.conn, "programs", program_id), ctx.deps.base_url)
+    found = await repository(ctx).organizations.get("programs", program_id)
+    return present.program(found, ctx.deps.base_url)
 
 
 async def create_issuer(cmd: CreateIssuer, ctx: Ctx) -> dict[str, Any]:
@@ -55,7 +56,8 @@ async def get_issuer(query: GetIssuer, ctx: Ctx) -> dict[str, Any]:
 
 async def list_issuers(query: ListIssuers, ctx: Ctx) -> dict[str, Any]:
     place = await _place(ctx, query.scope)
-    found, total = await orgs.listing(ctx.conn, "issuers", place.system_id, query.page)
+    repo = repository(ctx)
+    found, total = await repo.organizations.listing("issuers", place.system_id, query.page)
     return listing([present.issuer(item, ctx.deps.base_url) for item in found], total)
 
 
@@ -93,7 +95,8 @@ async def get_program(query: GetProgram, ctx: Ctx) -> dict[str, Any]:
 
 async def list_programs(query: ListPrograms, ctx: Ctx) -> dict[str, Any]:
     place = await _place(ctx, query.scope)
-    found, total = await orgs.listing(ctx.conn, "programs", place.issuer_id, query.page)
+    repo = repository(ctx)
+    found, total = await repo.organizations.listing("programs", place.issuer_id, query.page)
     return listing([present.program(item, ctx.deps.base_url) for item in found], total)
 
 

@@ -6,12 +6,11 @@ from typing import Any
 
 import structlog
 
-from services.badges.deps import Ctx, Deps
+from services.badges.deps import Ctx, Deps, repository
 from services.badges.domain.common import listing
 from services.badges.errors import not_found
 from services.badges.lookups import shown_milestones
-from services.badges.repository import milestones as repository
-from services.badges.repository.scopes import Place, resolve
+from services.badges.repository.scopes import Place
 from shared.context import Handler
 from shared.errors import ValidationFailed
 from shared.messages.base import Message
@@ -33,7 +32,7 @@ _MAX_ID_DIGITS = 18
 
 
 async def _system(ctx: Ctx, slug: str) -> Place:
-    place = await resolve(ctx.conn, Scope(system=slug))
+    place = await repository(ctx).scopes.resolve(Scope(system=slug))
     ctx.system_id = place.system_id
     return place
 
@@ -42,14 +41,14 @@ async def _find(ctx: Ctx, place: Place, milestone_id: str) -> dict[str, Any]:
     """The milestone of this system with this id (as the path gives it), or BadgeKit's 404."""
     row = None
     if milestone_id.isascii() and milestone_id.isdigit() and len(milestone_id) <= _MAX_ID_DIGITS:
-        row = await repository.find(ctx.conn, place.system_id, int(milestone_id))
+        row = await repository(ctx).milestones.find(place.system_id, int(milestone_id))
     if row is None:
         raise not_found("milestone", "id", milestone_id)
     return row
 
 
 async def _reloaded(ctx: Ctx, place: Place, milestone_id: int) -> dict[str, Any]:
-    row = await repository.find(ctx.conn, place.system_id, milestone_id)
+    row = await repository(ctx).milestones.find(place.system_id, milestone_id)
     assert row is not None
     return (await shown_milestones(ctx, [row]))[0]
 
@@ -57,7 +56,8 @@ async def _reloaded(ctx: Ctx, place: Place, milestone_id: int) -> dict[str, Any]
 async def _check_badges(ctx: Ctx, place: Place, named: list[tuple[str, int]]) -> None:
     """Every badge a milestone names must be a badge of its own system (BadgeKit accepted any
     id, another tenant's included)."""
-    outside = await repository.badges_outside(ctx.conn, place.system_id, [i for _, i in named])
+    ids = [badge_id for _, badge_id in named]
+    outside = await repository(ctx).milestones.badges_outside(place.system_id, ids)
     problems = [
         {"field": field, "value": badge_id, "message": "Not a badge of this system"}
         for field, badge_id in named
@@ -75,7 +75,7 @@ def _named(primary: int | None, support: list[int] | None) -> list[tuple[str, in
 
 async def list_milestones(query: ListMilestones, ctx: Ctx) -> dict[str, Any]:
     place = await _system(ctx, query.system)
-    rows, total = await repository.in_system(ctx.conn, place.system_id, query.page)
+    rows, total = await repository(ctx).milestones.in_system(place.system_id, query.page)
     return listing(await shown_milestones(ctx, rows), total)
 
 
@@ -88,8 +88,9 @@ async def create_milestone(cmd: CreateMilestone, ctx: Ctx) -> dict[str, Any]:
     place = await _system(ctx, cmd.system)
     fields = cmd.milestone
     await _check_badges(ctx, place, _named(fields.primary_badge_id, fields.support_badges))
-    milestone_id = await repository.insert(ctx.conn, place.system_id, fields.model_dump())
-    await repository.add_support(ctx.conn, milestone_id, fields.support_badges)
+    repo = repository(ctx)
+    milestone_id = await repo.milestones.insert(place.system_id, fields.model_dump())
+    await repo.milestones.add_support(milestone_id, fields.support_badges)
     return await _reloaded(ctx, place, milestone_id)
 
 
@@ -100,9 +101,10 @@ async def update_milestone(cmd: UpdateMilestone, ctx: Ctx) -> dict[str, Any]:
     row = await _find(ctx, place, cmd.id)
     changes = cmd.changes
     await _check_badges(ctx, place, _named(changes.primary_badge_id, changes.support_badges))
-    await repository.update(ctx.conn, row["id"], changes.model_dump(exclude_unset=True))
+    repo = repository(ctx)
+    await repo.milestones.update(row["id"], changes.model_dump(exclude_unset=True))
     if changes.support_badges is not None:
-        await repository.replace_support(ctx.conn, row["id"], changes.support_badges)
+        await repo.milestones.replace_support(row["id"], changes.support_badges)
     return await _reloaded(ctx, place, row["id"])
 
 
@@ -110,7 +112,7 @@ async def delete_milestone(cmd: DeleteMilestone, ctx: Ctx) -> dict[str, Any]:
     place = await _system(ctx, cmd.system)
     row = await _find(ctx, place, cmd.id)
     milestone = (await shown_milestones(ctx, [row]))[0]
-    await repository.delete(ctx.conn, row["id"])
+    await repository(ctx).milestones.delete(row["id"])
     return milestone
 
 
@@ -118,14 +120,14 @@ async def add_milestone_badge(cmd: AddMilestoneBadge, ctx: Ctx) -> dict[str, Any
     place = await _system(ctx, cmd.system)
     row = await _find(ctx, place, cmd.id)
     await _check_badges(ctx, place, [("badgeId", cmd.badge_id)])
-    await repository.add_support(ctx.conn, row["id"], [cmd.badge_id])
+    await repository(ctx).milestones.add_support(row["id"], [cmd.badge_id])
     return await _reloaded(ctx, place, row["id"])
 
 
 async def remove_milestone_badge(cmd: RemoveMilestoneBadge, ctx: Ctx) -> dict[str, Any]:
     place = await _system(ctx, cmd.system)
     row = await _find(ctx, place, cmd.id)
-    await repository.remove_support(ctx.conn, row["id"], cmd.badge_id)
+    await repository(ctx).milestones.remove_support(row["id"], cmd.badge_id)
     return await _reloaded(ctx, place, row["id"])
 
 

@@ -7,12 +7,9 @@ import base64
 import hashlib
 from typing import Any
 
-from services.badges.deps import Ctx, Deps
+from services.badges.deps import Ctx, Deps, repository
 from services.badges.domain import public as documents
 from services.badges.errors import not_found
-from services.badges.repository import badges as badges_repository
-from services.badges.repository import images
-from services.badges.repository import instances as instances_repository
 from shared.context import Handler
 from shared.errors import NotFound
 from shared.messages.base import Message
@@ -20,7 +17,7 @@ from shared.messages.public import GetAssertion, GetBadgeClass, GetImage, GetIss
 
 
 async def get_image(query: GetImage, ctx: Ctx) -> dict[str, Any]:
-    image = await images.get(ctx.conn, query.slug)
+    image = await repository(ctx).images.get(query.slug)
     if image is None:
         raise not_found("image", "slug", query.slug)
     data: bytes = image["data"]
@@ -33,7 +30,7 @@ async def get_image(query: GetImage, ctx: Ctx) -> dict[str, Any]:
 
 async def get_assertion(query: GetAssertion, ctx: Ctx) -> dict[str, Any]:
     """`{assertion, revoked}`: the gateway answers a revoked one with 410 Gone."""
-    row = await instances_repository.assertion(ctx.conn, query.slug)
+    row = await repository(ctx).instances.assertion(query.slug)
     if row is None:
         raise NotFound("Could not find badge instance")
     return {
@@ -44,7 +41,7 @@ async def get_assertion(query: GetAssertion, ctx: Ctx) -> dict[str, Any]:
 
 async def get_badge_class(query: GetBadgeClass, ctx: Ctx) -> dict[str, Any]:
     scope = query.scope
-    row = await badges_repository.find(ctx.conn, scope, query.badge)
+    row = await repository(ctx).badges.find(scope, query.badge)
     # A badge's BadgeClass lives at its own level only, not under its ancestors.
     if (
         row is None
@@ -57,7 +54,7 @@ async def get_badge_class(query: GetBadgeClass, ctx: Ctx) -> dict[str, Any]:
 
 async def get_issuer_profile(query: GetIssuerProfile, ctx: Ctx) -> dict[str, Any]:
     scope = query.scope
-    row = await instances_repository.organizations(ctx.conn, scope)
+    row = await repository(ctx).instances.organizations(scope)
     if row is None:
         raise not_found("system", "slug", scope.system)
     if scope.issuer is not None and row["issuer"] is None:

@@ -7,12 +7,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from services.badges.deps import Ctx, Deps
+from services.badges.deps import Ctx, Deps, repository
 from services.badges.domain import reviews as present
 from services.badges.domain.common import listing
 from services.badges.errors import not_found
 from services.badges.lookups import find_application, shown_application
-from services.badges.repository import reviews as repository
 from shared.context import Handler
 from shared.errors import ValidationFailed
 from shared.messages.applications import (
@@ -33,7 +32,7 @@ async def _application(ctx: Ctx, at: ApplicationPath) -> tuple[dict[str, Any], d
 
 
 async def _find(ctx: Ctx, application: dict[str, Any], slug: str) -> dict[str, Any]:
-    row = await repository.find(ctx.conn, application["id"], slug)
+    row = await repository(ctx).reviews.find(application["id"], slug)
     if row is None:
         raise not_found("review", "slug", slug)
     return row
@@ -43,7 +42,7 @@ async def _criteria(
     ctx: Ctx, badge: dict[str, Any], items: list[ReviewItemInput]
 ) -> dict[int, bool]:
     """The badge's criteria (id -> required), once `items` are known to review only those."""
-    criteria = await repository.criteria_of(ctx.conn, badge["id"])
+    criteria = await repository(ctx).reviews.criteria_of(badge["id"])
     problems = present.item_problems(criteria, items)
     if problems:
         raise ValidationFailed(problems)
@@ -71,7 +70,7 @@ def _announce(
 
 async def list_reviews(query: ListReviews, ctx: Ctx) -> dict[str, Any]:
     _, application = await _application(ctx, query.at)
-    rows, total = await repository.of_application(ctx.conn, application["id"], query.page)
+    rows, total = await repository(ctx).reviews.of_application(application["id"], query.page)
     return listing([present.review(row) for row in rows], total)
 
 
@@ -83,9 +82,10 @@ async def get_review(query: GetReview, ctx: Ctx) -> dict[str, Any]:
 async def create_review(cmd: CreateReview, ctx: Ctx) -> dict[str, Any]:
     badge, application = await _application(ctx, cmd.at)
     criteria = await _criteria(ctx, badge, cmd.review.review_items)
-    review_id = await repository.insert(ctx.conn, application["id"], cmd.review.model_dump())
-    await repository.replace_items(ctx.conn, review_id, cmd.review.review_items)
-    review = await repository.get(ctx.conn, review_id)
+    repo = repository(ctx)
+    review_id = await repo.reviews.insert(application["id"], cmd.review.model_dump())
+    await repo.reviews.replace_items(review_id, cmd.review.review_items)
+    review = await repo.reviews.get(review_id)
     _announce(ctx, badge, application, review, criteria)
     return present.review(review)
 
@@ -96,10 +96,11 @@ async def update_review(cmd: UpdateReview, ctx: Ctx) -> dict[str, Any]:
     row = await _find(ctx, application, cmd.slug)
     items = cmd.changes.review_items
     criteria = await _criteria(ctx, badge, items or [])
-    await repository.update(ctx.conn, row["id"], cmd.changes.model_dump(exclude_unset=True))
+    repo = repository(ctx)
+    await repo.reviews.update(row["id"], cmd.changes.model_dump(exclude_unset=True))
     if "review_items" in cmd.changes.model_fields_set:
-        await repository.replace_items(ctx.conn, row["id"], items or [])
-    review = await repository.get(ctx.conn, row["id"])
+        await repo.reviews.replace_items(row["id"], items or [])
+    review = await repo.reviews.get(row["id"])
     _announce(ctx, badge, application, review, criteria)
     return present.review(review)
 
@@ -107,7 +108,7 @@ async def update_review(cmd: UpdateReview, ctx: Ctx) -> dict[str, Any]:
 async def delete_review(cmd: DeleteReview, ctx: Ctx) -> dict[str, Any]:
     _, application = await _application(ctx, cmd.at)
     row = await _find(ctx, application, cmd.slug)
-    await repository.delete(ctx.conn, row["id"])
+    await repository(ctx).reviews.delete(row["id"])
     return present.review(row)
 
 

@@ -6,14 +6,12 @@ import secrets
 from typing import Any
 
 from services.badges.config import API_KEY_BYTES, API_SECRET_BYTES
-from services.badges.deps import Ctx, Deps
+from services.badges.deps import Ctx, Deps, repository
 from services.badges.domain import consumers as domain
 from services.badges.domain import organizations as present
 from services.badges.domain.common import listing
 from services.badges.errors import not_found
 from services.badges.handlers import organizations
-from services.badges.repository import consumers as repository
-from services.badges.repository import organizations as orgs
 from shared.context import Handler, Sensitive
 from shared.messages.base import Message
 from shared.messages.events import (
@@ -35,7 +33,7 @@ from shared.messages.systems import (
 
 
 async def _system_id(ctx: Ctx, slug: str) -> int:
-    system_id = await orgs.find_id(ctx.conn, "systems", slug, None)
+    system_id = await repository(ctx).organizations.find_id("systems", slug, None)
     if system_id is None:
         raise not_found("system", "slug", slug)
     ctx.system_id = system_id
@@ -43,7 +41,8 @@ async def _system_id(ctx: Ctx, slug: str) -> int:
 
 
 async def _shown(ctx: Ctx, system_id: int) -> dict[str, Any]:
-    return present.system(await orgs.get(ctx.conn, "systems", system_id), ctx.deps.base_url)
+    found = await repository(ctx).organizations.get("systems", system_id)
+    return present.system(found, ctx.deps.base_url)
 
 
 async def create_system(cmd: CreateSystem, ctx: Ctx) -> dict[str, Any]:
@@ -57,7 +56,7 @@ async def get_system(query: GetSystem, ctx: Ctx) -> dict[str, Any]:
 
 
 async def list_systems(query: ListSystems, ctx: Ctx) -> dict[str, Any]:
-    found, total = await orgs.listing(ctx.conn, "systems", None, query.page)
+    found, total = await repository(ctx).organizations.listing("systems", None, query.page)
     return listing([present.system(item, ctx.deps.base_url) for item in found], total)
 
 
@@ -71,8 +70,9 @@ async def delete_system(cmd: DeleteSystem, ctx: Ctx) -> dict[str, Any]:
     """Delete a system and everything in it (foreign keys cascade), its stored replies too."""
     system_id = await _system_id(ctx, cmd.slug)
     shown = await _shown(ctx, system_id)
-    await orgs.delete(ctx.conn, "systems", system_id)
-    await repository.forget_replies(ctx.conn, system_id)
+    repo = repository(ctx)
+    await repo.organizations.delete("systems", system_id)
+    await repo.consumers.forget_replies(system_id)
     ctx.emit(SystemDeleted(system=cmd.slug), system_id=system_id)
     return shown
 
@@ -85,8 +85,7 @@ async def create_consumer(cmd: CreateConsumer, ctx: Ctx) -> Sensitive:
     system_id = await _system_id(ctx, cmd.system)
     api_key = secrets.token_hex(API_KEY_BYTES)
     api_secret = secrets.token_urlsafe(API_SECRET_BYTES)
-    row = await repository.insert_consumer(
-        ctx.conn,
+    row = await repository(ctx).consumers.insert_consumer(
         system_id,
         api_key,
         ctx.deps.secrets.encrypt(api_secret),
@@ -98,13 +97,13 @@ async def create_consumer(cmd: CreateConsumer, ctx: Ctx) -> Sensitive:
 
 async def list_consumers(query: ListConsumers, ctx: Ctx) -> dict[str, Any]:
     system_id = await _system_id(ctx, query.system)
-    rows, total = await repository.list_consumers(ctx.conn, system_id, query.page)
+    rows, total = await repository(ctx).consumers.list_consumers(system_id, query.page)
     return listing([domain.consumer(row) for row in rows], total)
 
 
 async def delete_consumer(cmd: DeleteConsumer, ctx: Ctx) -> dict[str, Any]:
     system_id = await _system_id(ctx, cmd.system)
-    row = await repository.delete_consumer(ctx.conn, system_id, cmd.api_key)
+    row = await repository(ctx).consumers.delete_consumer(system_id, cmd.api_key)
     if row is None:
         raise not_found("consumer", "apiKey", cmd.api_key)
     ctx.emit(ConsumerDeleted(system=cmd.system, api_key=cmd.api_key), system_id=system_id)
@@ -114,7 +113,7 @@ async def delete_consumer(cmd: DeleteConsumer, ctx: Ctx) -> dict[str, Any]:
 async def get_consumer_credentials(
     query: GetConsumerCredentials, ctx: Ctx
 ) -> dict[str, Any] | None:
-    row = await repository.get_consumer_credentials(ctx.conn, query.api_key)
+    row = await repository(ctx).consumers.get_consumer_credentials(query.api_key)
     if row is None:
         return None
     return {

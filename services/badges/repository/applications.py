@@ -5,9 +5,8 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from services.badges.repository.common import limit_clause
+from services.badges.repository.common import Statements, limit_clause
 from services.badges.repository.scopes import Place
-from shared.db import Connection
 from shared.messages.applications import EvidenceInput, Processed
 from shared.messages.fields import Page
 
@@ -35,105 +34,108 @@ _PROCESSED = {
 }
 
 
-async def find(conn: Connection, badge_id: int, slug: str) -> dict[str, Any] | None:
-    row = await conn.fetchrow(f"{SELECT} WHERE a.badge_id = $1 AND a.slug = $2", badge_id, slug)
-    return dict(row) if row is not None else None
+class Applications(Statements):
+    __slots__ = ()
 
+    async def find(self, badge_id: int, slug: str) -> dict[str, Any] | None:
+        row = await self._conn.fetchrow(
+            f"{SELECT} WHERE a.badge_id = $1 AND a.slug = $2", badge_id, slug
+        )
+        return dict(row) if row is not None else None
 
-async def get(conn: Connection, application_id: int) -> dict[str, Any]:
-    row = await conn.fetchrow(f"{SELECT} WHERE a.id = $1", application_id)
-    assert row is not None
-    return dict(row)
+    async def get(self, application_id: int) -> dict[str, Any]:
+        row = await self._conn.fetchrow(f"{SELECT} WHERE a.id = $1", application_id)
+        assert row is not None
+        return dict(row)
 
+    async def listing(
+        self,
+        place: Place,
+        *,
+        badge_id: int | None,
+        processed: Processed,
+        email: str | None,
+        page: Page | None,
+    ) -> tuple[list[dict[str, Any]], int]:
+        """The applications of one badge, or of every badge at or below the place's level."""
+        clauses: list[str] = ["a.system_id = $1"]
+        args: list[Any] = [place.system_id]
+        for column, value in (
+            ("b.issuer_id", place.issuer_id),
+            ("b.program_id", place.program_id),
+            ("a.badge_id", badge_id),
+        ):
+            if value is not None:
+                args.append(value)
+                clauses.append(f"{column} = ${len(args)}")
+        if email is not None:
+            args.append(email)
+            clauses.append(f"lower(a.learner) = lower(${len(args)})")
+        where = " AND ".join(clauses) + _PROCESSED[processed]
+        joined = "JOIN badges b ON b.id = a.badge_id"
+        rows = await self._conn.fetch(
+            f"{SELECT} {joined} WHERE {where}"
+            f" ORDER BY a.badge_id, a.created, a.id{limit_clause(page)}",
+            *args,
+        )
+        total = (
+            await self._conn.fetchval(
+                f"SELECT count(*) FROM applications a {joined} WHERE {where}", *args
+            )
+            if page
+            else len(rows)
+        )
+        return [dict(row) for row in rows], total
 
-async def listing(
-    conn: Connection,
-    place: Place,
-    *,
-    badge_id: int | None,
-    processed: Processed,
-    email: str | None,
-    page: Page | None,
-) -> tuple[list[dict[str, Any]], int]:
-    """The applications of one badge, or of every badge at or below the place's level."""
-    clauses: list[str] = ["a.system_id = $1"]
-    args: list[Any] = [place.system_id]
-    for column, value in (
-        ("b.issuer_id", place.issuer_id),
-        ("b.program_id", place.program_id),
-        ("a.badge_id", badge_id),
-    ):
-        if value is not None:
-            args.append(value)
-            clauses.append(f"{column} = ${len(args)}")
-    if email is not None:
-        args.append(email)
-        clauses.append(f"lower(a.learner) = lower(${len(args)})")
-    where = " AND ".join(clauses) + _PROCESSED[processed]
-    joined = "JOIN badges b ON b.id = a.badge_id"
-    rows = await conn.fetch(
-        f"{SELECT} {joined} WHERE {where} ORDER BY a.badge_id, a.created, a.id{limit_clause(page)}",
-        *args,
-    )
-    total = (
-        await conn.fetchval(f"SELECT count(*) FROM applications a {joined} WHERE {where}", *args)
-        if page
-        else len(rows)
-    )
-    return [dict(row) for row in rows], total
+    async def pending(self, badge_id: int, learner: str) -> bool:
+        """Whether the learner has an application for the badge that is not processed yet."""
+        found: bool = await self._conn.fetchval(
+            "SELECT EXISTS (SELECT 1 FROM applications WHERE badge_id = $1"
+            " AND lower(learner) = lower($2) AND processed IS NULL)",
+            badge_id,
+            learner,
+        )
+        return found
 
+    async def insert(self, system_id: int, badge_id: int, fields: dict[str, Any]) -> int:
+        application_id: int = await self._conn.fetchval(
+            "INSERT INTO applications (slug, system_id, badge_id, learner, assigned_to,"
+            " assigned_expiration) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+            secrets.token_hex(16),
+            system_id,
+            badge_id,
+            fields["learner"],
+            fields.get("assigned_to"),
+            fields.get("assigned_expiration"),
+        )
+        return application_id
 
-async def pending(conn: Connection, badge_id: int, learner: str) -> bool:
-    """Whether the learner has an application for the badge that is not processed yet."""
-    found: bool = await conn.fetchval(
-        "SELECT EXISTS (SELECT 1 FROM applications WHERE badge_id = $1"
-        " AND lower(learner) = lower($2) AND processed IS NULL)",
-        badge_id,
-        learner,
-    )
-    return found
+    async def update(self, application_id: int, changes: dict[str, Any]) -> None:
+        columns = [
+            (CHANGEABLE[name], value) for name, value in changes.items() if name in CHANGEABLE
+        ]
+        if not columns:
+            return
+        assignments = ", ".join(
+            f"{column} = ${i}" for i, (column, _) in enumerate(columns, start=2)
+        )
+        await self._conn.execute(
+            f"UPDATE applications SET {assignments} WHERE id = $1",
+            application_id,
+            *(value for _, value in columns),
+        )
 
+    async def replace_evidence(self, application_id: int, items: list[EvidenceInput]) -> None:
+        await self._conn.execute("DELETE FROM evidence WHERE application_id = $1", application_id)
+        await self._conn.executemany(
+            "INSERT INTO evidence (application_id, position, url, media_type, reflection)"
+            " VALUES ($1, $2, $3, $4, $5)",
+            [
+                (application_id, n, item.url, item.media_type, item.reflection)
+                for n, item in enumerate(items)
+            ],
+        )
 
-async def insert(conn: Connection, system_id: int, badge_id: int, fields: dict[str, Any]) -> int:
-    application_id: int = await conn.fetchval(
-        "INSERT INTO applications (slug, system_id, badge_id, learner, assigned_to,"
-        " assigned_expiration) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
-        secrets.token_hex(16),
-        system_id,
-        badge_id,
-        fields["learner"],
-        fields.get("assigned_to"),
-        fields.get("assigned_expiration"),
-    )
-    return application_id
-
-
-async def update(conn: Connection, application_id: int, changes: dict[str, Any]) -> None:
-    columns = [(CHANGEABLE[name], value) for name, value in changes.items() if name in CHANGEABLE]
-    if not columns:
-        return
-    assignments = ", ".join(f"{column} = ${i}" for i, (column, _) in enumerate(columns, start=2))
-    await conn.execute(
-        f"UPDATE applications SET {assignments} WHERE id = $1",
-        application_id,
-        *(value for _, value in columns),
-    )
-
-
-async def replace_evidence(
-    conn: Connection, application_id: int, items: list[EvidenceInput]
-) -> None:
-    await conn.execute("DELETE FROM evidence WHERE application_id = $1", application_id)
-    await conn.executemany(
-        "INSERT INTO evidence (application_id, position, url, media_type, reflection)"
-        " VALUES ($1, $2, $3, $4, $5)",
-        [
-            (application_id, n, item.url, item.media_type, item.reflection)
-            for n, item in enumerate(items)
-        ],
-    )
-
-
-async def delete(conn: Connection, application_id: int) -> None:
-    """Deletes the application; its evidence and reviews go with it (foreign keys cascade)."""
-    await conn.execute("DELETE FROM applications WHERE id = $1", application_id)
+    async def delete(self, application_id: int) -> None:
+        """Deletes the application; its evidence and reviews go with it (foreign keys cascade)."""
+        await self._conn.execute("DELETE FROM applications WHERE id = $1", application_id)

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import asyncpg
 
-from services.badges.repository.common import limit_clause
+from services.badges.repository.common import Statements, limit_clause
 from services.badges.repository.scopes import Place
-from shared.db import Connection
 from shared.messages.fields import Page
 
 Record = asyncpg.Record
@@ -14,86 +13,87 @@ Record = asyncpg.Record
 COLUMNS = "id, code, claimed, email, multiuse"
 
 
-async def listing(conn: Connection, badge_id: int, page: Page | None) -> tuple[list[Record], int]:
-    rows = await conn.fetch(
-        f"SELECT {COLUMNS} FROM claim_codes WHERE badge_id = $1 ORDER BY id{limit_clause(page)}",
-        badge_id,
-    )
-    total = (
-        await conn.fetchval("SELECT count(*) FROM claim_codes WHERE badge_id = $1", badge_id)
-        if page
-        else len(rows)
-    )
-    return rows, total
+class ClaimCodes(Statements):
+    __slots__ = ()
 
+    async def listing(self, badge_id: int, page: Page | None) -> tuple[list[Record], int]:
+        rows = await self._conn.fetch(
+            f"SELECT {COLUMNS} FROM claim_codes WHERE badge_id = $1"
+            f" ORDER BY id{limit_clause(page)}",
+            badge_id,
+        )
+        total = (
+            await self._conn.fetchval(
+                "SELECT count(*) FROM claim_codes WHERE badge_id = $1", badge_id
+            )
+            if page
+            else len(rows)
+        )
+        return rows, total
 
-async def insert(
-    conn: Connection,
-    badge_id: int,
-    code: str,
-    *,
-    claimed: bool,
-    multiuse: bool,
-    email: str | None,
-) -> Record | None:
-    """The new code; None when the badge already has it."""
-    row: Record | None = await conn.fetchrow(
-        "INSERT INTO claim_codes (badge_id, code, claimed, multiuse, email)"
-        " VALUES ($1, $2, $3, $4, $5)"
-        f" ON CONFLICT (badge_id, code) DO NOTHING RETURNING {COLUMNS}",
-        badge_id,
-        code,
-        claimed,
-        multiuse,
-        email,
-    )
-    return row
+    async def insert(
+        self,
+        badge_id: int,
+        code: str,
+        *,
+        claimed: bool,
+        multiuse: bool,
+        email: str | None,
+    ) -> Record | None:
+        """The new code; None when the badge already has it."""
+        row: Record | None = await self._conn.fetchrow(
+            "INSERT INTO claim_codes (badge_id, code, claimed, multiuse, email)"
+            " VALUES ($1, $2, $3, $4, $5)"
+            f" ON CONFLICT (badge_id, code) DO NOTHING RETURNING {COLUMNS}",
+            badge_id,
+            code,
+            claimed,
+            multiuse,
+            email,
+        )
+        return row
 
+    async def get(self, badge_id: int, code: str) -> Record | None:
+        row: Record | None = await self._conn.fetchrow(
+            f"SELECT {COLUMNS} FROM claim_codes WHERE badge_id = $1 AND code = $2", badge_id, code
+        )
+        return row
 
-async def get(conn: Connection, badge_id: int, code: str) -> Record | None:
-    row: Record | None = await conn.fetchrow(
-        f"SELECT {COLUMNS} FROM claim_codes WHERE badge_id = $1 AND code = $2", badge_id, code
-    )
-    return row
+    async def delete(self, badge_id: int, code: str) -> Record | None:
+        row: Record | None = await self._conn.fetchrow(
+            f"DELETE FROM claim_codes WHERE badge_id = $1 AND code = $2 RETURNING {COLUMNS}",
+            badge_id,
+            code,
+        )
+        return row
 
+    async def claim(self, badge_id: int, code: str, email: str | None) -> Record | None:
+        """Mark the code claimed (by `email`, when given); None when it does not exist or is a
+        used single-use code. Concurrent claims of one single-use code queue on its row: the
+        second finds it claimed."""
+        row: Record | None = await self._conn.fetchrow(
+            "UPDATE claim_codes SET claimed = true, email = coalesce($3, email)"
+            " WHERE badge_id = $1 AND code = $2 AND (multiuse OR NOT claimed)"
+            f" RETURNING {COLUMNS}",
+            badge_id,
+            code,
+            email,
+        )
+        return row
 
-async def delete(conn: Connection, badge_id: int, code: str) -> Record | None:
-    row: Record | None = await conn.fetchrow(
-        f"DELETE FROM claim_codes WHERE badge_id = $1 AND code = $2 RETURNING {COLUMNS}",
-        badge_id,
-        code,
-    )
-    return row
-
-
-async def claim(conn: Connection, badge_id: int, code: str, email: str | None) -> Record | None:
-    """Mark the code claimed (by `email`, when given); None when it does not exist or is a
-    used single-use code. Concurrent claims of one single-use code queue on its row: the
-    second finds it claimed."""
-    row: Record | None = await conn.fetchrow(
-        "UPDATE claim_codes SET claimed = true, email = coalesce($3, email)"
-        " WHERE badge_id = $1 AND code = $2 AND (multiuse OR NOT claimed)"
-        f" RETURNING {COLUMNS}",
-        badge_id,
-        code,
-        email,
-    )
-    return row
-
-
-async def find_in_place(conn: Connection, place: Place, code: str) -> Record | None:
-    """The first code of that value among the badges of the place and below it, with its
-    badge's id."""
-    row: Record | None = await conn.fetchrow(
-        "SELECT c.badge_id, c.claimed, c.multiuse FROM claim_codes c"
-        " JOIN badges b ON b.id = c.badge_id"
-        " WHERE c.code = $1 AND b.system_id = $2"
-        " AND ($3::bigint IS NULL OR b.issuer_id = $3)"
-        " AND ($4::bigint IS NULL OR b.program_id = $4)"
-        " ORDER BY c.id LIMIT 1",
-        code,
-        place.system_id,
-        place.issuer_id,
-        place.program_id,
-    )
-    return row
+    async def find_in_place(self, place: Place, code: str) -> Record | None:
+        """The first code of that value among the badges of the place and below it, with its
+        badge's id."""
+        row: Record | None = await self._conn.fetchrow(
+            "SELECT c.badge_id, c.claimed, c.multiuse FROM claim_codes c"
+            " JOIN badges b ON b.id = c.badge_id"
+            " WHERE c.code = $1 AND b.system_id = $2"
+            " AND ($3::bigint IS NULL OR b.issuer_id = $3)"
+            " AND ($4::bigint IS NULL OR b.program_id = $4)"
+            " ORDER BY c.id LIMIT 1",
+            code,
+            place.system_id,
+            place.issuer_id,
+            place.program_id,
+        )
+        return row

@@ -10,10 +10,9 @@ from typing import Any
 import asyncpg
 
 from services.badges.repository.badges import SELECT as BADGE_SELECT
-from services.badges.repository.common import limit_clause
+from services.badges.repository.common import Statements, limit_clause
 from services.badges.repository.organizations import org_json
 from services.badges.repository.scopes import Place
-from shared.db import Connection
 from shared.messages.common import Scope
 from shared.messages.fields import Page
 
@@ -54,12 +53,6 @@ class NewCredential:
     holder_oc_id: str | None
     holder_address: str | None
     name: str | None
-
-
-async def lock_badge(conn: Connection, badge_id: int) -> None:
-    """Serialise the awards of a badge that has a limit, until the transaction ends. NO KEY
-    UPDATE leaves the foreign-key checks of other inserts (KEY SHARE) unblocked."""
-    await conn.execute("SELECT 1 FROM badges WHERE id = $1 FOR NO KEY UPDATE", badge_id)
 
 
 @dataclass(frozen=True)
@@ -121,21 +114,6 @@ def insert_args(award: NewAward, limit: int | None) -> tuple[Any, ...]:
     )
 
 
-async def insert(conn: Connection, award: NewAward, limit: int | None) -> bool:
-    """Insert the award (with a credential, its credential pending); False when the limit or
-    uniqueness forbids it. A taken slug raises `asyncpg.UniqueViolationError`."""
-    return await conn.fetchrow(INSERT, *insert_args(award, limit)) is not None
-
-
-async def newest_active(conn: Connection, badge_id: int, email: str) -> Record | None:
-    row: Record | None = await conn.fetchrow(
-        f"SELECT {COLUMNS} FROM instances WHERE {_ACTIVE_OF} ORDER BY id DESC LIMIT 1",
-        badge_id,
-        email,
-    )
-    return row
-
-
 def _prefixed(alias: str) -> str:
     return ", ".join(f"{alias}.{column.strip()}" for column in COLUMNS.split(","))
 
@@ -147,129 +125,143 @@ CANCELLABLE = ("pending", "failed")
 FAILABLE = ("pending", "failed")
 
 
-async def revoke_newest(conn: Connection, badge_id: int, email: str) -> Record | None:
-    """Mark the newest active award of the badge to the email revoked (the row stays), and its
-    credential `cancelled` where it is not issued; `cancelled_credential` says whether it was
-    cancelled now."""
-    row: Record | None = await conn.fetchrow(
-        "WITH target AS ("
-        f" SELECT id, credential_status FROM instances WHERE {_ACTIVE_OF}"
-        " ORDER BY id DESC LIMIT 1 FOR UPDATE)"
-        " UPDATE instances i SET revoked_at = now(),"
-        " credential_status = CASE WHEN i.credential_status = ANY($3::text[])"
-        " THEN 'cancelled' ELSE i.credential_status END"
-        " FROM target WHERE i.id = target.id AND i.revoked_at IS NULL"
-        f" RETURNING {_prefixed('i')},"
-        " coalesce(target.credential_status = ANY($3::text[]), false) AS cancelled_credential",
-        badge_id,
-        email,
-        list(CANCELLABLE),
-    )
-    return row
+class Instances(Statements):
+    __slots__ = ()
 
+    async def lock_badge(self, badge_id: int) -> None:
+        """Serialise the awards of a badge that has a limit, until the transaction ends. NO KEY
+        UPDATE leaves the foreign-key checks of other inserts (KEY SHARE) unblocked."""
+        await self._conn.execute("SELECT 1 FROM badges WHERE id = $1 FOR NO KEY UPDATE", badge_id)
 
-async def record_credential_outcome(
-    conn: Connection,
-    credential_id: str,
-    system_id: int | None,
-    status: str,
-    vc_id: str | None,
-) -> bool:
-    """Apply the issuer's outcome to the award holding the credential; False when no award of
-    the system holds it, or the outcome changes nothing. `issued` always wins (a credential
-    issued before its award was revoked is issued all the same); `failed` replaces only a
-    pending or failed status (never an issued or cancelled one)."""
-    updated = await conn.fetchval(
-        "UPDATE instances SET credential_status = $2,"
-        " credential_vc_id = coalesce($3, credential_vc_id)"
-        " WHERE credential_id = $1 AND ($4::bigint IS NULL OR system_id = $4)"
-        " AND ($2 = 'issued' OR credential_status = ANY($5::text[]))"
-        " RETURNING true",
-        credential_id,
-        status,
-        vc_id,
-        system_id,
-        list(FAILABLE),
-    )
-    return bool(updated)
+    async def insert(self, award: NewAward, limit: int | None) -> bool:
+        """Insert the award (with a credential, its credential pending); False when the limit or
+        uniqueness forbids it. A taken slug raises `asyncpg.UniqueViolationError`."""
+        return await self._conn.fetchrow(INSERT, *insert_args(award, limit)) is not None
 
+    async def newest_active(self, badge_id: int, email: str) -> Record | None:
+        row: Record | None = await self._conn.fetchrow(
+            f"SELECT {COLUMNS} FROM instances WHERE {_ACTIVE_OF} ORDER BY id DESC LIMIT 1",
+            badge_id,
+            email,
+        )
+        return row
 
-async def holds_credential(conn: Connection, system_id: int, credential_id: str) -> bool:
-    held = await conn.fetchval(
-        "SELECT EXISTS (SELECT FROM instances WHERE credential_id = $1 AND system_id = $2)",
-        credential_id,
-        system_id,
-    )
-    return bool(held)
+    async def revoke_newest(self, badge_id: int, email: str) -> Record | None:
+        """Mark the newest active award of the badge to the email revoked (the row stays), and its
+        credential `cancelled` where it is not issued; `cancelled_credential` says whether it was
+        cancelled now."""
+        row: Record | None = await self._conn.fetchrow(
+            "WITH target AS ("
+            f" SELECT id, credential_status FROM instances WHERE {_ACTIVE_OF}"
+            " ORDER BY id DESC LIMIT 1 FOR UPDATE)"
+            " UPDATE instances i SET revoked_at = now(),"
+            " credential_status = CASE WHEN i.credential_status = ANY($3::text[])"
+            " THEN 'cancelled' ELSE i.credential_status END"
+            " FROM target WHERE i.id = target.id AND i.revoked_at IS NULL"
+            f" RETURNING {_prefixed('i')},"
+            " coalesce(target.credential_status = ANY($3::text[]), false) AS cancelled_credential",
+            badge_id,
+            email,
+            list(CANCELLABLE),
+        )
+        return row
 
+    async def record_credential_outcome(
+        self,
+        credential_id: str,
+        system_id: int | None,
+        status: str,
+        vc_id: str | None,
+    ) -> bool:
+        """Apply the issuer's outcome to the award holding the credential; False when no award of
+        the system holds it, or the outcome changes nothing. `issued` always wins (a credential
+        issued before its award was revoked is issued all the same); `failed` replaces only a
+        pending or failed status (never an issued or cancelled one)."""
+        updated = await self._conn.fetchval(
+            "UPDATE instances SET credential_status = $2,"
+            " credential_vc_id = coalesce($3, credential_vc_id)"
+            " WHERE credential_id = $1 AND ($4::bigint IS NULL OR system_id = $4)"
+            " AND ($2 = 'issued' OR credential_status = ANY($5::text[]))"
+            " RETURNING true",
+            credential_id,
+            status,
+            vc_id,
+            system_id,
+            list(FAILABLE),
+        )
+        return bool(updated)
 
-async def of_badge(conn: Connection, badge_id: int, page: Page | None) -> tuple[list[Record], int]:
-    where = "badge_id = $1 AND revoked_at IS NULL"
-    rows = await conn.fetch(
-        f"SELECT {COLUMNS} FROM instances WHERE {where} ORDER BY id{limit_clause(page)}",
-        badge_id,
-    )
-    total = (
-        await conn.fetchval(f"SELECT count(*) FROM instances WHERE {where}", badge_id)
-        if page
-        else len(rows)
-    )
-    return rows, total
+    async def holds_credential(self, system_id: int, credential_id: str) -> bool:
+        held = await self._conn.fetchval(
+            "SELECT EXISTS (SELECT FROM instances WHERE credential_id = $1 AND system_id = $2)",
+            credential_id,
+            system_id,
+        )
+        return bool(held)
 
+    async def of_badge(self, badge_id: int, page: Page | None) -> tuple[list[Record], int]:
+        where = "badge_id = $1 AND revoked_at IS NULL"
+        rows = await self._conn.fetch(
+            f"SELECT {COLUMNS} FROM instances WHERE {where} ORDER BY id{limit_clause(page)}",
+            badge_id,
+        )
+        total = (
+            await self._conn.fetchval(f"SELECT count(*) FROM instances WHERE {where}", badge_id)
+            if page
+            else len(rows)
+        )
+        return rows, total
 
-async def of_email(
-    conn: Connection, place: Place, email: str, page: Page | None
-) -> tuple[list[Record], int]:
-    """The active awards to an email among the badges of the place and below it."""
-    where = (
-        " FROM instances i JOIN badges b ON b.id = i.badge_id"
-        " WHERE i.system_id = $1 AND lower(i.email) = lower($2) AND i.revoked_at IS NULL"
-        " AND ($3::bigint IS NULL OR b.issuer_id = $3)"
-        " AND ($4::bigint IS NULL OR b.program_id = $4)"
-    )
-    args = (place.system_id, email, place.issuer_id, place.program_id)
-    rows = await conn.fetch(
-        f"SELECT {_prefixed('i')}{where} ORDER BY i.id{limit_clause(page)}", *args
-    )
-    total = await conn.fetchval(f"SELECT count(*){where}", *args) if page else len(rows)
-    return rows, total
+    async def of_email(
+        self, place: Place, email: str, page: Page | None
+    ) -> tuple[list[Record], int]:
+        """The active awards to an email among the badges of the place and below it."""
+        where = (
+            " FROM instances i JOIN badges b ON b.id = i.badge_id"
+            " WHERE i.system_id = $1 AND lower(i.email) = lower($2) AND i.revoked_at IS NULL"
+            " AND ($3::bigint IS NULL OR b.issuer_id = $3)"
+            " AND ($4::bigint IS NULL OR b.program_id = $4)"
+        )
+        args = (place.system_id, email, place.issuer_id, place.program_id)
+        rows = await self._conn.fetch(
+            f"SELECT {_prefixed('i')}{where} ORDER BY i.id{limit_clause(page)}", *args
+        )
+        total = await self._conn.fetchval(f"SELECT count(*){where}", *args) if page else len(rows)
+        return rows, total
 
+    async def badges(self, badge_ids: list[int]) -> dict[int, dict[str, Any]]:
+        """Badges (as `repository.badges` reads them) by id."""
+        rows = await self._conn.fetch(f"{BADGE_SELECT} WHERE b.id = ANY($1::bigint[])", badge_ids)
+        return {row["id"]: dict(row) for row in rows}
 
-async def badges(conn: Connection, badge_ids: list[int]) -> dict[int, dict[str, Any]]:
-    """Badges (as `repository.badges` reads them) by id."""
-    rows = await conn.fetch(f"{BADGE_SELECT} WHERE b.id = ANY($1::bigint[])", badge_ids)
-    return {row["id"]: dict(row) for row in rows}
+    async def assertion(self, slug: str) -> Record | None:
+        """An award with what its hosted assertion shows, and its badge's place (slugs)."""
+        row: Record | None = await self._conn.fetchrow(
+            "SELECT i.slug, i.email, i.salt, i.issued_on, i.expires, i.evidence_url, i.revoked_at,"
+            " i.revocation_reason, b.slug AS badge, s.slug AS system, iss.slug AS issuer,"
+            " p.slug AS program"
+            " FROM instances i JOIN badges b ON b.id = i.badge_id"
+            " JOIN systems s ON s.id = b.system_id"
+            " LEFT JOIN issuers iss ON iss.id = b.issuer_id"
+            " LEFT JOIN programs p ON p.id = b.program_id"
+            " WHERE i.slug = $1",
+            slug,
+        )
+        return row
 
-
-async def assertion(conn: Connection, slug: str) -> Record | None:
-    """An award with what its hosted assertion shows, and its badge's place (slugs)."""
-    row: Record | None = await conn.fetchrow(
-        "SELECT i.slug, i.email, i.salt, i.issued_on, i.expires, i.evidence_url, i.revoked_at,"
-        " i.revocation_reason, b.slug AS badge, s.slug AS system, iss.slug AS issuer,"
-        " p.slug AS program"
-        " FROM instances i JOIN badges b ON b.id = i.badge_id"
-        " JOIN systems s ON s.id = b.system_id"
-        " LEFT JOIN issuers iss ON iss.id = b.issuer_id"
-        " LEFT JOIN programs p ON p.id = b.program_id"
-        " WHERE i.slug = $1",
-        slug,
-    )
-    return row
-
-
-async def organizations(conn: Connection, scope: Scope) -> Record | None:
-    """The system, issuer and program a scope names (each a JSON object, or null when the
-    scope names it and it does not exist); None when the system does not exist."""
-    row: Record | None = await conn.fetchrow(
-        f"SELECT {org_json('s')} AS system,"
-        f" CASE WHEN i.id IS NULL THEN NULL ELSE {org_json('i')} END AS issuer,"
-        f" CASE WHEN p.id IS NULL THEN NULL ELSE {org_json('p')} END AS program"
-        " FROM systems s"
-        " LEFT JOIN issuers i ON i.system_id = s.id AND i.slug = $2"
-        " LEFT JOIN programs p ON p.issuer_id = i.id AND p.slug = $3"
-        " WHERE s.slug = $1",
-        scope.system,
-        scope.issuer,
-        scope.program,
-    )
-    return row
+    async def organizations(self, scope: Scope) -> Record | None:
+        """The system, issuer and program a scope names (each a JSON object, or null when the
+        scope names it and it does not exist); None when the system does not exist."""
+        row: Record | None = await self._conn.fetchrow(
+            f"SELECT {org_json('s')} AS system,"
+            f" CASE WHEN i.id IS NULL THEN NULL ELSE {org_json('i')} END AS issuer,"
+            f" CASE WHEN p.id IS NULL THEN NULL ELSE {org_json('p')} END AS program"
+            " FROM systems s"
+            " LEFT JOIN issuers i ON i.system_id = s.id AND i.slug = $2"
+            " LEFT JOIN programs p ON p.issuer_id = i.id AND p.slug = $3"
+            " WHERE s.slug = $1",
+            scope.system,
+            scope.issuer,
+            scope.program,
+        )
+        return row

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from services.badges.repository.common import limit_clause
-from shared.db import Connection
+from services.badges.repository.common import Statements, limit_clause
 from shared.messages.fields import Page
 
 Table = Literal["systems", "issuers", "programs"]
@@ -54,58 +53,58 @@ def _select(table: Table) -> str:
     return f"SELECT o.id, {org_json('o')} AS org, {_NESTED[table]} FROM {table} o"
 
 
-async def get(conn: Connection, table: Table, row_id: int) -> dict[str, Any]:
-    row = await conn.fetchrow(f"{_select(table)} WHERE o.id = $1", row_id)
-    assert row is not None
-    return {"org": row["org"], "nested": row["nested"]}
+class Organizations(Statements):
+    __slots__ = ()
 
+    async def get(self, table: Table, row_id: int) -> dict[str, Any]:
+        row = await self._conn.fetchrow(f"{_select(table)} WHERE o.id = $1", row_id)
+        assert row is not None
+        return {"org": row["org"], "nested": row["nested"]}
 
-async def find_id(conn: Connection, table: Table, slug: str, parent_id: int | None) -> int | None:
-    parent = _PARENT[table]
-    if parent is None:
-        found: int | None = await conn.fetchval(f"SELECT id FROM {table} WHERE slug = $1", slug)
-    else:
-        found = await conn.fetchval(
-            f"SELECT id FROM {table} WHERE slug = $1 AND {parent} = $2", slug, parent_id
+    async def find_id(self, table: Table, slug: str, parent_id: int | None) -> int | None:
+        parent = _PARENT[table]
+        if parent is None:
+            found: int | None = await self._conn.fetchval(
+                f"SELECT id FROM {table} WHERE slug = $1", slug
+            )
+        else:
+            found = await self._conn.fetchval(
+                f"SELECT id FROM {table} WHERE slug = $1 AND {parent} = $2", slug, parent_id
+            )
+        return found
+
+    async def listing(
+        self, table: Table, parent_id: int | None, page: Page | None
+    ) -> tuple[list[dict[str, Any]], int]:
+        parent = _PARENT[table]
+        where, args = (f" WHERE o.{parent} = $1", [parent_id]) if parent else ("", [])
+        rows = await self._conn.fetch(
+            f"{_select(table)}{where} ORDER BY o.id{limit_clause(page)}", *args
         )
-    return found
+        if page is None:
+            total = len(rows)
+        else:
+            total = await self._conn.fetchval(f"SELECT count(*) FROM {table} o{where}", *args)
+        return [{"org": row["org"], "nested": row["nested"]} for row in rows], total
 
+    async def insert(self, table: Table, parents: dict[str, int], fields: dict[str, Any]) -> int:
+        columns = [*parents, *FIELDS]
+        values = [*parents.values(), *(fields.get(name) for name in FIELDS)]
+        placeholders = ", ".join(f"${i}" for i in range(1, len(columns) + 1))
+        row_id: int = await self._conn.fetchval(
+            f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders}) RETURNING id",
+            *values,
+        )
+        return row_id
 
-async def listing(
-    conn: Connection, table: Table, parent_id: int | None, page: Page | None
-) -> tuple[list[dict[str, Any]], int]:
-    parent = _PARENT[table]
-    where, args = (f" WHERE o.{parent} = $1", [parent_id]) if parent else ("", [])
-    rows = await conn.fetch(f"{_select(table)}{where} ORDER BY o.id{limit_clause(page)}", *args)
-    if page is None:
-        total = len(rows)
-    else:
-        total = await conn.fetchval(f"SELECT count(*) FROM {table} o{where}", *args)
-    return [{"org": row["org"], "nested": row["nested"]} for row in rows], total
+    async def update(self, table: Table, row_id: int, changes: dict[str, Any]) -> None:
+        columns = [column for column in changes if column in CHANGEABLE]
+        assignments = "".join(f"{column} = ${i}, " for i, column in enumerate(columns, start=2))
+        await self._conn.execute(
+            f"UPDATE {table} SET {assignments}updated_at = now() WHERE id = $1",
+            row_id,
+            *(changes[column] for column in columns),
+        )
 
-
-async def insert(
-    conn: Connection, table: Table, parents: dict[str, int], fields: dict[str, Any]
-) -> int:
-    columns = [*parents, *FIELDS]
-    values = [*parents.values(), *(fields.get(name) for name in FIELDS)]
-    placeholders = ", ".join(f"${i}" for i in range(1, len(columns) + 1))
-    row_id: int = await conn.fetchval(
-        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({placeholders}) RETURNING id",
-        *values,
-    )
-    return row_id
-
-
-async def update(conn: Connection, table: Table, row_id: int, changes: dict[str, Any]) -> None:
-    columns = [column for column in changes if column in CHANGEABLE]
-    assignments = "".join(f"{column} = ${i}, " for i, column in enumerate(columns, start=2))
-    await conn.execute(
-        f"UPDATE {table} SET {assignments}updated_at = now() WHERE id = $1",
-        row_id,
-        *(changes[column] for column in columns),
-    )
-
-
-async def delete(conn: Connection, table: Table, row_id: int) -> None:
-    await conn.execute(f"DELETE FROM {table} WHERE id = $1", row_id)
+    async def delete(self, table: Table, row_id: int) -> None:
+        await self._conn.execute(f"DELETE FROM {table} WHERE id = $1", row_id)

@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 
 from services.badges.domain import credentials
-from services.badges.domain.instances import instance
 from shared.errors import ValidationFailed
 from shared.messages.credentials import CredentialSpec
 from shared.messages.instances import AwardFields
@@ -225,30 +224,3 @@ class TestBadgeCredential:
         (detail,) = error.details
         assert detail["field"] == "slug"
         assert "a" * 50 + "`" in detail["message"]
-
-
-class TestInstanceShape:
-    ROW = {
-        "slug": "award-1",
-        "email": "ada@example.org",
-        "expires": None,
-        "issued_on": ISSUED,
-        "claim_code": None,
-    }
-
-    def test_a_plain_award_has_no_credential_key(self) -> None:
-        shown = instance({**self.ROW, "credential_id": None}, "https://plaudit.example")
-        assert "credential" not in shown
-
-    def test_a_credential_shows_id_and_status_then_the_vc_id(self) -> None:
-        row = {**self.ROW, "credential_id": "c-1", "credential_status": "pending"}
-        assert instance(row, "https://p.example")["credential"] == {
-            "id": "c-1",
-            "status": "pending",
-        }
-        issued = {**row, "credential_status": "issued", "credential_vc_id": "vc-9"}
-        assert instance(issued, "https://p.example")["credential"] == {
-            "id": "c-1",
-            "status": "issued",
-            "vcId": "vc-9",
-        }

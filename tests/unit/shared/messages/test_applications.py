@@ -1,5 +1,4 @@
-"""Pure rules of applications and reviews: what requests accept, how responses look, when a
-review approves an application."""
+"""Application and review requests: what they accept, and what travels as changes."""
 
 from __future__ import annotations
 
@@ -9,7 +8,6 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from services.badges.domain import applications, reviews
 from shared.messages.applications import (
     ApplicationChanges,
     ApplicationFields,
@@ -131,83 +129,3 @@ class TestReviewFields:
 
     def test_author_cannot_be_emptied(self) -> None:
         assert errors(ReviewChanges, {"author": None}) == {"author": "Required field"}
-
-
-def item(criterion_id: int, satisfied: bool = True) -> ReviewItemInput:
-    return ReviewItemInput(criterion_id=criterion_id, satisfied=satisfied)
-
-
-class TestItemProblems:
-    CRITERIA = {1: True, 2: False}
-
-    def test_items_of_the_badges_criteria_are_fine(self) -> None:
-        assert reviews.item_problems(self.CRITERIA, [item(1), item(2, False)]) == []
-
-    def test_other_criteria_and_repeats_are_refused(self) -> None:
-        assert reviews.item_problems(self.CRITERIA, [item(1), item(9), item(1, False)]) == [
-            {
-                "field": "reviewItems.1.criterionId",
-                "value": 9,
-                "message": "Not a criterion of the application's badge",
-            },
-            {
-                "field": "reviewItems.2.criterionId",
-                "value": 1,
-                "message": "This criterion is already reviewed in this review",
-            },
-        ]
-
-
-class TestApproved:
-    CRITERIA = {1: True, 2: True, 3: False}
-
-    def test_every_required_criterion_satisfied(self) -> None:
-        assert reviews.approved(self.CRITERIA, [(1, True), (2, True), (3, False)])
-
-    def test_a_required_criterion_unsatisfied(self) -> None:
-        assert not reviews.approved(self.CRITERIA, [(1, True), (2, False), (3, True)])
-
-    def test_a_required_criterion_not_reviewed(self) -> None:
-        assert not reviews.approved(self.CRITERIA, [(1, True)])
-
-    def test_no_required_criterion(self) -> None:
-        assert reviews.approved({3: False}, [])
-        assert reviews.approved({}, [])
-
-
-class TestShapes:
-    def test_application(self) -> None:
-        created = datetime(2024, 5, 1, 12, tzinfo=UTC)
-        row = {
-            "id": 7,
-            "slug": "abc",
-            "learner": "ada@example.org",
-            "created": created,
-            "assigned_to": None,
-            "assigned_expiration": None,
-            "processed": created,
-            "evidence": [{"url": "https://example.org", "mediaType": "link", "reflection": None}],
-        }
-        assert applications.application(row, {"id": 3}) == {
-            "id": 7,
-            "slug": "abc",
-            "learner": "ada@example.org",
-            "created": "2024-05-01T12:00:00+00:00",
-            "assignedTo": None,
-            "assignedExpiration": None,
-            "badge": {"id": 3},
-            "processed": "2024-05-01T12:00:00+00:00",
-            "evidence": [{"url": "https://example.org", "mediaType": "link", "reflection": None}],
-        }
-
-    def test_review_shows_satisfied_as_badgekit_did(self) -> None:
-        row = {
-            "id": 1,
-            "slug": "r",
-            "author": "r@example.org",
-            "comment": None,
-            "items": [{"criterion_id": 4, "satisfied": True, "comment": "ok"}],
-        }
-        assert reviews.review(row)["reviewItems"] == [
-            {"criterionId": 4, "satisfied": 1, "comment": "ok"}
-        ]

@@ -86,12 +86,12 @@ class Context(Generic[DepsT]):
         if self._begin is not None and not self.in_transaction:
             await self._begin()
 
-    async def commit_at_once(self, change: str, *args: Any, reply: Any) -> Any | None:
+    async def commit_at_once(self, change: str, *args: Any, reply: Any) -> bool:
         """Commit a command in one statement: `change` (a data-modifying statement with a
         RETURNING clause, its parameters `$1`...`$n` given as `args`), with the events emitted
         so far and `reply` (both computed beforehand), these two only if `change` returned a
-        row. Its first row (as a dict), or None, with nothing written, when it returned none: the
-        handler then answers why. In a transaction already open (a keyed request's), the same
+        row. Whether it did: when it returned no row, nothing was written, and the handler
+        answers why. In a transaction already open (a keyed request's), the same
         statement runs in it."""
         if self.in_transaction and self._begin is None:
             raise CommitModeError("commit_at_once is for handlers marked @chooses_commit")
@@ -108,9 +108,9 @@ class Context(Generic[DepsT]):
         )
         if done is None:
             self.events.clear()
-            return None
-        first, self.committed = done
-        return first
+            return False
+        self.committed = done
+        return True
 
     async def handle_at_once(self, change: str, *args: Any) -> int:
         """Handle an event in one statement: mark it handled and make `change` (a data-modifying

@@ -97,11 +97,11 @@ async def request_at_once(
     events: list[Envelope],
     change: str,
     args: tuple[Any, ...],
-) -> tuple[Any, OutboxRows] | None:
+) -> OutboxRows | None:
     """A command in one statement: `change` (a data-modifying statement with a RETURNING
     clause, its parameters `$1`...`$n` given as `args`) and, only if it returned a row, the
-    events' outbox rows and the request's inbox row with `reply`. The first row `change`
-    returned, and the outbox rows; None, with nothing written, when it returned none. Raises
+    events' outbox rows and the request's inbox row with `reply`. The outbox rows; None, with
+    nothing written, when it returned no row. Raises
     `AlreadyHandled`, with nothing written, when the request is in the inbox already."""
     outgoing_events = outgoing(events)
     n = len(args)
@@ -115,7 +115,7 @@ async def request_at_once(
         " INSERT INTO inbox (message_id, type, system_id, reply, request_hash)"
         f" SELECT ${n + 4}::uuid, ${n + 5}::text, ${n + 6}::bigint, ${n + 7}::bytea,"
         f" ${n + 8}::text WHERE EXISTS (SELECT FROM change))"
-        " SELECT (SELECT to_jsonb(change) FROM change LIMIT 1),"
+        " SELECT EXISTS (SELECT FROM change),"
         " ARRAY(SELECT id FROM events), ARRAY(SELECT message_id FROM events)"
     )
     try:
@@ -134,9 +134,9 @@ async def request_at_once(
             raise AlreadyHandled from None
         raise
     assert row is not None
-    if row[0] is None:
+    if not row[0]:
         return None
-    return row[0], with_ids(outgoing_events, row[1], row[2])
+    return with_ids(outgoing_events, row[1], row[2])
 
 
 async def record_event(conn: Connection, envelope: Envelope) -> bool:

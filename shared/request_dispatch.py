@@ -15,13 +15,13 @@ events (outbox) and its reply (inbox), keyed by the request's `message_id`.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from contextlib import AsyncExitStack
 from typing import Any, Generic
 
 import asyncpg
 import pydantic
 import structlog
 from aio_pika.abc import AbstractIncomingMessage
+from asyncpg.transaction import Transaction
 
 from shared import inbox
 from shared.context import Context, DepsT, Handler, Sensitive, does_choose_commit
@@ -58,6 +58,8 @@ class RequestDispatcher(Generic[DepsT]):
         self._handlers = {model.TYPE: handler for model, handler in handlers.items()}
         self._models: dict[str, type[Message]] = {**registered(handlers), Ping.TYPE: Ping}
         self._relay = relay
+        # The commands whose handler chooses its commit mode (no transaction opened for it).
+        self._choosing = {t for t, handler in self._handlers.items() if does_choose_commit(handler)}
 
     async def __call__(self, envelope: Envelope, message: AbstractIncomingMessage) -> bytes:
         """Answer one request; never raises (every failure becomes an error reply)."""
@@ -118,16 +120,13 @@ class RequestDispatcher(Generic[DepsT]):
         """Run a command and commit it: in one transaction with its outbox and inbox rows,
         unless its handler chose to commit at once."""
         envelope = context.envelope
-        handler = self._handlers[envelope.type]
         keyed = envelope.request_hash is not None
-        async with AsyncExitStack() as stack:
-
-            async def begin() -> None:
-                await stack.enter_async_context(conn.transaction())
-                context.in_transaction = True
-
-            if keyed or not does_choose_commit(handler):
-                await begin()
+        transaction = _Transaction(conn, context)
+        if envelope.type in self._choosing:
+            context._begin = transaction.begin
+        if keyed or envelope.type not in self._choosing:
+            await transaction.begin()
+        try:
             if keyed:
                 if not await inbox.lock_key(conn, envelope):
                     raise KeyInUse(
@@ -135,33 +134,67 @@ class RequestDispatcher(Generic[DepsT]):
                     )
                 if (answer := await _answer_of(conn, envelope)) is not None:
                     raise _Answered(answer)
-            if does_choose_commit(handler):
-                context._begin = begin
-            try:
-                async with conn.transaction() if keyed else AsyncExitStack():
-                    result = await handler(request, context)
-            except AppError as error:
-                if not (keyed and _kept(error)):
-                    raise
-                context.events.clear()
-                context.after_commit.clear()
-                reply = kept = error_reply(error)
-            else:
-                sent, stored_data = (
-                    (result.data, result.stored) if isinstance(result, Sensitive) else (result,) * 2
-                )
-                reply = ok_reply(sent)
-                kept = reply if stored_data is sent else ok_reply(stored_data)
-                if context.committed is not None:
-                    return reply, context.committed
-            # In the transaction; or, for a handler that chose neither mode (it wrote nothing),
-            # the events and the reply alone, in one statement.
-            recorded, outbox_rows = await inbox.record_request(
-                conn, envelope, context.system_id, kept, context.events
-            )
-            if not recorded:
-                raise inbox.AlreadyHandled
+            reply, outbox_rows = await self._handle(conn, context, request, keyed=keyed)
+        except BaseException:
+            await transaction.end(commit=False)
+            raise
+        await transaction.end(commit=True)
         return reply, outbox_rows
+
+    async def _handle(
+        self, conn: Connection, context: Context[DepsT], request: Message, *, keyed: bool
+    ) -> tuple[bytes, OutboxRows]:
+        """Run the handler and record its reply and events (unless it committed at once). A
+        keyed request's handler runs in a savepoint: its client error is its answer, stored."""
+        handler = self._handlers[context.envelope.type]
+        try:
+            if keyed:
+                async with conn.transaction():
+                    result = await handler(request, context)
+            else:
+                result = await handler(request, context)
+        except AppError as error:
+            if not (keyed and _kept(error)):
+                raise
+            context.events.clear()
+            context.after_commit.clear()
+            reply = kept = error_reply(error)
+        else:
+            sent, stored_data = (
+                (result.data, result.stored) if isinstance(result, Sensitive) else (result,) * 2
+            )
+            reply = ok_reply(sent)
+            kept = reply if stored_data is sent else ok_reply(stored_data)
+            if context.committed is not None:
+                return reply, context.committed
+        # In the transaction; or, for a handler that chose neither mode (it wrote nothing), the
+        # events and the reply alone, in one statement.
+        recorded, outbox_rows = await inbox.record_request(
+            conn, context.envelope, context.system_id, kept, context.events
+        )
+        if not recorded:
+            raise inbox.AlreadyHandled
+        return reply, outbox_rows
+
+
+class _Transaction:
+    """A command's transaction: opened before its handler, or when a handler that chooses its
+    commit asks for it (`Context.begin`); committed or rolled back once it is done."""
+
+    def __init__(self, conn: Connection, context: Context[Any]) -> None:
+        self._conn = conn
+        self._context = context
+        self._open: Transaction | None = None
+
+    async def begin(self) -> None:
+        if self._open is None:
+            self._open = self._conn.transaction()
+            await self._open.start()
+            self._context.in_transaction = True
+
+    async def end(self, *, commit: bool) -> None:
+        if self._open is not None:
+            await (self._open.commit() if commit else self._open.rollback())
 
 
 def _kept(error: AppError) -> bool:

@@ -70,7 +70,7 @@ async def award_badge(cmd: AwardBadge, ctx: Ctx) -> dict[str, Any]:
         )
     except asyncpg.UniqueViolationError:
         raise awarding.taken(planned.award) from None
-    if inserted is None:
+    if not inserted:
         await awarding.refused(ctx, badge, fields.email, skip_held=False)
     return planned.shown
 

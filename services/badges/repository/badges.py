@@ -42,7 +42,7 @@ SELECT b.id, b.slug, b.name, b.strapline, b.earner_description, b.consumer_descr
     b.is_unique, b.archived, b.type, b.evidence_type, b.image_url, b.credential, b.created_at,
     b.system_id, b.issuer_id, b.program_id,
     (SELECT slug FROM images WHERE id = b.image_id) AS image_slug,
-    EXISTS (SELECT FROM milestone_badges mb WHERE mb.badge_id = b.id) AS supports_milestone,
+    b.supports_milestone,
     {org_json("s")} AS system,
     CASE WHEN i.id IS NULL THEN NULL ELSE {org_json("i")} END AS issuer,
     CASE WHEN p.id IS NULL THEN NULL ELSE {org_json("p")} END AS program,

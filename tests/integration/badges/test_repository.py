@@ -320,3 +320,31 @@ async def test_a_savepoint_undoes_only_what_failed_in_it(
         await repo.instances.insert(award(place, badge_id, "cy@example.org"), None)
     rows, _ = await repo.instances.of_badge(badge_id, None)
     assert sorted(row["email"] for row in rows) == [ADA, "cy@example.org"]
+
+
+async def test_a_badge_knows_whether_it_supports_a_milestone(
+    repo: Repository, place: Place
+) -> None:
+    """The flag an award chooses its commit mode by, kept by the milestone_badges trigger."""
+    primary = await add_badge(repo, place, "bookworm")
+    support = await add_badge(repo, place, "reader")
+    other = await add_badge(repo, place, "writer")
+
+    async def supports(badge_id: int) -> bool:
+        return bool((await repo.badges.get(badge_id))["supports_milestone"])
+
+    fields = {"primary_badge_id": primary, "number_required": 1, "action": "issue"}
+    first = await repo.milestones.insert(place.system_id, fields)
+    second = await repo.milestones.insert(place.system_id, fields)
+    assert not await supports(support)
+    await repo.milestones.add_support(first, [support, other])
+    await repo.milestones.add_support(second, [support])
+    assert await supports(support)
+    assert await supports(other)
+    await repo.milestones.remove_support(first, support)
+    assert await supports(support)  # the second milestone still counts it
+    await repo.milestones.replace_support(first, [])
+    assert not await supports(other)
+    await repo.milestones.delete(second)
+    assert not await supports(support)
+    assert not await supports(primary)

@@ -48,7 +48,7 @@ async def add_note_choosing(command: CreateConsumer, ctx: Context[Deps]) -> Any:
         if await ctx.conn.fetchrow(insert, command.system) is None:
             raise Conflict("note with that `text` already exists")
         return {"note": command.system}
-    if await ctx.commit_at_once(insert, command.system, reply={"note": command.system}) is None:
+    if not await ctx.commit_at_once(insert, command.system, reply={"note": command.system}):
         raise Conflict("note with that `text` already exists")
     return {"note": command.system}
 

@@ -1045,7 +1045,7 @@ class ChoosingContext(Context[Deps]):
         self.began += 1
         self.in_transaction = True
 
-    async def commit_at_once(self, change: str, *args: Any, reply: Any) -> Any | None:
+    async def commit_at_once(self, change: str, *args: Any, reply: Any) -> bool:
         if self.in_transaction or self.committed is not None:
             raise CommitModeError("a handler commits at once instead of a transaction, once")
         self.at_once.append(AtOnce(change, args, reply, list(self.events)))
@@ -1053,9 +1053,9 @@ class ChoosingContext(Context[Deps]):
             raise self.at_once_returns
         if self.at_once_returns is None:
             self.events.clear()
-            return None
+            return False
         self.committed = []
-        return self.at_once_returns
+        return True
 
 
 def choosing_context(deps: Deps, message: Message, **fields: Any) -> ChoosingContext:

@@ -111,19 +111,7 @@ class Applications(Statements):
         return application_id
 
     async def update(self, application_id: int, changes: dict[str, Any]) -> None:
-        columns = [
-            (CHANGEABLE[name], value) for name, value in changes.items() if name in CHANGEABLE
-        ]
-        if not columns:
-            return
-        assignments = ", ".join(
-            f"{column} = ${i}" for i, (column, _) in enumerate(columns, start=2)
-        )
-        await self._conn.execute(
-            f"UPDATE applications SET {assignments} WHERE id = $1",
-            application_id,
-            *(value for _, value in columns),
-        )
+        await self._update("applications", application_id, changes, CHANGEABLE)
 
     async def replace_evidence(self, application_id: int, items: list[EvidenceInput]) -> None:
         await self._conn.execute("DELETE FROM evidence WHERE application_id = $1", application_id)

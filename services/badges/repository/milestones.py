@@ -118,19 +118,7 @@ class Milestones(Statements):
         return milestone_id
 
     async def update(self, milestone_id: int, changes: dict[str, Any]) -> None:
-        columns = [
-            (CHANGEABLE[name], value) for name, value in changes.items() if name in CHANGEABLE
-        ]
-        if not columns:
-            return
-        assignments = ", ".join(
-            f"{column} = ${i}" for i, (column, _) in enumerate(columns, start=2)
-        )
-        await self._conn.execute(
-            f"UPDATE milestones SET {assignments} WHERE id = $1",
-            milestone_id,
-            *(value for _, value in columns),
-        )
+        await self._update("milestones", milestone_id, changes, CHANGEABLE)
 
     async def replace_support(self, milestone_id: int, badge_ids: list[int]) -> None:
         await self._conn.execute(

@@ -69,19 +69,7 @@ class Reviews(Statements):
         return review_id
 
     async def update(self, review_id: int, changes: dict[str, Any]) -> None:
-        columns = [
-            (CHANGEABLE[name], value) for name, value in changes.items() if name in CHANGEABLE
-        ]
-        if not columns:
-            return
-        assignments = ", ".join(
-            f"{column} = ${i}" for i, (column, _) in enumerate(columns, start=2)
-        )
-        await self._conn.execute(
-            f"UPDATE reviews SET {assignments} WHERE id = $1",
-            review_id,
-            *(value for _, value in columns),
-        )
+        await self._update("reviews", review_id, changes, CHANGEABLE)
 
     async def replace_items(self, review_id: int, items: list[ReviewItemInput]) -> None:
         await self._conn.execute("DELETE FROM review_items WHERE review_id = $1", review_id)

@@ -133,8 +133,9 @@ def verify_proof(secured: Mapping[str, Any], key: Ed25519PublicKey) -> None:
         raise InvalidProof(f"proofPurpose must be {ASSERTION_METHOD}")
     if "@context" in proof and proof["@context"] != secured.get("@context"):
         raise InvalidProof("the proof names another @context than the document")
+    value = proof.get("proofValue")
     try:
-        signature = base58.decode_multibase(proof.get("proofValue") or "")
+        signature = base58.decode_multibase(value if isinstance(value, str) else "")
     except ValueError as error:
         raise InvalidProof(f"proofValue: {error}") from None
     if len(signature) != SIGNATURE_BYTES:

@@ -98,10 +98,13 @@ def assertion_key(document: Mapping[str, Any], method_id: str) -> keys.PublicKey
     if document.get("id") != did:
         raise InvalidDid(f"{method_id} does not belong to the DID document of {document.get('id')}")
     assertion = document.get("assertionMethod")
-    if not isinstance(assertion, list) or method_id not in assertion:
+    assertion = assertion if isinstance(assertion, list) else []
+    # A DID document may list a method by reference or embed it in assertionMethod.
+    embedded = [entry for entry in assertion if isinstance(entry, Mapping)]
+    if method_id not in assertion and all(entry.get("id") != method_id for entry in embedded):
         raise InvalidDid(f"{method_id} is not an assertion method of {did}")
     methods = document.get("verificationMethod")
-    for method in methods if isinstance(methods, list) else []:
+    for method in [*(methods if isinstance(methods, list) else []), *embedded]:
         if isinstance(method, Mapping) and method.get("id") == method_id:
             if method.get("controller") != did:
                 raise InvalidDid(f"{method_id} is not controlled by {did}")

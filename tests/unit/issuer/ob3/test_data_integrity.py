@@ -205,6 +205,7 @@ class TestTampering:
             ("type", "Ed25519Signature2020", "expected one DataIntegrityProof"),
             ("proofValue", "u" + "A" * 86, "proofValue"),
             ("proofValue", "z3", "64-byte"),
+            ("proofValue", 42, "proofValue"),
             ("@context", ["https://www.w3.org/ns/credentials/v2"], "another @context"),
         ],
     )

@@ -184,6 +184,17 @@ class TestDidDocument:
         for key in signing:
             assert did.assertion_key(document, f"{identifier}#{key.id}") == key.public
 
+    def test_assertion_key_finds_a_method_embedded_in_assertion_method(self) -> None:
+        identifier, (key,), document = _document(KeyType.ED25519)
+        document["assertionMethod"] = document.pop("verificationMethod")
+        assert did.assertion_key(document, f"{identifier}#{key.id}") == key.public
+
+    def test_assertion_key_refuses_a_listed_key_not_for_assertions(self) -> None:
+        identifier, (key,), document = _document(KeyType.ED25519)
+        document["authentication"] = document.pop("assertionMethod")
+        with pytest.raises(InvalidDid, match="not an assertion method"):
+            did.assertion_key(document, f"{identifier}#{key.id}")
+
     def test_assertion_key_refuses_a_key_not_listed(self) -> None:
         identifier, _, document = _document(KeyType.ED25519)
         with pytest.raises(InvalidDid, match="not an assertion method"):

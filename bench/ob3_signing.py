@@ -199,9 +199,11 @@ def main(argv: list[str] | None = None) -> int:
         )
     )
     print(f"  proof configuration: a template gives pyld's output for 50 random ones: {same}")
-    shapes = {_shape(data_integrity.canonicalize(c)) for c in credentials[:100]}
+    compared = credentials[:100]
+    shapes = {_shape(data_integrity.canonicalize(c)) for c in compared}
     print(
-        f"  credentials of one structure: {len(shapes)} distinct canonical shapes in 100 "
+        f"  credentials of one structure: {len(shapes)} distinct canonical shapes "
+        f"in {len(compared)} "
         "(line order and blank node labels follow the values, so no fixed template)"
     )
     print(

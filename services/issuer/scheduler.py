@@ -36,7 +36,7 @@ from services.issuer.config import (
     RESPONSE_KEPT_CHARS,
 )
 from services.issuer.domain import CallResult, CircuitBreaker, Outcome
-from services.issuer.repository import Repository
+from services.issuer.repository.credentials import Credentials
 from shared.config import Settings
 from shared.crypto import SecretBox
 from shared.duework import DueWork
@@ -105,7 +105,7 @@ class Scheduler:
 
     async def _claim(self, limit: int) -> list[dict[str, Any]]:
         async with self._pool.acquire() as conn:
-            return await Repository(conn).claim_due(limit, self._lease_s, self._default_key)
+            return await Credentials(conn).claim_due(limit, self._lease_s, self._default_key)
 
     async def _attempt(self, row: dict[str, Any]) -> None:
         with structlog.contextvars.bound_contextvars(
@@ -136,7 +136,7 @@ class Scheduler:
         wait_s = breaker.wait_s()
         if wait_s is not None:
             async with self._pool.acquire() as conn:
-                await Repository(conn).postpone(row["id"], wait_s)
+                await Credentials(conn).postpone(row["id"], wait_s)
             log.info("credential.postponed", reason="circuit_open", retry_in_s=round(wait_s, 1))
             return
         try:
@@ -234,7 +234,7 @@ class Scheduler:
         """Record the attempt and its consequence in one transaction (with the event when the
         credential is settled)."""
         async with self._pool.acquire() as conn, conn.transaction():
-            repo = Repository(conn)
+            repo = Credentials(conn)
             await repo.record_attempt(
                 row["id"],
                 row["attempts"],

@@ -14,7 +14,7 @@ import pytest
 
 from services.issuer import handlers
 from services.issuer.deps import Deps, make_deps
-from services.issuer.repository import Repository
+from services.issuer.repository.credentials import Credentials
 from shared import inbox
 from shared.config import Settings
 from shared.envelope import Envelope
@@ -42,7 +42,7 @@ async def insert(
     award_uid: uuid.UUID | None = None,
 ) -> tuple[bool, dict[str, Any]]:
     async with pool.acquire() as conn:
-        return await Repository(conn).insert(
+        return await Credentials(conn).insert(
             credential_id=uuid.uuid4(),
             system_id=system_id,
             system="chicago",
@@ -112,7 +112,9 @@ class TestListing:
         await insert(issuer_pool, system_id=OTHER_SYSTEM_ID, reference="theirs")
 
         async with issuer_pool.acquire() as conn:
-            rows, total = await Repository(conn).listing(SYSTEM_ID, "failed", Page(page=2, count=2))
+            rows, total = await Credentials(conn).listing(
+                SYSTEM_ID, "failed", Page(page=2, count=2)
+            )
 
         assert total == 3
         assert [row["id"] for row in rows] == failed[2:]
@@ -128,7 +130,7 @@ class TestRetry:
         await set_state(issuer_pool, issued["id"], status="issued")
 
         async with issuer_pool.acquire() as conn:
-            repo = Repository(conn)
+            repo = Credentials(conn)
             retried = await repo.retry(SYSTEM_ID, failed["id"])
             assert await repo.retry(SYSTEM_ID, issued["id"]) is None
             assert await repo.retry(OTHER_SYSTEM_ID, failed["id"]) is None
@@ -156,7 +158,7 @@ class TestRetry:
         )
 
         async with issuer_pool.acquire() as conn:
-            retried = await Repository(conn).retry(SYSTEM_ID, row["id"])
+            retried = await Credentials(conn).retry(SYSTEM_ID, row["id"])
 
         assert retried is not None
         assert (retried["key_ciphertext"] is None) is unpinned
@@ -186,7 +188,7 @@ class TestPurgeSystem:
         await insert(issuer_pool)
         _, theirs = await insert(issuer_pool, system_id=OTHER_SYSTEM_ID)
         async with issuer_pool.acquire() as conn:
-            await Repository(conn).set_key(SYSTEM_ID, "ciphertext", "fingerprint", "1234")
+            await Credentials(conn).set_key(SYSTEM_ID, "ciphertext", "fingerprint", "1234")
             earlier = CancelCredential(credential_id=uuid.uuid4())
             await inbox.record_event(
                 conn, Envelope.wrap(earlier, correlation_id="c", system_id=SYSTEM_ID)

@@ -19,7 +19,7 @@ from aiohttp import web
 
 from services.issuer.client import OpenCampusClient
 from services.issuer.domain import retry_delay
-from services.issuer.repository import Repository
+from services.issuer.repository.credentials import Credentials
 from services.issuer.scheduler import Scheduler, fingerprint
 from shared.bus import Bus
 from shared.config import Settings
@@ -137,7 +137,7 @@ async def add(pool: asyncpg.Pool, reference: str | None = None, system_id: int =
     credential_id = uuid.uuid4()
     reference = reference or f"plaudit:{credential_id}"
     async with pool.acquire() as conn:
-        await Repository(conn).insert(
+        await Credentials(conn).insert(
             credential_id=credential_id,
             system_id=system_id,
             system="chicago",
@@ -287,7 +287,7 @@ class TestOutcomes:
         credential = await add(issuer_pool)
         async with issuer_pool.acquire() as conn:
             # An attempt was claimed, then its process died in the call: no record of it...
-            [claimed] = await Repository(conn).claim_due(1, 60, None)
+            [claimed] = await Credentials(conn).claim_due(1, 60, None)
             assert claimed["attempts"] == 1
             # ...and its lease ran out.
             await conn.execute(
@@ -324,14 +324,14 @@ class TestKeysAndCancellation:
         made = await scheduler(schedule="300ms,300ms")
         box = made._box
         async with issuer_pool.acquire() as conn:
-            await Repository(conn).set_key(
+            await Credentials(conn).set_key(
                 1, box.encrypt(box_settings_key), fingerprint(box_settings_key), "0001"
             )
         open_campus.script = [(503, {})]
         credential = await add(issuer_pool)
         await asyncio.wait_for(open_campus.called.wait(), 5)
         async with issuer_pool.acquire() as conn:  # the system changes its key meanwhile
-            await Repository(conn).set_key(
+            await Credentials(conn).set_key(
                 1, box.encrypt("newer-key-9999"), fingerprint("newer-key-9999"), "9999"
             )
         await settled(issuer_pool, credential)
@@ -361,7 +361,7 @@ class TestKeysAndCancellation:
     ) -> None:
         credential = await add(issuer_pool)
         async with issuer_pool.acquire() as conn:
-            await Repository(conn).cancel(credential)
+            await Credentials(conn).cancel(credential)
         await scheduler()
         await asyncio.sleep(0.3)
         assert open_campus.calls == []

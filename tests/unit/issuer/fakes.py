@@ -8,11 +8,32 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+from services.issuer.deps import Deps
+from shared.context import Context
+from shared.crypto import SecretBox
 from shared.envelope import Envelope
+from shared.messages.base import Message
 from shared.messages.fields import Page
 
 Row = dict[str, Any]
 NOW = datetime(2024, 5, 1, 12, tzinfo=UTC)
+SYSTEM_ID = 7
+OTHER_SYSTEM_ID = 8
+# Never a connection: a handler reaching Postgres other than through its repository fails.
+NO_CONNECTION: Any = object()
+SECRETS = SecretBox(["unit-test-encryption-key"])
+
+
+def request_context(deps: Deps, message: Message) -> Context[Deps]:
+    """A request's context: its handler names the system (`ctx.system_id`) itself."""
+    envelope = Envelope.wrap(message, correlation_id="c", system_id=SYSTEM_ID)
+    return Context(NO_CONNECTION, deps, envelope)
+
+
+def event_context(deps: Deps, message: Message) -> Context[Deps]:
+    """An event's (or an outbox command's) context: the system is its envelope's."""
+    envelope = Envelope.wrap(message, correlation_id="c", system_id=SYSTEM_ID)
+    return Context(NO_CONNECTION, deps, envelope, system_id=envelope.system_id)
 
 
 def credential_row(**fields: Any) -> Row:
@@ -44,16 +65,14 @@ def credential_row(**fields: Any) -> Row:
     }
 
 
-class FakeRepository:
-    """The issuer's repository in memory: what handlers wrote is in `credentials`, `attempts`,
-    `keys` and `purged`."""
+class FakeCredentials:
+    """The Open Campus credentials' statements in memory: what handlers wrote is in
+    `credentials`, `attempts` and `keys`."""
 
     def __init__(self) -> None:
         self.credentials: dict[uuid.UUID, Row] = {}
         self.attempts: dict[uuid.UUID, list[Row]] = {}
         self.keys: dict[int, Row] = {}
-        # (system_id, message_id of the inbox row kept) of each purge
-        self.purged: list[tuple[int, uuid.UUID]] = []
 
     def add(self, **fields: Any) -> Row:
         row = credential_row(**fields)
@@ -136,11 +155,23 @@ class FakeRepository:
         if row is not None and row["status"] in ("pending", "failed"):
             row.update(status="cancelled", next_attempt_at=None)
 
-    async def purge_system(self, system_id: int, keep: Envelope) -> None:
+    async def purge_system(self, system_id: int) -> None:
         self.credentials = {
             key: row for key, row in self.credentials.items() if row["system_id"] != system_id
         }
         self.keys.pop(system_id, None)
+
+
+class FakeRepository:
+    """The issuer's repository facade over the in-memory families; `purged` holds (system_id,
+    message_id of the inbox row kept) of each purge."""
+
+    def __init__(self, credentials: FakeCredentials | None = None) -> None:
+        self.credentials = credentials or FakeCredentials()
+        self.purged: list[tuple[int, uuid.UUID]] = []
+
+    async def purge_system(self, system_id: int, keep: Envelope) -> None:
+        await self.credentials.purge_system(system_id)
         self.purged.append((system_id, keep.message_id))
 
 

@@ -1,22 +1,19 @@
-"""All SQL of the issuer schema: `Repository`, built on a connection by whoever holds one (a
-handler through `Deps.repository`, the scheduler on its pool)."""
+"""SQL of the Open Campus credentials: their rows, attempts, and the systems' Open Campus keys."""
 
 from __future__ import annotations
 
 import uuid
 from typing import Any
 
-from shared import inbox
 from shared.db import Connection
-from shared.envelope import Envelope
 from shared.messages.fields import Page
 
 Row = dict[str, Any]
 
 
-class Repository:
-    """The issuer schema's statements, on the connection the repository is built with (in the
-    caller's transaction, if it opened one)."""
+class Credentials:
+    """Statements on the `credentials`, `attempts` and `api_keys` tables, on the connection the
+    repository is built with (in the caller's transaction, if it opened one)."""
 
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
@@ -231,9 +228,6 @@ class Repository:
         )
         return last4
 
-    async def purge_system(self, system_id: int, keep: Envelope) -> None:
-        """Everything of a deleted system, its inbox rows included but `keep`'s (the
-        deletion's own: it is what makes a redelivery of the deletion a no-op)."""
+    async def purge_system(self, system_id: int) -> None:
         await self._conn.execute("DELETE FROM credentials WHERE system_id = $1", system_id)
         await self._conn.execute("DELETE FROM api_keys WHERE system_id = $1", system_id)
-        await inbox.forget_system(self._conn, system_id, keep)

@@ -9,25 +9,22 @@ from typing import Any
 
 import pytest
 
-from services.issuer import handlers
 from services.issuer.deps import Deps
+from services.issuer.handlers import credentials as handlers
 from services.issuer.scheduler import fingerprint
-from shared.config import Environment, Settings
-from shared.context import Context
-from shared.crypto import SecretBox
-from shared.envelope import Envelope
 from shared.errors import Conflict, NotFound, PermanentError, ValidationFailed
 from shared.messages import credentials as messages
-from shared.messages.base import Message
-from shared.messages.events import SystemDeleted
 from shared.messages.fields import Page
-from tests.unit.issuer.fakes import NOW, FakeRepository, FakeScheduler
-
-SYSTEM_ID = 7
-OTHER_SYSTEM_ID = 8
-# Never a connection: a handler reaching Postgres other than through its repository fails.
-NO_CONNECTION: Any = object()
-SECRETS = SecretBox(["unit-test-encryption-key"])
+from tests.unit.issuer.fakes import (
+    NOW,
+    OTHER_SYSTEM_ID,
+    SECRETS,
+    SYSTEM_ID,
+    FakeCredentials,
+    FakeScheduler,
+    event_context,
+    request_context,
+)
 
 
 def open_campus_body(reference: str | None = "ref-1", **changes: Any) -> dict[str, Any]:
@@ -57,41 +54,13 @@ def open_campus_body(reference: str | None = "ref-1", **changes: Any) -> dict[st
     return body
 
 
-@pytest.fixture
-def repo() -> FakeRepository:
-    return FakeRepository()
-
-
-@pytest.fixture
-def scheduler() -> FakeScheduler:
-    return FakeScheduler()
-
-
-@pytest.fixture
-def deps(repo: FakeRepository, scheduler: FakeScheduler) -> Deps:
-    settings = Settings(plaudit_env=Environment.TEST)
-    return Deps(settings, SECRETS, scheduler, repository=lambda conn: repo)
-
-
-def request_context(deps: Deps, message: Message) -> Context[Deps]:
-    """A request's context: its handler names the system (`ctx.system_id`) itself."""
-    envelope = Envelope.wrap(message, correlation_id="c", system_id=SYSTEM_ID)
-    return Context(NO_CONNECTION, deps, envelope)
-
-
-def event_context(deps: Deps, message: Message) -> Context[Deps]:
-    """An event's (or an outbox command's) context: the system is its envelope's."""
-    envelope = Envelope.wrap(message, correlation_id="c", system_id=SYSTEM_ID)
-    return Context(NO_CONNECTION, deps, envelope, system_id=envelope.system_id)
-
-
 def request_credential(body: dict[str, Any]) -> messages.RequestCredential:
     return messages.RequestCredential(system_id=SYSTEM_ID, system="chicago", body=body)
 
 
 class TestRequestCredential:
     async def test_a_new_credential_is_pending_and_wakes_the_scheduler_after_commit(
-        self, deps: Deps, repo: FakeRepository, scheduler: FakeScheduler
+        self, deps: Deps, repo: FakeCredentials, scheduler: FakeScheduler
     ) -> None:
         cmd = request_credential(open_campus_body("ref-1"))
         ctx = request_context(deps, cmd)
@@ -119,7 +88,7 @@ class TestRequestCredential:
         assert ctx.after_commit == [scheduler.wake]
 
     async def test_without_an_issuer_reference_id_one_is_derived_from_the_credential_id(
-        self, deps: Deps, repo: FakeRepository
+        self, deps: Deps, repo: FakeCredentials
     ) -> None:
         cmd = request_credential(open_campus_body(reference=None))
 
@@ -130,7 +99,7 @@ class TestRequestCredential:
         assert stored["body"]["issuerReferenceId"] == f"plaudit:{stored['id']}"
 
     async def test_the_same_reference_with_the_same_body_answers_the_existing_credential(
-        self, deps: Deps, repo: FakeRepository
+        self, deps: Deps, repo: FakeCredentials
     ) -> None:
         cmd = request_credential(open_campus_body("ref-1"))
         first = await handlers.request_credential(cmd, request_context(deps, cmd))
@@ -148,7 +117,7 @@ class TestRequestCredential:
         assert ctx.after_commit == []
 
     async def test_the_same_reference_with_another_body_is_a_conflict_naming_it(
-        self, deps: Deps, repo: FakeRepository
+        self, deps: Deps, repo: FakeCredentials
     ) -> None:
         first = request_credential(open_campus_body("ref-1"))
         await handlers.request_credential(first, request_context(deps, first))
@@ -162,7 +131,7 @@ class TestRequestCredential:
         assert len(repo.credentials) == 1
 
     async def test_a_body_open_campus_would_refuse_is_a_400_naming_each_field(
-        self, deps: Deps, repo: FakeRepository
+        self, deps: Deps, repo: FakeCredentials
     ) -> None:
         body = open_campus_body()
         del body["credentialPayload"]["credentialSubject"]["email"]
@@ -181,7 +150,7 @@ class TestRequestCredential:
 
 class TestGetCredential:
     async def test_shows_the_credential_with_its_attempts_and_never_the_recipient(
-        self, deps: Deps, repo: FakeRepository
+        self, deps: Deps, repo: FakeCredentials
     ) -> None:
         row = repo.add(system_id=SYSTEM_ID, body=open_campus_body("ref-1"), status="issued")
         repo.attempts[row["id"]] = [
@@ -203,7 +172,7 @@ class TestGetCredential:
         assert ctx.system_id == SYSTEM_ID
 
     async def test_another_systems_credential_is_not_found(
-        self, deps: Deps, repo: FakeRepository
+        self, deps: Deps, repo: FakeCredentials
     ) -> None:
         row = repo.add(system_id=OTHER_SYSTEM_ID)
         query = messages.GetCredential(system_id=SYSTEM_ID, id=str(row["id"]))
@@ -222,7 +191,7 @@ class TestGetCredential:
 
 class TestListCredentials:
     async def test_lists_the_systems_credentials_of_a_status_with_their_total(
-        self, deps: Deps, repo: FakeRepository
+        self, deps: Deps, repo: FakeCredentials
     ) -> None:
         failed = [repo.add(system_id=SYSTEM_ID, status="failed") for _ in range(3)]
         repo.add(system_id=SYSTEM_ID, status="issued")
@@ -239,7 +208,7 @@ class TestListCredentials:
 
 class TestRetryCredential:
     async def test_a_failed_credential_is_pending_again_and_wakes_the_scheduler(
-        self, deps: Deps, repo: FakeRepository, scheduler: FakeScheduler
+        self, deps: Deps, repo: FakeCredentials, scheduler: FakeScheduler
     ) -> None:
         row = repo.add(system_id=SYSTEM_ID, status="failed", error={"message": "refused"})
         cmd = messages.RetryCredential(system_id=SYSTEM_ID, id=str(row["id"]))
@@ -254,7 +223,7 @@ class TestRetryCredential:
 
     @pytest.mark.parametrize("status", ["pending", "issued", "cancelled"])
     async def test_a_credential_that_has_not_failed_is_a_conflict_saying_its_status(
-        self, deps: Deps, repo: FakeRepository, status: str
+        self, deps: Deps, repo: FakeCredentials, status: str
     ) -> None:
         row = repo.add(system_id=SYSTEM_ID, status=status)
         cmd = messages.RetryCredential(system_id=SYSTEM_ID, id=str(row["id"]))
@@ -268,7 +237,7 @@ class TestRetryCredential:
 
     @pytest.mark.parametrize("found", ["another system's", "unknown", "not a uuid"])
     async def test_a_credential_the_system_does_not_have_is_not_found(
-        self, deps: Deps, repo: FakeRepository, found: str
+        self, deps: Deps, repo: FakeCredentials, found: str
     ) -> None:
         theirs = repo.add(system_id=OTHER_SYSTEM_ID, status="failed")
         credential_id = {
@@ -286,7 +255,7 @@ class TestRetryCredential:
 
 class TestSetOpenCampusKey:
     async def test_the_key_is_stored_encrypted_and_only_its_last_four_characters_are_shown(
-        self, deps: Deps, repo: FakeRepository
+        self, deps: Deps, repo: FakeCredentials
     ) -> None:
         cmd = messages.SetOpenCampusKey(
             system_id=SYSTEM_ID, system="chicago", api_key="  oc-secret-key-1234  "
@@ -306,7 +275,7 @@ class TestSetOpenCampusKey:
 
 class TestGetOpenCampusSettings:
     async def test_a_configured_key_shows_its_last_four_characters_only(
-        self, deps: Deps, repo: FakeRepository
+        self, deps: Deps, repo: FakeCredentials
     ) -> None:
         set_key = messages.SetOpenCampusKey(
             system_id=SYSTEM_ID, system="chicago", api_key="oc-secret-key-1234"
@@ -319,7 +288,7 @@ class TestGetOpenCampusSettings:
         assert shown == {"configured": True, "apiKeyLast4": "1234"}
 
     async def test_a_system_without_a_key_is_not_configured(
-        self, deps: Deps, repo: FakeRepository
+        self, deps: Deps, repo: FakeCredentials
     ) -> None:
         await repo.set_key(OTHER_SYSTEM_ID, "ciphertext", "fingerprint", "9999")
         query = messages.GetOpenCampusSettings(system_id=SYSTEM_ID)
@@ -342,7 +311,7 @@ def issue_credential(**changes: Any) -> messages.IssueCredential:
 
 class TestIssueCredential:
     async def test_the_awards_credential_is_stored_under_its_id_and_wakes_the_scheduler(
-        self, deps: Deps, repo: FakeRepository, scheduler: FakeScheduler
+        self, deps: Deps, repo: FakeCredentials, scheduler: FakeScheduler
     ) -> None:
         cmd = issue_credential()
         ctx = event_context(deps, cmd)
@@ -360,7 +329,7 @@ class TestIssueCredential:
         assert ctx.events == []
 
     async def test_an_award_that_has_its_credential_already_gets_no_second_one(
-        self, deps: Deps, repo: FakeRepository
+        self, deps: Deps, repo: FakeCredentials
     ) -> None:
         first = issue_credential()
         await handlers.issue_credential(first, event_context(deps, first))
@@ -374,7 +343,7 @@ class TestIssueCredential:
         assert ctx.after_commit == []
 
     async def test_a_body_breaking_open_campus_rules_is_dead_lettered_storing_nothing(
-        self, deps: Deps, repo: FakeRepository
+        self, deps: Deps, repo: FakeCredentials
     ) -> None:
         body = open_campus_body()
         del body["holderOcId"]
@@ -389,7 +358,7 @@ class TestIssueCredential:
 class TestCancelCredential:
     @pytest.mark.parametrize("status", ["pending", "failed"])
     async def test_a_credential_not_issued_yet_never_will_be(
-        self, deps: Deps, repo: FakeRepository, status: str
+        self, deps: Deps, repo: FakeCredentials, status: str
     ) -> None:
         row = repo.add(system_id=SYSTEM_ID, status=status)
         cmd = messages.CancelCredential(credential_id=row["id"])
@@ -397,20 +366,3 @@ class TestCancelCredential:
         await handlers.cancel_credential(cmd, event_context(deps, cmd))
 
         assert repo.credentials[row["id"]]["status"] == "cancelled"
-
-
-class TestPurgeSystem:
-    async def test_the_systems_credentials_and_key_go_and_its_inbox_keeps_only_the_deletion(
-        self, deps: Deps, repo: FakeRepository
-    ) -> None:
-        repo.add(system_id=SYSTEM_ID)
-        theirs = repo.add(system_id=OTHER_SYSTEM_ID)
-        await repo.set_key(SYSTEM_ID, "ciphertext", "fingerprint", "1234")
-        event = SystemDeleted(system="chicago")
-        ctx = event_context(deps, event)
-
-        await handlers.purge_system(event, ctx)
-
-        assert list(repo.credentials) == [theirs["id"]]
-        assert repo.keys == {}
-        assert repo.purged == [(SYSTEM_ID, ctx.envelope.message_id)]

@@ -1,6 +1,6 @@
-"""Handlers of the issuer service: credentials asked for directly (through the gateway) or by an
-award (an `issuer.issue_credential` command from the badges service), the systems' Open Campus
-keys, and the purge of a deleted system. Issuing itself is the scheduler's work."""
+"""Open Campus credentials: asked for directly (through the gateway) or by an award (an
+`issuer.issue_credential` command from the badges service), and the systems' Open Campus keys.
+Issuing itself is the scheduler's work."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import structlog
 
 from services.issuer import domain
 from services.issuer.deps import Ctx, Deps
-from services.issuer.repository import Repository
+from services.issuer.repository.credentials import Credentials
 from services.issuer.scheduler import fingerprint
 from shared.context import Handler
 from shared.errors import Conflict, NotFound, PermanentError, ValidationFailed
@@ -28,7 +28,6 @@ from shared.messages.credentials import (
     RetryCredential,
     SetOpenCampusKey,
 )
-from shared.messages.events import SystemDeleted
 from shared.opencampus import InvalidIssueRequest, IssueRequest, validate_issue_request
 
 log = structlog.get_logger()
@@ -45,14 +44,14 @@ def _credential_id(value: str) -> uuid.UUID:
         raise NotFound(f"Could not find credential field: `id`, value: `{value}`") from None
 
 
-async def _shown(repo: Repository, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+async def _shown(repo: Credentials, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     attempts = await repo.attempts_of([row["id"] for row in rows])
     return [domain.credential(row, attempts[row["id"]]) for row in rows]
 
 
 async def _create(
     ctx: Ctx,
-    repo: Repository,
+    repo: Credentials,
     request: IssueRequest,
     *,
     credential_id: uuid.UUID,
@@ -86,7 +85,7 @@ async def request_credential(cmd: RequestCredential, ctx: Ctx) -> dict[str, Any]
         request = validate_issue_request(cmd.body)
     except InvalidIssueRequest as invalid:
         raise ValidationFailed(invalid.details) from None
-    repo = ctx.deps.repository(ctx.conn)
+    repo = ctx.deps.repository(ctx.conn).credentials
     created, row = await _create(
         ctx,
         repo,
@@ -116,7 +115,7 @@ async def request_credential(cmd: RequestCredential, ctx: Ctx) -> dict[str, Any]
 
 async def get_credential(query: GetCredential, ctx: Ctx) -> dict[str, Any]:
     ctx.system_id = query.system_id
-    repo = ctx.deps.repository(ctx.conn)
+    repo = ctx.deps.repository(ctx.conn).credentials
     row = await repo.get(query.system_id, _credential_id(query.id))
     if row is None:
         raise NotFound(f"Could not find credential field: `id`, value: `{query.id}`")
@@ -124,7 +123,7 @@ async def get_credential(query: GetCredential, ctx: Ctx) -> dict[str, Any]:
 
 
 async def list_credentials(query: ListCredentials, ctx: Ctx) -> dict[str, Any]:
-    repo = ctx.deps.repository(ctx.conn)
+    repo = ctx.deps.repository(ctx.conn).credentials
     rows, total = await repo.listing(query.system_id, query.status, query.page)
     return {"items": await _shown(repo, rows), "total": total}
 
@@ -132,7 +131,7 @@ async def list_credentials(query: ListCredentials, ctx: Ctx) -> dict[str, Any]:
 async def retry_credential(cmd: RetryCredential, ctx: Ctx) -> dict[str, Any]:
     ctx.system_id = cmd.system_id
     credential_id = _credential_id(cmd.id)
-    repo = ctx.deps.repository(ctx.conn)
+    repo = ctx.deps.repository(ctx.conn).credentials
     row = await repo.retry(cmd.system_id, credential_id)
     if row is None:
         existing = await repo.get(cmd.system_id, credential_id)
@@ -146,13 +145,13 @@ async def retry_credential(cmd: RetryCredential, ctx: Ctx) -> dict[str, Any]:
 async def set_open_campus_key(cmd: SetOpenCampusKey, ctx: Ctx) -> dict[str, Any]:
     ctx.system_id = cmd.system_id
     key = cmd.api_key.strip()
-    repo = ctx.deps.repository(ctx.conn)
+    repo = ctx.deps.repository(ctx.conn).credentials
     await repo.set_key(cmd.system_id, ctx.deps.secrets.encrypt(key), fingerprint(key), key[-4:])
     return {"configured": True, "apiKeyLast4": key[-4:]}
 
 
 async def get_open_campus_settings(query: GetOpenCampusSettings, ctx: Ctx) -> dict[str, Any]:
-    repo = ctx.deps.repository(ctx.conn)
+    repo = ctx.deps.repository(ctx.conn).credentials
     last4 = await repo.key_last4(query.system_id)
     return {"configured": last4 is not None, "apiKeyLast4": last4}
 
@@ -165,7 +164,7 @@ async def issue_credential(cmd: IssueCredential, ctx: Ctx) -> None:
         log.error("credential.invalid_command", credential_id=str(cmd.credential_id))
         raise PermanentError("the credential body breaks Open Campus's rules") from None
     assert ctx.system_id is not None
-    repo = ctx.deps.repository(ctx.conn)
+    repo = ctx.deps.repository(ctx.conn).credentials
     await _create(
         ctx,
         repo,
@@ -178,18 +177,11 @@ async def issue_credential(cmd: IssueCredential, ctx: Ctx) -> None:
 
 
 async def cancel_credential(cmd: CancelCredential, ctx: Ctx) -> None:
-    repo = ctx.deps.repository(ctx.conn)
+    repo = ctx.deps.repository(ctx.conn).credentials
     await repo.cancel(cmd.credential_id)
 
 
-async def purge_system(event: SystemDeleted, ctx: Ctx) -> None:
-    assert ctx.system_id is not None
-    repo = ctx.deps.repository(ctx.conn)
-    await repo.purge_system(ctx.system_id, keep=ctx.envelope)
-    log.info("issuer.system_purged", system_id=ctx.system_id)
-
-
-REQUEST_HANDLERS: dict[type[Message], Handler[Deps]] = {
+HANDLERS: dict[type[Message], Handler[Deps]] = {
     RequestCredential: request_credential,
     GetCredential: get_credential,
     ListCredentials: list_credentials,
@@ -200,5 +192,4 @@ REQUEST_HANDLERS: dict[type[Message], Handler[Deps]] = {
 EVENT_HANDLERS: dict[type[Message], list[Handler[Deps]]] = {
     IssueCredential: [issue_credential],
     CancelCredential: [cancel_credential],
-    SystemDeleted: [purge_system],
 }

@@ -1,0 +1,18 @@
+"""Handlers of the issuer service: one module per family (Open Campus credentials, systems),
+each with its registries at the bottom, merged here."""
+
+from __future__ import annotations
+
+from services.issuer.deps import Deps
+from services.issuer.handlers import credentials, systems
+from shared.context import Handler
+from shared.messages.base import Message
+
+REQUEST_HANDLERS: dict[type[Message], Handler[Deps]] = {
+    **credentials.HANDLERS,
+}
+
+EVENT_HANDLERS: dict[type[Message], list[Handler[Deps]]] = {
+    **credentials.EVENT_HANDLERS,
+    **systems.EVENT_HANDLERS,
+}

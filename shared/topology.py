@@ -25,6 +25,7 @@ from shared.messages.credentials import (
     IssueCredential,
 )
 from shared.messages.events import SystemDeleted
+from shared.messages.instances import BadgeAwarded, BadgeRevoked
 from shared.messages.webhooks import FANNED_OUT
 
 EVENTS_EXCHANGE = "plaudit.events"
@@ -69,10 +70,17 @@ QUORUM: dict[str, Any] = {"x-queue-type": "quorum"}
 # Each subscriber is bound to exactly the types it has handlers for (its EventDispatcher checks
 # at start): an event no service acts on is not published at all. The issuer also receives the
 # commands the badges service sends it through its outbox (they carry recipients' names and
-# emails: nobody else may be bound to them).
+# emails: nobody else may be bound to them), and the awards and revocations it signs
+# Open Badges 3.0 credentials for.
 ISSUER_EVENTS = EventQueue(
     "issuer.events",
-    (SystemDeleted.TYPE, IssueCredential.TYPE, CancelCredential.TYPE),
+    (
+        SystemDeleted.TYPE,
+        IssueCredential.TYPE,
+        CancelCredential.TYPE,
+        BadgeAwarded.TYPE,
+        BadgeRevoked.TYPE,
+    ),
     obsolete=("system.*",),
 )
 WEBHOOKS_EVENTS = EventQueue(

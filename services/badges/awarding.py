@@ -37,6 +37,7 @@ from shared.messages.applications import ApplicationFields
 from shared.messages.claim_codes import ClaimCodeClaimed
 from shared.messages.credentials import IssueCredential
 from shared.messages.instances import BadgeAwarded
+from shared.public_urls import assertion_url
 
 log = structlog.get_logger()
 
@@ -117,9 +118,13 @@ def emit_awarded(
             badge=shown_badge,
             email=award.email,
             assertion_url=planned.shown["assertionUrl"],
+            open_badge_credential_url=planned.shown["openBadgeCredentialUrl"],
             issued_on=domain.unix_seconds(award.issued_on),
             comment=award.comment,
             credential=planned.shown.get("credential"),
+            salt=award.salt,
+            expires=domain.unix_seconds(award.expires) if award.expires is not None else None,
+            evidence=award.evidence_url,
         ),
         system_id=badge["system_id"],
     )
@@ -222,7 +227,7 @@ async def refused(ctx: Ctx, badge: dict[str, Any], email: str, *, skip_held: boo
     if held is not None:
         if skip_held:
             return
-        url = domain.assertion_url(ctx.deps.base_url, held["slug"])
+        url = assertion_url(ctx.deps.base_url, held["slug"])
         raise domain.already_awarded(email, badge["slug"], url)
     limit = AwardRules.of(badge).limit
     if limit is not None:

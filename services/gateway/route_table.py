@@ -20,6 +20,7 @@ from services.gateway.views import (
     instances,
     issuers,
     milestones,
+    open_badges,
     public,
     reviews,
     systems,
@@ -38,6 +39,7 @@ _MODULES = (
     milestones,
     credentials,
     webhooks,
+    open_badges,
     public,
     docs,
 )

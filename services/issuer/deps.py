@@ -9,6 +9,7 @@ import asyncpg
 
 from services.issuer.client import OpenCampusClient
 from services.issuer.config import MAX_CONCURRENT_CALLS
+from services.issuer.keyring import Keyring
 from services.issuer.repository import Repository
 from services.issuer.scheduler import Scheduler
 from shared.config import Settings
@@ -22,6 +23,7 @@ class Deps:
     settings: Settings
     secrets: SecretBox
     scheduler: Scheduler
+    keyring: Keyring
     # What handlers run their SQL through, on the message's connection (a fake in unit tests).
     repository: Callable[[Connection], Repository] = Repository
 
@@ -34,7 +36,7 @@ def make_deps(settings: Settings, pool: asyncpg.Pool) -> Deps:
         settings.open_campus_timeout_s,
         max_connections=MAX_CONCURRENT_CALLS,
     )
-    return Deps(settings, secrets, Scheduler(pool, settings, secrets, client))
+    return Deps(settings, secrets, Scheduler(pool, settings, secrets, client), Keyring(secrets))
 
 
 Ctx = Context[Deps]

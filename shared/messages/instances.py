@@ -202,7 +202,9 @@ class ListInstancesByEmail(Query):
 class BadgeAwarded(Event):
     """BadgeKit's award webhook fields: `uid` is the award's slug, `issuedOn` unix seconds;
     `credential` (`{id, status: "pending"}`) when the award starts an Open Campus credential,
-    whose `credential.*` events name the same id."""
+    whose `credential.*` events name the same id. The rest is what its Open Badges 3.0
+    credential holds: its URL, the award's salt (the recipient's hash is sha256(email + salt),
+    as in the public assertion), `expires` (unix seconds) and `evidence` (a URL)."""
 
     TYPE = "badge.awarded"
     system: str
@@ -210,9 +212,13 @@ class BadgeAwarded(Event):
     badge: dict[str, Any]
     email: str
     assertion_url: str
+    open_badge_credential_url: str
     issued_on: int
     comment: str | None = None
     credential: dict[str, Any] | None = None
+    salt: str
+    expires: int | None = None
+    evidence: str | None = None
 
 
 class BadgeRevoked(Event):

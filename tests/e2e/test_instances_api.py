@@ -70,6 +70,7 @@ class TestAward:
             "issuedOn",
             "claimCode",
             "assertionUrl",
+            "openBadgeCredentialUrl",
             "badge",
         }
         assert instance["email"] == recipient

@@ -81,6 +81,7 @@ class TestStandardWebhooks:
         assert data["uid"] == instance["slug"]
         assert data["email"] == recipient
         assert data["assertionUrl"] == instance["assertionUrl"]
+        assert data["openBadgeCredentialUrl"] == instance["openBadgeCredentialUrl"]
         assert data["comment"] == "Well read"
         assert isinstance(data["issuedOn"], int)
         assert data["badge"]["slug"] == badge.split("/")[-1]

@@ -9,13 +9,10 @@ from typing import Any
 import asyncpg
 
 from shared.errors import Conflict, ValidationFailed
+from shared.public_urls import assertion_url, credential_url
 
 # A row as the repository reads it, or any mapping of its columns (tests).
 Row = Mapping[str, Any] | asyncpg.Record
-
-
-def assertion_url(base_url: str, slug: str) -> str:
-    return f"{base_url}/public/assertions/{slug}"
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -31,6 +28,7 @@ def instance(row: Row, base_url: str, badge: dict[str, Any] | None = None) -> di
         "issuedOn": _iso(row["issued_on"]),
         "claimCode": row["claim_code"],
         "assertionUrl": assertion_url(base_url, row["slug"]),
+        "openBadgeCredentialUrl": credential_url(base_url, row["slug"]),
         "badge": badge,
     }
     credential = _credential(row)

@@ -11,8 +11,9 @@ import hashlib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from services.badges.domain.instances import Row, assertion_url
+from services.badges.domain.instances import Row
 from services.badges.domain.organizations import image_url
+from shared.public_urls import assertion_url, badge_class_url, profile_url
 
 CONTEXT = "https://w3id.org/openbadges/v2"
 
@@ -26,22 +27,6 @@ def identity(email: str, salt: str) -> str:
 
 def recipient(email: str, salt: str) -> dict[str, Any]:
     return {"type": "email", "hashed": True, "salt": salt, "identity": identity(email, salt)}
-
-
-def profile_url(base_url: str, system: str, issuer: str | None, program: str | None) -> str:
-    """The Issuer profile URL of a system, issuer or program."""
-    path = f"{base_url}/public/systems/{system}"
-    if issuer is not None:
-        path += f"/issuers/{issuer}"
-        if program is not None:
-            path += f"/programs/{program}"
-    return path
-
-
-def badge_class_url(
-    base_url: str, system: str, issuer: str | None, program: str | None, badge: str
-) -> str:
-    return f"{profile_url(base_url, system, issuer, program)}/badges/{badge}"
 
 
 def assertion(row: Row, base_url: str) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from shared.context import Handler
 from shared.errors import NotFound
 from shared.messages.base import Message
 from shared.messages.public import GetAssertion, GetBadgeClass, GetImage, GetIssuerProfile
+from shared.public_urls import profile_url
 
 
 async def get_image(query: GetImage, ctx: Ctx) -> dict[str, Any]:
@@ -62,7 +63,7 @@ async def get_issuer_profile(query: GetIssuerProfile, ctx: Ctx) -> dict[str, Any
     if scope.program is not None and row["program"] is None:
         raise not_found("program", "slug", scope.program)
     levels = [org for org in (row["program"], row["issuer"], row["system"]) if org is not None]
-    url = documents.profile_url(ctx.deps.base_url, scope.system, scope.issuer, scope.program)
+    url = profile_url(ctx.deps.base_url, scope.system, scope.issuer, scope.program)
     return documents.issuer_profile(levels, url, ctx.deps.base_url)
 
 

@@ -34,6 +34,11 @@ class Instance(Shown):
         json_schema_extra={"format": "uri"},
         examples=["https://badges.example.org/public/assertions/9b1deb4d3b7d4bad9bdd2b0d7b3dcb6d"],
     )
+    open_badge_credential_url: str = Field(
+        json_schema_extra={"format": "uri"},
+        description="Its signed Open Badges 3.0 credential (JSON-LD; VC-JWT on request)",
+        examples=["https://badges.example.org/public/credentials/9b1deb4d3b7d4bad9bdd2b0d7b3dcb6d"],
+    )
     badge: Badge | None = Field(description="null in the answer to an award, as in BadgeKit")
     credential: InstanceCredential | None = omitted(
         "Only for an award that issues an Open Campus credential"

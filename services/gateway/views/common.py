@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any, TypeVar
 
+import structlog
 from aiohttp import web
 
 from services.gateway.body import Body, parse_body
@@ -13,12 +15,19 @@ from services.gateway.images import image_fields
 from services.gateway.keys import body_key, correlation_key, rpc_key, settings_key, systems_key
 from services.gateway.systems import System
 from services.gateway.validation import validate
-from shared.errors import NotFound
+from shared.errors import NotFound, ServiceUnavailable
 from shared.messages.base import Command, Message
 from shared.messages.common import ImageUpload, Scope
 from shared.messages.fields import Fields
 
 M = TypeVar("M", bound=Fields)
+
+log = structlog.get_logger()
+
+# What an award starts elsewhere (its Open Campus credential, its signed Open Badges 3.0
+# credential) reaches the issuer through the badges service's outbox a moment after the award's
+# 201 names it: a look-up made in that moment waits this long for it at most.
+ARRIVAL_WAIT_S = 5.0
 
 
 async def ask(request: web.Request, service: str, message: Message) -> Any:
@@ -84,3 +93,18 @@ def here(request: web.Request, *tail: str) -> str:
     """The absolute URL of this request's path (without its query), extended by `tail`."""
     path = "/".join([request.path.rstrip("/"), *tail])
     return location(request, path)
+
+
+async def arriving(request: web.Request, service: str, query: Message, what: str) -> Any:
+    """The answer of `service` to `query` about something an award named that is still on its
+    way there (`what` names it): asked again, backing off, for up to ARRIVAL_WAIT_S, then 503."""
+    log.info("awaiting_arrival", service=service, message=query.TYPE)
+    loop = asyncio.get_running_loop()
+    deadline, delay = loop.time() + ARRIVAL_WAIT_S, 0.01
+    while loop.time() + delay < deadline:
+        await asyncio.sleep(delay)
+        try:
+            return await ask(request, service, query)
+        except NotFound:
+            delay = min(delay * 2, 0.25)
+    raise ServiceUnavailable(f"{what} is on its way to the {service} service; retry shortly")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any, Literal, cast
 
 import structlog
@@ -17,8 +16,8 @@ from services.gateway.responses.credentials import (
 )
 from services.gateway.routes import SYSTEM, Answer, Route
 from services.gateway.validation import choice, pagination, validate
-from services.gateway.views.common import ask, ask_badges, body, location, path_system
-from shared.errors import NotFound, ServiceUnavailable, ValidationFailed
+from services.gateway.views.common import arriving, ask, ask_badges, body, location, path_system
+from shared.errors import NotFound, ValidationFailed
 from shared.messages.credentials import (
     GetCredential,
     GetOpenCampusSettings,
@@ -32,10 +31,6 @@ from shared.messages.fields import Fields
 from shared.opencampus import InvalidIssueRequest, IssueRequest, validate_issue_request
 
 log = structlog.get_logger()
-
-# The credential of an award reaches the issuer through the badges service's outbox a moment
-# after the award's 201 names it: a look-up made in that moment waits this long for it at most.
-ARRIVAL_WAIT_S = 5.0
 
 Status = Literal["pending", "issued", "failed", "cancelled"]
 _STATUSES = {status: status for status in ("pending", "issued", "failed", "cancelled")}
@@ -96,22 +91,8 @@ async def get_credential(request: web.Request) -> web.Response:
     except NotFound:
         if not await ask_badges(request, HoldsCredential(system_id=system.id, id=query.id)):
             raise
-        credential = await _arriving(request, query)
+        credential = await arriving(request, "issuer", query, "The credential")
     return json_response({"credential": credential})
-
-
-async def _arriving(request: web.Request, query: GetCredential) -> Any:
-    """The issuer's answer for an award's credential still on its way to it."""
-    log.info("credential.awaiting_issuer", system_id=query.system_id)
-    loop = asyncio.get_running_loop()
-    deadline, delay = loop.time() + ARRIVAL_WAIT_S, 0.01
-    while loop.time() + delay < deadline:
-        await asyncio.sleep(delay)
-        try:
-            return await ask(request, "issuer", query)
-        except NotFound:
-            delay = min(delay * 2, 0.25)
-    raise ServiceUnavailable("The credential is on its way to the issuer; retry shortly")
 
 
 async def retry_credential(request: web.Request) -> web.Response:

@@ -1,18 +1,22 @@
-"""Handlers of the issuer service: one module per family (Open Campus credentials, systems),
+"""Handlers of the issuer service: one module per family (Open Campus credentials, signing
+keys, Open Badges 3.0 credentials, systems),
 each with its registries at the bottom, merged here."""
 
 from __future__ import annotations
 
 from services.issuer.deps import Deps
-from services.issuer.handlers import credentials, systems
+from services.issuer.handlers import credentials, open_badges, signing_keys, systems
 from shared.context import Handler
 from shared.messages.base import Message
 
 REQUEST_HANDLERS: dict[type[Message], Handler[Deps]] = {
     **credentials.HANDLERS,
+    **signing_keys.HANDLERS,
+    **open_badges.HANDLERS,
 }
 
 EVENT_HANDLERS: dict[type[Message], list[Handler[Deps]]] = {
     **credentials.EVENT_HANDLERS,
+    **open_badges.EVENT_HANDLERS,
     **systems.EVENT_HANDLERS,
 }

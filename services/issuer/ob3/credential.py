@@ -24,6 +24,7 @@ from typing import Any
 
 from services.issuer.ob3.status_list import status_entry
 from shared.opencampus import ACHIEVEMENT_TYPES
+from shared.public_urls import credential_url
 
 VC_CONTEXT = "https://www.w3.org/ns/credentials/v2"
 OB_CONTEXT = "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json"
@@ -121,10 +122,6 @@ class StatusSlot:
 
     list_url: str
     index: int
-
-
-def credential_url(base_url: str, award_slug: str) -> str:
-    return f"{base_url}/public/credentials/{award_slug}"
 
 
 def identity_hash(email: str, salt: str) -> str:

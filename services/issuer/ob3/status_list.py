@@ -50,10 +50,6 @@ class ListFull(Exception):
     """Every index of the list is taken: the next credential needs a new list."""
 
 
-def status_list_url(base_url: str, system: str, list_id: str) -> str:
-    return f"{base_url}/public/systems/{system}/status/{list_id}"
-
-
 class StatusList:
     """A bitstring backed by bytes. `size` entries, a multiple of 8, at least MIN_ENTRIES."""
 

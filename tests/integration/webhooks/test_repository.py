@@ -86,7 +86,9 @@ def badge_awarded() -> Envelope:
         badge={"slug": "reader"},
         email="ada@example.org",
         assertion_url="https://badges.example.org/public/assertions/a1",
+        open_badge_credential_url="https://badges.example.org/public/credentials/a1",
         issued_on=1714564800,
+        salt="5a17",
     )
     return Envelope.wrap(event, correlation_id="c", system_id=SYSTEM_ID)
 

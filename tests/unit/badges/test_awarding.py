@@ -79,6 +79,7 @@ class TestPlan:
             "issuedOn": award.issued_on.isoformat(),
             "claimCode": None,
             "assertionUrl": f"{BASE_URL}/public/assertions/ada-reads",
+            "openBadgeCredentialUrl": f"{BASE_URL}/public/credentials/ada-reads",
             "badge": None,
         }
         assert planned.credential_body is None
@@ -144,9 +145,13 @@ class TestWrite:
             "badge": shown(ctx, badge),
             "email": ADA,
             "assertionUrl": answer["assertionUrl"],
+            "openBadgeCredentialUrl": answer["openBadgeCredentialUrl"],
             "issuedOn": int(stored["issued_on"].timestamp()),
             "comment": "Well read",
             "credential": None,
+            "salt": stored["salt"],
+            "expires": None,
+            "evidence": None,
         }
         assert ctx.events[0].system_id == system["id"]
         assert ctx.system_id == system["id"]

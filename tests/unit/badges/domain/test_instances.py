@@ -43,7 +43,7 @@ class TestInstanceShape:
         "credential_status": None,
     }
 
-    def test_badgekit_fields_with_absolute_assertion_url(self) -> None:
+    def test_badgekit_fields_with_absolute_assertion_and_credential_urls(self) -> None:
         assert instances.instance(self.ROW, "https://badges.example.org") == {
             "slug": "abc",
             "email": "a@example.org",
@@ -51,6 +51,7 @@ class TestInstanceShape:
             "issuedOn": "2024-05-01T12:00:00+00:00",
             "claimCode": None,
             "assertionUrl": "https://badges.example.org/public/assertions/abc",
+            "openBadgeCredentialUrl": "https://badges.example.org/public/credentials/abc",
             "badge": None,
         }
 

@@ -89,6 +89,7 @@ class TestAwardBadge:
             "issuedOn": args[6].isoformat(),
             "claimCode": None,
             "assertionUrl": f"{BASE_URL}/public/assertions/{reply['slug']}",
+            "openBadgeCredentialUrl": f"{BASE_URL}/public/credentials/{reply['slug']}",
             "badge": None,
         }
         # Its event is written by the same statement, so it is emitted before it.

@@ -14,6 +14,7 @@ from services.gateway.responses.public import Assertion, IssuerProfile, RevokedA
 from services.gateway.responses.webhooks import Delivery, NewWebhook, Webhook
 from services.issuer import domain as issuer
 from services.webhooks import domain as webhooks
+from shared.public_urls import profile_url
 
 BASE = "https://badges.example.org"
 NOW = datetime(2024, 5, 1, 12, tzinfo=UTC)
@@ -69,7 +70,7 @@ def test_assertions_active_and_revoked() -> None:
 
 
 def test_an_issuer_profile() -> None:
-    url = public.profile_url(BASE, "s", None, None)
+    url = profile_url(BASE, "s", None, None)
     IssuerProfile.model_validate(public.issuer_profile([org("s")], url, BASE))
 
 

@@ -23,7 +23,6 @@ from services.issuer.ob3.status_list import (
     pick_index,
     status_entry,
     status_list_credential,
-    status_list_url,
 )
 
 LIST_URL = "https://badges.example.org/public/systems/demo/status/1"
@@ -194,9 +193,6 @@ class TestDocuments:
             "statusListIndex": "4242",
             "statusListCredential": LIST_URL,
         }
-
-    def test_the_list_url(self) -> None:
-        assert status_list_url("https://badges.example.org", "demo", "1") == LIST_URL
 
     def test_the_list_credential(self) -> None:
         bits = StatusList()

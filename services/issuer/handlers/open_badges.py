@@ -1,0 +1,203 @@
+"""Open Badges 3.0 credentials: each award's `OpenBadgeCredential`, signed once when its
+`badge.awarded` arrives (after the award committed), in both forms (JSON-LD with an
+`eddsa-rdfc-2022` proof, and a VC-JWT), with a status list entry; a `badge.revoked` sets its
+bit and signs its list again. Both happen in the event's transaction, so a redelivery (the inbox)
+never signs twice and a crash leaves nothing half-done."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+import structlog
+
+from services.issuer.deps import Ctx, Deps
+from services.issuer.keyring import CurrentKeys
+from services.issuer.ob3 import credential, data_integrity, did, status_list, vc_jwt
+from services.issuer.repository import Repository
+from services.issuer.repository.open_badges import OpenBadges
+from shared.context import Handler
+from shared.errors import NotFound
+from shared.messages.base import Message
+from shared.messages.instances import BadgeAwarded, BadgeRevoked
+from shared.messages.open_badges import GetOpenBadgeCredential, GetStatusList
+from shared.public_urls import badge_class_url, status_list_url
+
+log = structlog.get_logger()
+
+# Every list holds MIN_ENTRIES indexes and gives out at most half of them: a random draw then
+# finds a free index at least every other time, and a list says little about how many awards
+# a system made. Indexes are drawn this many at a time (one round trip).
+LIST_CAPACITY = status_list.MIN_ENTRIES // 2
+DRAWS = 8
+
+
+def _system_did(ctx: Ctx, system: str) -> str:
+    return did.did_web(ctx.deps.settings.base_url, system)
+
+
+def _moment(seconds: int | None) -> datetime | None:
+    return datetime.fromtimestamp(seconds, UTC) if seconds is not None else None
+
+
+def _badge_url(ctx: Ctx, event: BadgeAwarded) -> str:
+    shown = event.badge
+
+    def slug(level: str) -> str | None:
+        org = shown.get(level)
+        return org["slug"] if org else None
+
+    return badge_class_url(
+        ctx.deps.settings.base_url, event.system, slug("issuer"), slug("program"), shown["slug"]
+    )
+
+
+def signed_document(document: dict[str, Any], keys: CurrentKeys) -> dict[str, Any]:
+    """`document` with its Data Integrity proof, as a set of one: OB 3.0's schema wants `proof`
+    an array, and to JSON-LD (VC 2.0 defines `proof` as a graph container) one proof or a set of
+    one are the same statements."""
+    signed = data_integrity.add_proof(
+        document, keys.proof_key, keys.proof_method, created=datetime.now(UTC)
+    )
+    return {**signed, "proof": [signed["proof"]]}
+
+
+def signed_status_list(keys: CurrentKeys, url: str, revoked: bytes) -> str:
+    """A list's `BitstringStatusListCredential` as served, signed by the system's current key."""
+    document = status_list.status_list_credential(
+        list_url=url,
+        issuer=keys.did,
+        valid_from=datetime.now(UTC),
+        encoded_list=status_list.encode(revoked),
+    )
+    return orjson.dumps(signed_document(document, keys)).decode()
+
+
+async def _status_slot(
+    repo: OpenBadges, ctx: Ctx, system: str, keys: CurrentKeys
+) -> tuple[str, int]:
+    """A list and an index of it that no credential ever had, drawn at random."""
+    assert ctx.system_id is not None
+    base_url = ctx.deps.settings.base_url
+    taken = await repo.take_slot(ctx.system_id)
+    if taken is not None:
+        list_id, size = taken["id"], taken["size"]
+    else:
+        list_id, size = secrets.token_hex(8), status_list.MIN_ENTRIES
+        url = status_list_url(base_url, system, list_id)
+        document = signed_status_list(keys, url, bytes(size // 8))
+        await repo.add_list(list_id, ctx.system_id, size, LIST_CAPACITY, document)
+    while True:
+        drawn = [secrets.randbelow(size) for _ in range(DRAWS)]
+        free = await repo.free_indexes(list_id, drawn)
+        if free:
+            return list_id, free[0]
+
+
+async def sign_credential(event: BadgeAwarded, ctx: Ctx) -> None:
+    assert ctx.system_id is not None
+    repo = ctx.deps.repository(ctx.conn)
+    base_url = ctx.deps.settings.base_url
+    system_did = _system_did(ctx, event.system)
+    keys = await ctx.deps.keyring.current(repo.signing_keys, ctx.system_id, system_did)
+    list_id, index = await _status_slot(repo.open_badges, ctx, event.system, keys)
+    award = credential.Award(
+        slug=event.uid,
+        email=event.email,
+        salt=event.salt,
+        issued_on=datetime.fromtimestamp(event.issued_on, UTC),
+        expires=_moment(event.expires),
+        evidence_url=event.evidence,
+    )
+    document = credential.build(
+        award,
+        credential.Badge.from_wire(event.badge, _badge_url(ctx, event)),
+        credential.Issuer.from_wire(event.badge["system"], system_did),
+        credential.StatusSlot(status_list_url(base_url, event.system, list_id), index),
+        base_url=base_url,
+    )
+    signed = signed_document(document, keys)
+    token = vc_jwt.encode(signed, keys.jwt_key, keys.jwt_kid)
+    revoked_early = await repo.open_badges.insert(
+        slug=event.uid,
+        system_id=ctx.system_id,
+        status_list_id=list_id,
+        status_index=index,
+        document=orjson.dumps(signed).decode(),
+        jwt=token,
+    )
+    log.info("open_badge.signed", system_id=ctx.system_id, key_id=keys.ed25519.id)
+    if revoked_early:
+        # The award was revoked before its credential was signed (its events came in that
+        # order): the credential is born revoked.
+        await _revoke(repo, ctx, event.system, event.uid)
+
+
+async def _revoke(repo: Repository, ctx: Ctx, system: str, slug: str) -> bool:
+    assert ctx.system_id is not None
+    found = await repo.open_badges.revoke(ctx.system_id, slug)
+    if found is None:
+        return False
+    bits = status_list.StatusList.from_bytes(found["revoked"])
+    bits.set(found["index"])
+    keys = await ctx.deps.keyring.current(
+        repo.signing_keys, ctx.system_id, _system_did(ctx, system)
+    )
+    url = status_list_url(ctx.deps.settings.base_url, system, found["list_id"])
+    await repo.open_badges.update_list(
+        found["list_id"], bits.to_bytes(), signed_status_list(keys, url, bits.to_bytes())
+    )
+    return True
+
+
+async def sign_status_lists(repo: Repository, ctx: Ctx, system_id: int, system: str) -> None:
+    """Sign every status list of the system again with its current key (after a rotation: a
+    list is always signed by the current key, so retiring a previous one never breaks a list)."""
+    keys = await ctx.deps.keyring.current(repo.signing_keys, system_id, _system_did(ctx, system))
+    for found in await repo.open_badges.lists_of(system_id):
+        url = status_list_url(ctx.deps.settings.base_url, system, found["id"])
+        document = signed_status_list(keys, url, found["revoked"])
+        await repo.open_badges.update_list(found["id"], found["revoked"], document)
+
+
+async def revoke_credential(event: BadgeRevoked, ctx: Ctx) -> None:
+    """Set the credential's bit in its list (the credential itself stays, as it was signed).
+    Should the award's credential not be signed yet, it will be signed revoked."""
+    assert ctx.system_id is not None
+    repo = ctx.deps.repository(ctx.conn)
+    revoked = await _revoke(repo, ctx, event.system, event.uid)
+    if not revoked and await repo.open_badges.by_slug(event.uid) is None:
+        await repo.open_badges.revoke_early(ctx.system_id, event.uid)
+    log.info("open_badge.revoked", system_id=ctx.system_id)
+
+
+async def get_open_badge_credential(query: GetOpenBadgeCredential, ctx: Ctx) -> dict[str, Any]:
+    row = await ctx.deps.repository(ctx.conn).open_badges.by_slug(query.slug)
+    if row is None:
+        raise NotFound(f"Could not find credential field: `slug`, value: `{query.slug}`")
+    return {
+        "document": row["document"],
+        "jwt": row["jwt"],
+        "revoked": row["revoked_at"] is not None,
+    }
+
+
+async def get_status_list(query: GetStatusList, ctx: Ctx) -> dict[str, Any]:
+    row = await ctx.deps.repository(ctx.conn).open_badges.status_list(
+        query.system_id, query.list_id
+    )
+    if row is None:
+        raise NotFound(f"Could not find status list field: `id`, value: `{query.list_id}`")
+    return {"document": row["document"]}
+
+
+HANDLERS: dict[type[Message], Handler[Deps]] = {
+    GetOpenBadgeCredential: get_open_badge_credential,
+    GetStatusList: get_status_list,
+}
+EVENT_HANDLERS: dict[type[Message], list[Handler[Deps]]] = {
+    BadgeAwarded: [sign_credential],
+    BadgeRevoked: [revoke_credential],
+}

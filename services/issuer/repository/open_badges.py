@@ -1,0 +1,143 @@
+"""SQL of the signed Open Badges 3.0 credentials (`open_badges`) and their status lists
+(`status_lists`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from shared.db import Connection
+
+Row = dict[str, Any]
+
+
+class OpenBadges:
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    async def take_slot(self, system_id: int) -> Row | None:
+        """Count one more index given out by the system's open list, and lock that list until
+        the caller's transaction ends (so two draws never race); None when no list has room."""
+        row = await self._conn.fetchrow(
+            "UPDATE status_lists SET used = used + 1 WHERE id = ("
+            "  SELECT id FROM status_lists WHERE system_id = $1 AND used < capacity"
+            "  ORDER BY created_at DESC LIMIT 1 FOR UPDATE"
+            ") AND used < capacity RETURNING id, size",
+            system_id,
+        )
+        return dict(row) if row is not None else None
+
+    async def add_list(
+        self, list_id: str, system_id: int, size: int, capacity: int, document: str
+    ) -> None:
+        """A new, empty list that gives out its first index (to the caller)."""
+        await self._conn.execute(
+            "INSERT INTO status_lists (id, system_id, size, capacity, used, revoked, document)"
+            " VALUES ($1, $2, $3, $4, 1, $5, $6)",
+            list_id,
+            system_id,
+            size,
+            capacity,
+            bytes(size // 8),
+            document,
+        )
+
+    async def free_indexes(self, list_id: str, candidates: list[int]) -> list[int]:
+        """Those of `candidates` no credential holds on the list, in their order."""
+        taken = await self._conn.fetch(
+            "SELECT status_index FROM open_badges"
+            " WHERE status_list_id = $1 AND status_index = ANY($2::integer[])",
+            list_id,
+            candidates,
+        )
+        held = {row["status_index"] for row in taken}
+        return [index for index in candidates if index not in held]
+
+    async def insert(
+        self,
+        *,
+        slug: str,
+        system_id: int,
+        status_list_id: str,
+        status_index: int,
+        document: str,
+        jwt: str,
+    ) -> bool:
+        """Store a signed credential; True when its award was revoked before (the caller then
+        revokes it)."""
+        revoked_early = await self._conn.fetchval(
+            "WITH early AS (DELETE FROM early_revocations WHERE slug = $1 RETURNING 1),"
+            " added AS (INSERT INTO open_badges"
+            "  (slug, system_id, status_list_id, status_index, document, jwt)"
+            "  VALUES ($1, $2, $3, $4, $5, $6))"
+            " SELECT EXISTS (SELECT 1 FROM early)",
+            slug,
+            system_id,
+            status_list_id,
+            status_index,
+            document,
+            jwt,
+        )
+        return bool(revoked_early)
+
+    async def revoke_early(self, system_id: int, slug: str) -> None:
+        await self._conn.execute(
+            "INSERT INTO early_revocations (slug, system_id) VALUES ($1, $2)"
+            " ON CONFLICT DO NOTHING",
+            slug,
+            system_id,
+        )
+
+    async def by_slug(self, slug: str) -> Row | None:
+        row = await self._conn.fetchrow(
+            "SELECT slug, system_id, document, jwt, revoked_at FROM open_badges WHERE slug = $1",
+            slug,
+        )
+        return dict(row) if row is not None else None
+
+    async def revoke(self, system_id: int, slug: str) -> Row | None:
+        """Mark the credential revoked and lock its list; None when there is no such credential,
+        or it was revoked before."""
+        row = await self._conn.fetchrow(
+            "UPDATE open_badges SET revoked_at = now()"
+            " WHERE system_id = $1 AND slug = $2 AND revoked_at IS NULL"
+            " RETURNING status_list_id, status_index",
+            system_id,
+            slug,
+        )
+        if row is None:
+            return None
+        status = await self._conn.fetchrow(
+            "SELECT id, revoked FROM status_lists WHERE id = $1 FOR UPDATE",
+            row["status_list_id"],
+        )
+        assert status is not None
+        return {"list_id": status["id"], "revoked": status["revoked"], "index": row["status_index"]}
+
+    async def lists_of(self, system_id: int) -> list[Row]:
+        """Every status list of the system with its bits, locked until the caller's commit."""
+        rows = await self._conn.fetch(
+            "SELECT id, revoked FROM status_lists WHERE system_id = $1 ORDER BY id FOR UPDATE",
+            system_id,
+        )
+        return [dict(row) for row in rows]
+
+    async def update_list(self, list_id: str, revoked: bytes, document: str) -> None:
+        await self._conn.execute(
+            "UPDATE status_lists SET revoked = $2, document = $3, updated_at = now() WHERE id = $1",
+            list_id,
+            revoked,
+            document,
+        )
+
+    async def status_list(self, system_id: int, list_id: str) -> Row | None:
+        row = await self._conn.fetchrow(
+            "SELECT document, updated_at FROM status_lists WHERE system_id = $1 AND id = $2",
+            system_id,
+            list_id,
+        )
+        return dict(row) if row is not None else None
+
+    async def purge_system(self, system_id: int) -> None:
+        await self._conn.execute("DELETE FROM open_badges WHERE system_id = $1", system_id)
+        await self._conn.execute("DELETE FROM early_revocations WHERE system_id = $1", system_id)
+        await self._conn.execute("DELETE FROM status_lists WHERE system_id = $1", system_id)

@@ -1,0 +1,262 @@
+"""Open Badges 3.0 through the running system: every award's signed credential, served as
+JSON-LD and as a VC-JWT, accepted by an independent verifier (openbadgeslib, resolving the
+system's did:web and its status list from this gateway); revocation through the status list;
+keys that rotate without breaking what they signed, and retire."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import urllib.request
+from typing import Any
+from urllib.parse import urlsplit
+
+import jsonschema
+import pytest
+from openbadgeslib.ob3 import OB3LdpVerifier, OB3VerificationError, OB3Verifier
+from openbadgeslib.ob3.did import resolve_verification_method
+from openbadgeslib.ob3.ldp import verify_data_integrity_proof
+
+from services.issuer.ob3 import schemas
+from tests.e2e.test_instances_api import award, email, in_days
+from tests.e2e.test_public_documents import public_path
+from tests.support.client import Client
+from tests.support.events import eventually
+from tests.support.factories import make_badge
+
+pytestmark = pytest.mark.e2e
+
+CONTEXTS = [
+    "https://www.w3.org/ns/credentials/v2",
+    "https://purl.imsglobal.org/spec/ob/v3p0/context-3.0.3.json",
+]
+
+
+def system_of(badge: str) -> str:
+    """`/systems/<slug>` of a badge path."""
+    return "/".join(badge.split("/")[:3])
+
+
+def resolver(client: Client) -> Any:
+    """A download hook for openbadgeslib that fetches every document from the test gateway,
+    whatever host it names (a did:web is always resolved over https at the DID's host)."""
+
+    def download(url: str, *args: object, **kwargs: object) -> bytes:
+        parts = urlsplit(url)
+        path = parts.path + (f"?{parts.query}" if parts.query else "")
+        with urllib.request.urlopen(client.base_url + path, timeout=10) as response:
+            body: bytes = response.read()
+            return body
+
+    return download
+
+
+async def credential_of(client: Client, instance: dict[str, Any]) -> dict[str, Any]:
+    answer = await client.get(public_path(instance["openBadgeCredentialUrl"], client), sign=False)
+    assert answer.status == 200, answer.body
+    assert answer.headers["Content-Type"].startswith("application/ld+json")
+    document: dict[str, Any] = answer.body
+    return document
+
+
+async def jwt_of(client: Client, instance: dict[str, Any]) -> str:
+    answer = await client.get(
+        public_path(instance["openBadgeCredentialUrl"], client) + ".jwt", sign=False
+    )
+    assert answer.status == 200, answer.body
+    assert answer.headers["Content-Type"] == "application/vc+jwt"
+    token: str = answer.body
+    return token
+
+
+def verify_status_list(download: Any, credential: dict[str, Any]) -> None:
+    """openbadgeslib checks a status list's window and bit, and the proof only of a list that is
+    a JWT: the Data Integrity proof of ours is checked with its own building block, with the key
+    it resolves from the issuer's DID document."""
+    list_url = credential["credentialStatus"]["statusListCredential"]
+    status_list = json.loads(download(list_url))
+    assert status_list["issuer"] == credential["issuer"]["id"]
+    method = status_list["proof"][0]["verificationMethod"]
+    assert method.startswith(credential["issuer"]["id"] + "#")
+    verify_data_integrity_proof(status_list, resolve_verification_method(method, download))
+
+
+async def verify_ldp(client: Client, document: dict[str, Any]) -> Any:
+    """openbadgeslib's verdict on a Data Integrity credential, its status list included."""
+    download = resolver(client)
+
+    def run() -> Any:
+        verifier = OB3LdpVerifier.for_issuer_did(document["issuer"]["id"])
+        verified = verifier.verify(
+            document, check_status=True, download=download, verify_status_list=False
+        )
+        verify_status_list(download, document)
+        return verified
+
+    return await asyncio.to_thread(run)
+
+
+async def verify_jwt(client: Client, token: str, issuer: str) -> Any:
+    download = resolver(client)
+
+    def run() -> Any:
+        verifier = OB3Verifier.for_issuer_did(issuer, download=download)
+        return verifier.verify(
+            token, check_status=True, download=download, verify_status_list=False
+        )
+
+    return await asyncio.to_thread(run)
+
+
+class TestIssuance:
+    async def test_every_award_has_a_signed_credential_an_independent_verifier_accepts(
+        self, client: Client
+    ) -> None:
+        badge = await make_badge(client)
+        recipient = email()
+        instance = await award(
+            client,
+            badge,
+            recipient,
+            expires=in_days(30).isoformat(),
+            evidence="https://e.example.org/1",
+        )
+        assert instance["openBadgeCredentialUrl"] == (
+            f"{client.base_url}/public/credentials/{instance['slug']}"
+        )
+        document = await credential_of(client, instance)
+
+        assert document["@context"] == CONTEXTS
+        assert document["id"] == instance["openBadgeCredentialUrl"]
+        assert document["type"] == ["VerifiableCredential", "OpenBadgeCredential"]
+        system = system_of(badge).removeprefix("/systems/")
+        assert document["issuer"]["id"].endswith(f":public:systems:{system}")
+        assert document["issuer"]["id"].startswith("did:web:127.0.0.1%3A")
+        identity = document["credentialSubject"]["identifier"][0]
+        digest = hashlib.sha256((recipient + identity["salt"]).encode()).hexdigest()
+        assert identity["identityHash"] == f"sha256${digest}"
+        assert recipient not in json.dumps(document)
+        assert document["validUntil"] is not None
+        assert document["evidence"] == [{"id": "https://e.example.org/1", "type": ["Evidence"]}]
+        assert document["credentialStatus"]["type"] == "BitstringStatusListEntry"
+        assert document["proof"][0]["cryptosuite"] == "eddsa-rdfc-2022"
+        validator = jsonschema.Draft201909Validator(
+            schemas.achievement_credential(), format_checker=jsonschema.FormatChecker()
+        )
+        assert list(validator.iter_errors(document)) == []
+
+        verified = await verify_ldp(client, document)
+        assert verified.issuer.id == document["issuer"]["id"]
+
+    async def test_the_same_credential_as_a_vc_jwt(self, client: Client) -> None:
+        badge = await make_badge(client)
+        instance = await award(client, badge, email())
+        document = await credential_of(client, instance)
+        token = await jwt_of(client, instance)
+        negotiated = await client.get(
+            public_path(instance["openBadgeCredentialUrl"], client),
+            sign=False,
+            headers={"Accept": "application/vc+jwt"},
+        )
+        assert negotiated.body == token
+        assert "Accept" in negotiated.headers["Vary"]
+
+        verified = await verify_jwt(client, token, document["issuer"]["id"])
+        assert verified.issuer.id == document["issuer"]["id"]
+
+    async def test_an_award_nobody_made_is_not_found(self, client: Client) -> None:
+        answer = await client.get("/public/credentials/no-such-award", sign=False)
+        assert answer.status == 404
+        assert answer.body["code"] == "ResourceNotFound"
+
+
+class TestRevocation:
+    async def test_a_revoked_award_shows_revoked_through_the_status_list_within_seconds(
+        self, client: Client
+    ) -> None:
+        badge = await make_badge(client)
+        recipient = email()
+        instance = await award(client, badge, recipient)
+        document = await credential_of(client, instance)
+        await verify_ldp(client, document)
+
+        revoked = await client.delete(f"{badge}/instances/{recipient}")
+        assert revoked.status == 200
+
+        async def refused() -> str | None:
+            try:
+                await verify_ldp(client, document)
+            except OB3VerificationError as error:
+                return str(error)
+            return None
+
+        reason = await eventually(refused, "the status list to show the revocation", timeout_s=10)
+        assert "'revocation' is set" in reason
+        # The credential itself stays, unchanged: only its status says it is revoked.
+        assert await credential_of(client, instance) == document
+
+
+class TestKeys:
+    async def test_rotation_keeps_old_credentials_verifying_until_their_key_retires(
+        self, client: Client
+    ) -> None:
+        badge = await make_badge(client)
+        system = system_of(badge)
+        before = await credential_of(client, await award(client, badge, email()))
+        listed = await client.get(f"{system}/signing-keys")
+        assert listed.status == 200
+        old = {key["id"]: key for key in listed.body["keys"]}
+        assert sorted(key["type"] for key in old.values()) == ["Ed25519", "RSA"]
+        assert {key["status"] for key in old.values()} == {"current"}
+        assert all("d" not in key["publicKey"] for key in old.values())
+
+        rotated = await client.post(f"{system}/signing-keys/rotate")
+        assert rotated.status == 200
+        assert rotated.body["status"] == "updated"
+        statuses = {key["id"]: key["status"] for key in rotated.body["keys"]}
+        assert all(statuses[key_id] == "previous" for key_id in old)
+        assert sorted(s for key_id, s in statuses.items() if key_id not in old) == ["current"] * 2
+
+        after = await credential_of(client, await award(client, badge, email()))
+        assert after["proof"][0]["verificationMethod"] != before["proof"][0]["verificationMethod"]
+        await verify_ldp(client, before)
+        await verify_ldp(client, after)
+
+        old_ed25519 = next(key_id for key_id, key in old.items() if key["type"] == "Ed25519")
+        retired = await client.post(f"{system}/signing-keys/{old_ed25519}/retire")
+        assert retired.status == 200
+        assert {key["id"]: key["status"] for key in retired.body["keys"]}[old_ed25519] == "retired"
+        did = await client.get(f"/public{system}/did.json", sign=False)
+        assert old_ed25519 not in json.dumps(did.body)
+
+        with pytest.raises(OB3VerificationError):
+            await verify_ldp(client, before)
+        await verify_ldp(client, after)
+
+    async def test_a_current_key_cannot_be_retired(self, client: Client) -> None:
+        system = system_of(await make_badge(client))
+        keys = (await client.get(f"{system}/signing-keys")).body["keys"]
+        answer = await client.post(f"{system}/signing-keys/{keys[0]['id']}/retire")
+        assert answer.status == 409
+        missing = await client.post(f"{system}/signing-keys/no-such-key/retire")
+        assert missing.status == 404
+
+    async def test_the_did_document_lists_every_published_key_under_the_systems_did(
+        self, client: Client
+    ) -> None:
+        system = system_of(await make_badge(client))
+        answer = await client.get(f"/public{system}/did.json", sign=False)
+        assert answer.status == 200
+        document = answer.body
+        host = urlsplit(client.base_url).netloc.replace(":", "%3A")
+        assert document["id"] == f"did:web:{host}:public:systems:{system.split('/')[-1]}"
+        methods = document["verificationMethod"]
+        assert sorted(method["type"] for method in methods) == ["JsonWebKey", "Multikey"]
+        assert all(method["controller"] == document["id"] for method in methods)
+        assert document["assertionMethod"] == [method["id"] for method in methods]
+        assert '"d"' not in json.dumps(document)
+
+    async def test_an_unknown_system_has_no_did_document(self, client: Client) -> None:
+        answer = await client.get("/public/systems/no-such-system/did.json", sign=False)
+        assert answer.status == 404

@@ -63,6 +63,7 @@ _PARAMETER = re.compile(r"\{(\w+)\}")
 PARAMETERS = frozenset(
     {"system", "issuer", "program", "badge", "code", "email", "application", "review"}
     | {"milestone", "webhook", "delivery", "credential", "key", "image", "slug"}
+    | {"signingKey", "list"}
 )
 
 Path = tuple[str | int, ...]
@@ -134,6 +135,11 @@ async def world(client: Client) -> World:
     assert credential.status == 202, credential.body
     consumer = await created(client, f"{s}/consumers", {"description": "sweep"}, "consumer")
     own = client.as_key(consumer["apiKey"], consumer["apiSecret"])
+    signing_keys = await client.get(f"{s}/signing-keys")
+    assert signing_keys.status == 200, signing_keys.body
+    signed = await client.get(f"/public/credentials/{instance['slug']}", sign=False)
+    assert signed.status == 200, signed.body
+    status_list = signed.body["credentialStatus"]["statusListCredential"]
     values = {
         "system": system,
         "issuer": issuer,
@@ -150,6 +156,8 @@ async def world(client: Client) -> World:
         "key": consumer["apiKey"],
         "image": badge["imageUrl"].rsplit("/", 1)[1],
         "slug": instance["assertionUrl"].rsplit("/", 1)[1],
+        "signingKey": signing_keys.body["keys"][0]["id"],
+        "list": status_list.rsplit("/", 1)[1],
     }
     assert values.keys() == PARAMETERS
     return World(

@@ -569,15 +569,23 @@ class TestAwardEvents:
         (data,) = await events.wait("badge.awarded", system_id)
         shown = (await client.get(badge)).body["badge"]
         shown.pop("milestones")  # only a single badge's GET shows them
+        assertion = await client.get(
+            instance["assertionUrl"].removeprefix(client.base_url), sign=False
+        )
         assert data == {
             "system": badge.split("/")[2],
             "uid": instance["slug"],
             "badge": shown,
             "email": recipient,
             "assertionUrl": instance["assertionUrl"],
+            "openBadgeCredentialUrl": instance["openBadgeCredentialUrl"],
             "issuedOn": int(datetime.fromisoformat(instance["issuedOn"]).timestamp()),
             "comment": "Bravo",
             "credential": None,  # an award of a credential badge names its credential here
+            # What its Open Badges 3.0 credential holds beside: the salt of its assertion.
+            "salt": assertion.body["recipient"]["salt"],
+            "expires": None,
+            "evidence": None,
         }
 
         async def delivered() -> bool:

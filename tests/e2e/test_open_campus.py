@@ -204,7 +204,11 @@ async def award_with_credential(client: Client, badge: str, recipient: str) -> d
 
 
 def awaiting_issuer(stack: Stack) -> list[dict[str, Any]]:
-    return [e for e in stack.log_events("gateway") if e["event"] == "credential.awaiting_issuer"]
+    return [
+        e
+        for e in stack.log_events("gateway")
+        if e["event"] == "awaiting_arrival" and e["message"] == "issuer.get_credential"
+    ]
 
 
 class TestAwards:

@@ -120,6 +120,8 @@ def build(api: Api, name: str) -> World:
     webhook = api.call("POST", f"{s}/webhooks", {"url": HOOK_URL})["webhook"]
     delivery = api.call("POST", f"{s}/webhooks/{webhook['id']}/test")["deliveries"][0]
     credential = api.call("POST", f"{s}/credentials", oc_body(f"{name}-credential"))
+    signing_key = api.call("GET", f"{s}/signing-keys")["keys"][0]["id"]
+    status_list = api.call("GET", f"/public/credentials/{award['slug']}")["credentialStatus"]
     return World(
         values={
             "system": name,
@@ -137,6 +139,8 @@ def build(api: Api, name: str) -> World:
             "delivery": delivery,
             "image": system["imageUrl"].rsplit("/", 1)[1],
             "slug": award["slug"],
+            "signingKey": signing_key,
+            "list": status_list["statusListCredential"].rsplit("/", 1)[1],
         },
         system_badge=system_badge["slug"],
         issuer_badge=issuer_badge["slug"],

@@ -65,7 +65,7 @@ async def rotate_signing_keys(request: web.Request) -> web.Response:
 async def retire_signing_key(request: web.Request) -> web.Response:
     system = await path_system(request)
     command = RetireSigningKey(
-        system_id=system.id, system=system.slug, key_id=request.match_info["key"]
+        system_id=system.id, system=system.slug, key_id=request.match_info["signingKey"]
     )
     return json_response({"status": "updated", **await ask(request, "issuer", command)})
 
@@ -138,7 +138,7 @@ ROUTES = [
     ),
     Route(
         "POST",
-        f"{KEYS}/{{key}}/retire",
+        f"{KEYS}/{{signingKey}}/retire",
         retire_signing_key,
         "Retire a previous key: what it signed stops verifying",
         TAG,

@@ -1,0 +1,205 @@
+"""Open Badges 3.0 in the issuer on real Postgres, through the event dispatcher with the real
+Deps, as the service runs it: each award signed once (a redelivery never signs again), status
+indexes never shared, lists that roll over, revocations in either order, rotation."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import asyncpg
+import orjson
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from services.issuer import handlers
+from services.issuer.deps import Deps, make_deps
+from services.issuer.ob3 import data_integrity, did, keys, status_list
+from shared.config import Settings
+from shared.envelope import Envelope
+from shared.event_dispatch import EventDispatcher
+from shared.messages.events import SystemDeleted
+from shared.messages.instances import BadgeAwarded, BadgeRevoked
+
+pytestmark = pytest.mark.integration
+
+SYSTEM_ID = 7
+SYSTEM = "chicago"
+
+
+@pytest.fixture
+def deps(settings: Settings, issuer_pool: asyncpg.Pool) -> Deps:
+    return make_deps(settings, issuer_pool)
+
+
+@pytest.fixture
+def events(deps: Deps, issuer_pool: asyncpg.Pool) -> EventDispatcher[Deps]:
+    return EventDispatcher(issuer_pool, deps, handlers.EVENT_HANDLERS)
+
+
+def badge() -> dict[str, Any]:
+    return {
+        "slug": "reader",
+        "name": "Reader",
+        "consumerDescription": "Read twelve books",
+        "imageUrl": "https://badges.example.org/public/images/1",
+        "criteriaUrl": "https://library.example.org/reading",
+        "system": {"slug": SYSTEM, "name": "Chicago Library", "url": "https://library.example.org"},
+    }
+
+
+def awarded(slug: str | None = None) -> Envelope:
+    slug = slug or uuid.uuid4().hex
+    event = BadgeAwarded(
+        system=SYSTEM,
+        uid=slug,
+        badge=badge(),
+        email="ada@example.org",
+        assertion_url=f"https://badges.example.org/public/assertions/{slug}",
+        open_badge_credential_url=f"https://badges.example.org/public/credentials/{slug}",
+        issued_on=1714564800,
+        salt="5a17",
+    )
+    return Envelope.wrap(event, correlation_id="c", system_id=SYSTEM_ID)
+
+
+def revoked(slug: str) -> Envelope:
+    event = BadgeRevoked(system=SYSTEM, uid=slug, badge=badge(), email="ada@example.org")
+    return Envelope.wrap(event, correlation_id="c", system_id=SYSTEM_ID)
+
+
+async def stored(pool: asyncpg.Pool, slug: str) -> dict[str, Any]:
+    row = await pool.fetchrow("SELECT * FROM open_badges WHERE slug = $1", slug)
+    assert row is not None
+    return dict(row)
+
+
+async def bit(pool: asyncpg.Pool, slug: str) -> bool:
+    row = await stored(pool, slug)
+    bits = await pool.fetchval(
+        "SELECT revoked FROM status_lists WHERE id = $1", row["status_list_id"]
+    )
+    served = orjson.loads(
+        await pool.fetchval(
+            "SELECT document FROM status_lists WHERE id = $1", row["status_list_id"]
+        )
+    )
+    encoded = status_list.StatusList.decode(served["credentialSubject"]["encodedList"])
+    # What is served says what is stored.
+    assert encoded.to_bytes() == bits
+    return encoded.get(row["status_index"])
+
+
+async def public_key(pool: asyncpg.Pool, method: str) -> Ed25519PublicKey:
+    key_id = method.partition("#")[2]
+    jwk = await pool.fetchval("SELECT public_key FROM signing_keys WHERE id = $1", key_id)
+    public = keys.public_key_from_jwk(jwk)
+    assert isinstance(public, Ed25519PublicKey)
+    return public
+
+
+class TestSigning:
+    async def test_an_award_is_signed_once_in_both_forms_whatever_the_redeliveries(
+        self, issuer_pool: asyncpg.Pool, events: EventDispatcher[Deps], settings: Settings
+    ) -> None:
+        envelope = awarded()
+        assert await events.handle(envelope)
+        assert not await events.handle(envelope)
+
+        row = await stored(issuer_pool, envelope.data["uid"])
+        assert await issuer_pool.fetchval("SELECT count(*) FROM open_badges") == 1
+        document = orjson.loads(row["document"])
+        method = document["proof"][0]["verificationMethod"]
+        assert method.startswith(did.did_web(settings.base_url, SYSTEM) + "#")
+        unsigned = {**document, "proof": document["proof"][0]}
+        data_integrity.verify_proof(unsigned, await public_key(issuer_pool, method))
+        assert row["jwt"].count(".") == 2
+        assert document["credentialStatus"]["statusListIndex"] == str(row["status_index"])
+
+    async def test_the_private_keys_are_sealed_at_rest(
+        self, issuer_pool: asyncpg.Pool, events: EventDispatcher[Deps]
+    ) -> None:
+        await events.handle(awarded())
+        rows = await issuer_pool.fetch("SELECT type, sealed, public_key FROM signing_keys")
+        assert sorted(row["type"] for row in rows) == ["Ed25519", "RSA"]
+        for row in rows:
+            assert "PRIVATE KEY" not in row["sealed"]
+            assert "d" not in row["public_key"]
+
+    async def test_indexes_are_random_and_never_shared(
+        self, issuer_pool: asyncpg.Pool, events: EventDispatcher[Deps]
+    ) -> None:
+        for _ in range(40):
+            await events.handle(awarded())
+        rows = await issuer_pool.fetch("SELECT status_list_id, status_index FROM open_badges")
+        indexes = [row["status_index"] for row in rows]
+        assert len(set(indexes)) == 40
+        assert len({row["status_list_id"] for row in rows}) == 1
+        # Drawn at random over the whole list, not counted up from 0.
+        assert max(indexes) > 40
+        used = await issuer_pool.fetchval("SELECT used FROM status_lists")
+        assert used == 40
+
+    async def test_a_list_given_out_to_capacity_is_followed_by_a_new_one(
+        self, issuer_pool: asyncpg.Pool, events: EventDispatcher[Deps]
+    ) -> None:
+        await events.handle(awarded())
+        await issuer_pool.execute("UPDATE status_lists SET capacity = used")
+        second = awarded()
+        await events.handle(second)
+        assert await issuer_pool.fetchval("SELECT count(*) FROM status_lists") == 2
+        lists = await issuer_pool.fetch("SELECT DISTINCT status_list_id FROM open_badges")
+        assert len(lists) == 2
+
+
+class TestRevocation:
+    async def test_a_revocation_sets_the_bit_and_signs_the_list_again(
+        self, issuer_pool: asyncpg.Pool, events: EventDispatcher[Deps]
+    ) -> None:
+        kept, gone = awarded(), awarded()
+        await events.handle(kept)
+        await events.handle(gone)
+        before = await issuer_pool.fetchval("SELECT document FROM status_lists")
+
+        await events.handle(revoked(gone.data["uid"]))
+
+        assert await bit(issuer_pool, gone.data["uid"])
+        assert not await bit(issuer_pool, kept.data["uid"])
+        after = await issuer_pool.fetchval("SELECT document FROM status_lists")
+        assert orjson.loads(after)["proof"] != orjson.loads(before)["proof"]
+        # The credential stays, as it was signed.
+        assert (await stored(issuer_pool, gone.data["uid"]))["revoked_at"] is not None
+
+    async def test_an_award_revoked_before_it_was_signed_is_signed_revoked(
+        self, issuer_pool: asyncpg.Pool, events: EventDispatcher[Deps]
+    ) -> None:
+        envelope = awarded()
+        await events.handle(revoked(envelope.data["uid"]))
+        await events.handle(envelope)
+        assert await bit(issuer_pool, envelope.data["uid"])
+        assert await issuer_pool.fetchval("SELECT count(*) FROM early_revocations") == 0
+
+    async def test_a_second_revocation_changes_nothing(
+        self, issuer_pool: asyncpg.Pool, events: EventDispatcher[Deps]
+    ) -> None:
+        envelope = awarded()
+        await events.handle(envelope)
+        await events.handle(revoked(envelope.data["uid"]))
+        document = await issuer_pool.fetchval("SELECT document FROM status_lists")
+        await events.handle(revoked(envelope.data["uid"]))
+        assert await issuer_pool.fetchval("SELECT document FROM status_lists") == document
+        assert await issuer_pool.fetchval("SELECT count(*) FROM early_revocations") == 0
+
+
+class TestPurge:
+    async def test_a_deleted_systems_keys_credentials_and_lists_go(
+        self, issuer_pool: asyncpg.Pool, events: EventDispatcher[Deps]
+    ) -> None:
+        await events.handle(awarded())
+        await events.handle(revoked("never-signed"))
+        deletion = Envelope.wrap(
+            SystemDeleted(system=SYSTEM), correlation_id="c", system_id=SYSTEM_ID
+        )
+        await events.handle(deletion)
+        for table in ("signing_keys", "open_badges", "status_lists", "early_revocations"):
+            assert await issuer_pool.fetchval(f"SELECT count(*) FROM {table}") == 0, table

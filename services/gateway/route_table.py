@@ -23,6 +23,7 @@ from services.gateway.views import (
     public,
     reviews,
     systems,
+    verification,
     webhooks,
 )
 
@@ -39,6 +40,7 @@ _MODULES = (
     credentials,
     webhooks,
     public,
+    verification,
     docs,
 )
 

@@ -4,12 +4,13 @@ each with its registries at the bottom, merged here."""
 from __future__ import annotations
 
 from services.issuer.deps import Deps
-from services.issuer.handlers import credentials, systems
+from services.issuer.handlers import credentials, systems, verification
 from shared.context import Handler
 from shared.messages.base import Message
 
 REQUEST_HANDLERS: dict[type[Message], Handler[Deps]] = {
     **credentials.HANDLERS,
+    **verification.HANDLERS,
 }
 
 EVENT_HANDLERS: dict[type[Message], list[Handler[Deps]]] = {

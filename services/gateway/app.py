@@ -21,6 +21,8 @@ from services.gateway.config import (
     SYSTEM_CACHE_SIZE,
     SYSTEM_CACHE_TTL_S,
     SYSTEM_CACHE_UNKNOWN_TTL_S,
+    VERIFY_RATE_BURST,
+    VERIFY_RATE_PER_S,
 )
 from services.gateway.consumers import ConsumerCache
 from services.gateway.idempotency import idempotency_middleware
@@ -32,6 +34,7 @@ from services.gateway.keys import (
     rpc_key,
     settings_key,
     systems_key,
+    verify_limiter_key,
 )
 from services.gateway.middleware import auth_middleware, frame_middleware, parameters_middleware
 from services.gateway.ratelimit import RateLimiter
@@ -92,6 +95,7 @@ def create_app(settings: Settings) -> web.Application:
         )
     app[settings_key] = settings
     app[rate_limiter_key] = RateLimiter(settings.rate_limit_per_s, settings.rate_limit_burst)
+    app[verify_limiter_key] = RateLimiter(VERIFY_RATE_PER_S, VERIFY_RATE_BURST)
     app.cleanup_ctx.append(_broker)
     setup_routes(app)
     return app

@@ -22,6 +22,8 @@ consumers_key = web.AppKey("consumers", ConsumerCache)
 systems_key = web.AppKey("systems", SystemCache)
 authenticator_key = web.AppKey("authenticator", Authenticator)
 rate_limiter_key = web.AppKey("rate_limiter", RateLimiter)
+# `POST /public/verify`: unauthenticated, so limited per client address instead of per key.
+verify_limiter_key = web.AppKey("verify_limiter", RateLimiter)
 # The OpenAPI document of the route table, by version (a function: the table imports the views).
 ApiDocument = Callable[[str], dict[str, Any]]
 api_document_key: web.AppKey[ApiDocument] = web.AppKey("api_document")

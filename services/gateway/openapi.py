@@ -282,6 +282,8 @@ def _operation(route: Route, schemas: dict[str, Any]) -> dict[str, Any]:
             "required": True,
             "content": {media: {"schema": reference} for media in _BODY_TYPES},
         }
+    elif route.request_body is not None:
+        operation["requestBody"] = route.request_body
     operation["security"] = [] if is_public else [{"BadgeKitJWT": []}]
     return operation
 

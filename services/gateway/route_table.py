@@ -24,6 +24,7 @@ from services.gateway.views import (
     public,
     reviews,
     systems,
+    verification,
     webhooks,
 )
 
@@ -41,6 +42,7 @@ _MODULES = (
     webhooks,
     open_badges,
     public,
+    verification,
     docs,
 )
 

@@ -58,6 +58,8 @@ class Route:
     also: tuple[Answer, ...] = ()
     # Answered by the gateway alone: no service is asked, so no 503 for a service down.
     local: bool = False
+    # A request body the OpenAPI document shows as it is (not a model's JSON, form or multipart).
+    request_body: dict[str, Any] | None = None
 
 
 def in_contexts(

@@ -21,3 +21,7 @@ BREAKER_COOLDOWN_MIN_S = 1.0
 BREAKER_COOLDOWN_MAX_S = 30.0
 # Open Campus answers kept with each attempt (enough to diagnose, not to bloat the database).
 RESPONSE_KEPT_CHARS = 2048
+# A verification, its fetches included, ends within this (the gateway waits a little longer).
+VERIFY_BUDGET_S = 10.0
+# One fetch of another issuer's document (a DID document, a status list, a credential).
+FETCH_TIMEOUT_S = 4.0

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 import asyncpg
 
 from services.issuer.client import OpenCampusClient
-from services.issuer.config import MAX_CONCURRENT_CALLS
+from services.issuer.config import FETCH_TIMEOUT_S, MAX_CONCURRENT_CALLS
+from services.issuer.fetcher import Fetcher
 from services.issuer.keyring import Keyring
 from services.issuer.repository import Repository
 from services.issuer.scheduler import Scheduler
@@ -24,6 +25,8 @@ class Deps:
     secrets: SecretBox
     scheduler: Scheduler
     keyring: Keyring
+    # Outbound GETs through the SSRF guard (documents of other issuers; later, badge images).
+    fetcher: Fetcher
     # What handlers run their SQL through, on the message's connection (a fake in unit tests).
     repository: Callable[[Connection], Repository] = Repository
 
@@ -36,7 +39,9 @@ def make_deps(settings: Settings, pool: asyncpg.Pool) -> Deps:
         settings.open_campus_timeout_s,
         max_connections=MAX_CONCURRENT_CALLS,
     )
-    return Deps(settings, secrets, Scheduler(pool, settings, secrets, client), Keyring(secrets))
+    fetcher = Fetcher(allow_private=bool(settings.webhook_allow_private), timeout_s=FETCH_TIMEOUT_S)
+    scheduler = Scheduler(pool, settings, secrets, client)
+    return Deps(settings, secrets, scheduler, Keyring(secrets, settings.base_url), fetcher)
 
 
 Ctx = Context[Deps]

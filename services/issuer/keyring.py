@@ -75,20 +75,28 @@ def did_document(system_did: str, published: list[dict[str, Any]]) -> dict[str, 
 
 
 class Keyring:
-    def __init__(self, box: SecretBox) -> None:
+    def __init__(self, box: SecretBox, public_url: str) -> None:
         self._box = box
+        self._public_url = public_url
         self._unsealed: OrderedDict[str, keys.SigningKey] = OrderedDict()
 
-    async def current(self, repo: SigningKeys, system_id: int, system_did: str) -> CurrentKeys:
+    def did(self, system: str) -> str:
+        """The system's DID (`did:web`, from PUBLIC_URL and its slug)."""
+        return did.did_web(self._public_url, system)
+
+    async def current(self, repo: SigningKeys, system_id: int, system: str) -> CurrentKeys:
         """The system's current keys, creating what it lacks (its first credential)."""
         rows = await repo.current(system_id)
         if len(rows) < len(keys.KeyType):
-            await self.create(repo, system_id, {row["type"] for row in rows})
+            await self.create(repo, system_id, system, {row["type"] for row in rows})
             rows = await repo.current(system_id)
         found = {row["type"]: self._unseal(row) for row in rows}
-        return CurrentKeys(system_did, found[keys.KeyType.ED25519], found[keys.KeyType.RSA])
+        ed25519, rsa = found[keys.KeyType.ED25519], found[keys.KeyType.RSA]
+        return CurrentKeys(self.did(system), ed25519, rsa)
 
-    async def create(self, repo: SigningKeys, system_id: int, existing: set[str]) -> None:
+    async def create(
+        self, repo: SigningKeys, system_id: int, system: str, existing: set[str]
+    ) -> None:
         """A new current key of each type the system does not have (`existing`). Should another
         process create one at the same moment, its key stays and this one is dropped."""
         for kind in keys.KeyType:
@@ -97,15 +105,14 @@ class Keyring:
             # RSA key generation takes tens of milliseconds: off the event loop.
             key = await asyncio.to_thread(keys.generate, kind)
             public = keys.public_jwk(key.public)
-            if await repo.add_current(
-                system_id, key.id, kind.value, keys.seal(key, self._box), public
-            ):
+            sealed = keys.seal(key, self._box)
+            if await repo.add_current(system_id, system, key.id, kind.value, sealed, public):
                 log.info("signing_key.created", system_id=system_id, key_id=key.id, type=kind.value)
 
-    async def rotate(self, repo: SigningKeys, system_id: int) -> None:
+    async def rotate(self, repo: SigningKeys, system_id: int, system: str) -> None:
         """New current keys of each type; the old ones become previous and keep verifying."""
         await repo.demote_current(system_id)
-        await self.create(repo, system_id, set())
+        await self.create(repo, system_id, system, set())
 
     def _unseal(self, row: dict[str, Any]) -> keys.SigningKey:
         key = self._unsealed.get(row["id"])

@@ -35,11 +35,11 @@ from services.webhooks.config import (
     SESSION_IDLE_S,
     USER_AGENT,
 )
-from services.webhooks.guard import BlockedTarget, check_url, guarded_connector
 from services.webhooks.repository import Repository
 from shared.config import Settings
 from shared.crypto import SecretBox
 from shared.duework import DueWork
+from shared.guard import BlockedTarget, check_url, guarded_connector
 from shared.http import retry_after_s
 from shared.outbox import OutboxRelay
 

@@ -12,10 +12,10 @@ import structlog
 
 from services.webhooks import domain, repository
 from services.webhooks.deps import Ctx, Deps
-from services.webhooks.guard import BlockedTarget, check_url
 from services.webhooks.repository import Repository
 from shared.context import Handler, Sensitive, chooses_commit
 from shared.errors import NotFound, ValidationFailed
+from shared.guard import BlockedTarget, check_url
 from shared.messages import MESSAGE_TYPES
 from shared.messages.base import Message
 from shared.messages.events import SystemDeleted

@@ -9,9 +9,11 @@ import asyncio
 import hashlib
 import json
 import urllib.request
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
+import aiohttp
 import jsonschema
 import pytest
 from openbadgeslib.ob3 import OB3LdpVerifier, OB3VerificationError, OB3Verifier
@@ -24,6 +26,7 @@ from tests.e2e.test_public_documents import public_path
 from tests.support.client import Client
 from tests.support.events import eventually
 from tests.support.factories import make_badge
+from tests.support.stack import Stack
 
 pytestmark = pytest.mark.e2e
 
@@ -260,3 +263,60 @@ class TestKeys:
     async def test_an_unknown_system_has_no_did_document(self, client: Client) -> None:
         answer = await client.get("/public/systems/no-such-system/did.json", sign=False)
         assert answer.status == 404
+
+
+async def our_verdict(client: Client, body: bytes, content_type: str) -> dict[str, Any]:
+    answer = await client.post("/public/verify", raw=body, content_type=content_type, sign=False)
+    assert answer.status == 200, answer.body
+    report: dict[str, Any] = answer.body
+    return report
+
+
+def outcomes(report: dict[str, Any]) -> dict[str, str]:
+    return {check["check"]: check["outcome"] for check in report["checks"]}
+
+
+class TestOurVerifier:
+    async def test_it_agrees_with_the_independent_one_before_and_after_a_revocation(
+        self, client: Client
+    ) -> None:
+        badge = await make_badge(client)
+        recipient = email()
+        instance = await award(client, badge, recipient)
+        document = await credential_of(client, instance)
+        token = await jwt_of(client, instance)
+        for body, content_type, kind in (
+            (json.dumps(document).encode(), "application/ld+json", "ob3-ldp"),
+            (token.encode(), "application/vc+jwt", "ob3-jwt"),
+        ):
+            report = await our_verdict(client, body, content_type)
+            assert report["verified"] is True, report
+            assert report["kind"] == kind
+            assert set(outcomes(report).values()) == {"passed"}, report
+
+        assert (await client.delete(f"{badge}/instances/{recipient}")).status == 200
+
+        async def revoked() -> dict[str, Any] | None:
+            report = await our_verdict(client, json.dumps(document).encode(), "application/json")
+            return report if outcomes(report)["status"] == "failed" else None
+
+        report = await eventually(revoked, "our verifier to see the revocation", timeout_s=10)
+        assert report["verified"] is False
+        assert outcomes(report)["proof"] == "passed"
+
+    async def test_our_own_urls_are_read_without_going_out(
+        self, own_stack: Callable[..., Stack], http: aiohttp.ClientSession
+    ) -> None:
+        """With private addresses refused (as in production), the gateway's own loopback URLs
+        would be refused too: only reading them internally verifies them."""
+        stack = own_stack(WEBHOOK_ALLOW_PRIVATE="false")
+        stack.start()
+        client = Client(http, stack.base_url, stack.settings.master_secret_value)
+        instance = await award(client, await make_badge(client), email())
+        document = await credential_of(client, instance)
+
+        body = json.dumps({"url": instance["openBadgeCredentialUrl"]}).encode()
+        report = await our_verdict(client, body, "application/json")
+        assert report["verified"] is True, report
+        assert report["credential"]["issuer"]["id"] == document["issuer"]["id"]
+        assert set(outcomes(report).values()) == {"passed"}, report

@@ -26,6 +26,7 @@ from services.gateway.routes import SYSTEM, Route
 from services.gateway.views.common import arriving, ask, ask_badges, path_system
 from services.gateway.views.public import DOCUMENT_CACHE_CONTROL
 from shared.errors import NotFound
+from shared.http import preferred
 from shared.messages.open_badges import (
     GetDidDocument,
     GetOpenBadgeCredential,
@@ -83,7 +84,7 @@ async def _credential(request: web.Request, slug: str) -> dict[str, Any]:
 
 
 def _wants_jwt(request: web.Request) -> bool:
-    return VC_JWT in request.headers.get("Accept", "")
+    return preferred(request.headers.get("Accept"), (JSON_LD, VC_JWT)) == VC_JWT
 
 
 @public

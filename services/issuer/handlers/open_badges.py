@@ -15,7 +15,7 @@ import structlog
 
 from services.issuer.deps import Ctx, Deps
 from services.issuer.keyring import CurrentKeys
-from services.issuer.ob3 import credential, data_integrity, did, status_list, vc_jwt
+from services.issuer.ob3 import credential, data_integrity, status_list, vc_jwt
 from services.issuer.repository import Repository
 from services.issuer.repository.open_badges import OpenBadges
 from shared.context import Handler
@@ -32,10 +32,6 @@ log = structlog.get_logger()
 # a system made. Indexes are drawn this many at a time (one round trip).
 LIST_CAPACITY = status_list.MIN_ENTRIES // 2
 DRAWS = 8
-
-
-def _system_did(ctx: Ctx, system: str) -> str:
-    return did.did_web(ctx.deps.settings.base_url, system)
 
 
 def _moment(seconds: int | None) -> datetime | None:
@@ -88,7 +84,7 @@ async def _status_slot(
         list_id, size = secrets.token_hex(8), status_list.MIN_ENTRIES
         url = status_list_url(base_url, system, list_id)
         document = signed_status_list(keys, url, bytes(size // 8))
-        await repo.add_list(list_id, ctx.system_id, size, LIST_CAPACITY, document)
+        await repo.add_list(list_id, ctx.system_id, system, size, LIST_CAPACITY, document)
     while True:
         drawn = [secrets.randbelow(size) for _ in range(DRAWS)]
         free = await repo.free_indexes(list_id, drawn)
@@ -100,8 +96,7 @@ async def sign_credential(event: BadgeAwarded, ctx: Ctx) -> None:
     assert ctx.system_id is not None
     repo = ctx.deps.repository(ctx.conn)
     base_url = ctx.deps.settings.base_url
-    system_did = _system_did(ctx, event.system)
-    keys = await ctx.deps.keyring.current(repo.signing_keys, ctx.system_id, system_did)
+    keys = await ctx.deps.keyring.current(repo.signing_keys, ctx.system_id, event.system)
     list_id, index = await _status_slot(repo.open_badges, ctx, event.system, keys)
     award = credential.Award(
         slug=event.uid,
@@ -114,7 +109,7 @@ async def sign_credential(event: BadgeAwarded, ctx: Ctx) -> None:
     document = credential.build(
         award,
         credential.Badge.from_wire(event.badge, _badge_url(ctx, event)),
-        credential.Issuer.from_wire(event.badge["system"], system_did),
+        credential.Issuer.from_wire(event.badge["system"], keys.did),
         credential.StatusSlot(status_list_url(base_url, event.system, list_id), index),
         base_url=base_url,
     )
@@ -142,9 +137,7 @@ async def _revoke(repo: Repository, ctx: Ctx, system: str, slug: str) -> bool:
         return False
     bits = status_list.StatusList.from_bytes(found["revoked"])
     bits.set(found["index"])
-    keys = await ctx.deps.keyring.current(
-        repo.signing_keys, ctx.system_id, _system_did(ctx, system)
-    )
+    keys = await ctx.deps.keyring.current(repo.signing_keys, ctx.system_id, system)
     url = status_list_url(ctx.deps.settings.base_url, system, found["list_id"])
     await repo.open_badges.update_list(
         found["list_id"], bits.to_bytes(), signed_status_list(keys, url, bits.to_bytes())
@@ -155,7 +148,7 @@ async def _revoke(repo: Repository, ctx: Ctx, system: str, slug: str) -> bool:
 async def sign_status_lists(repo: Repository, ctx: Ctx, system_id: int, system: str) -> None:
     """Sign every status list of the system again with its current key (after a rotation: a
     list is always signed by the current key, so retiring a previous one never breaks a list)."""
-    keys = await ctx.deps.keyring.current(repo.signing_keys, system_id, _system_did(ctx, system))
+    keys = await ctx.deps.keyring.current(repo.signing_keys, system_id, system)
     for found in await repo.open_badges.lists_of(system_id):
         url = status_list_url(ctx.deps.settings.base_url, system, found["id"])
         document = signed_status_list(keys, url, found["revoked"])

@@ -9,7 +9,6 @@ import structlog
 from services.issuer.deps import Ctx, Deps
 from services.issuer.handlers import open_badges
 from services.issuer.keyring import did_document, shown_key
-from services.issuer.ob3 import did
 from services.issuer.repository.signing_keys import SigningKeys
 from shared.context import Handler
 from shared.errors import Conflict, NotFound
@@ -28,9 +27,7 @@ async def _keys(ctx: Ctx, repo: SigningKeys, system_id: int, system: str) -> lis
     """Every key of the system, its first ones created if it has none yet."""
     rows = await repo.listing(system_id)
     if not any(row["status"] == "current" for row in rows):
-        await ctx.deps.keyring.current(
-            repo, system_id, did.did_web(ctx.deps.settings.base_url, system)
-        )
+        await ctx.deps.keyring.current(repo, system_id, system)
         rows = await repo.listing(system_id)
     return [shown_key(row) for row in rows]
 
@@ -43,7 +40,7 @@ async def list_signing_keys(query: ListSigningKeys, ctx: Ctx) -> dict[str, Any]:
 async def rotate_signing_keys(cmd: RotateSigningKeys, ctx: Ctx) -> dict[str, Any]:
     ctx.system_id = cmd.system_id
     repo = ctx.deps.repository(ctx.conn)
-    await ctx.deps.keyring.rotate(repo.signing_keys, cmd.system_id)
+    await ctx.deps.keyring.rotate(repo.signing_keys, cmd.system_id, cmd.system)
     await open_badges.sign_status_lists(repo, ctx, cmd.system_id, cmd.system)
     log.info("signing_keys.rotated", system_id=cmd.system_id)
     return {"keys": await _keys(ctx, repo.signing_keys, cmd.system_id, cmd.system)}
@@ -66,12 +63,11 @@ async def retire_signing_key(cmd: RetireSigningKey, ctx: Ctx) -> dict[str, Any]:
 
 async def get_did_document(query: GetDidDocument, ctx: Ctx) -> dict[str, Any]:
     repo = ctx.deps.repository(ctx.conn).signing_keys
-    system_did = did.did_web(ctx.deps.settings.base_url, query.system)
     published = await repo.published(query.system_id)
     if not published:
-        await ctx.deps.keyring.current(repo, query.system_id, system_did)
+        await ctx.deps.keyring.current(repo, query.system_id, query.system)
         published = await repo.published(query.system_id)
-    return did_document(system_did, published)
+    return did_document(ctx.deps.keyring.did(query.system), published)
 
 
 HANDLERS: dict[type[Message], Handler[Deps]] = {

@@ -7,6 +7,8 @@
 CREATE TABLE signing_keys (
     id text PRIMARY KEY,
     system_id bigint NOT NULL,
+    -- The system's slug, which names its DID (a slug never changes; a deleted system's keys go).
+    system text NOT NULL,
     type text NOT NULL CHECK (type IN ('Ed25519', 'RSA')),
     status text NOT NULL DEFAULT 'current' CHECK (status IN ('current', 'previous', 'retired')),
     -- The private half, PKCS #8 encrypted with PLAUDIT_ENCRYPTION_KEY.
@@ -18,6 +20,7 @@ CREATE TABLE signing_keys (
 );
 CREATE UNIQUE INDEX signing_keys_current ON signing_keys (system_id, type) WHERE status = 'current';
 CREATE INDEX signing_keys_system ON signing_keys (system_id, created_at);
+CREATE INDEX signing_keys_slug ON signing_keys (system) WHERE status <> 'retired';
 
 -- Bitstring status lists (revocation). Indexes are drawn at random from the list that still
 -- has room (at most half of a list is ever given out, so a draw rarely collides); `revoked`
@@ -25,6 +28,7 @@ CREATE INDEX signing_keys_system ON signing_keys (system_id, created_at);
 CREATE TABLE status_lists (
     id text PRIMARY KEY,
     system_id bigint NOT NULL,
+    system text NOT NULL,
     size integer NOT NULL,
     capacity integer NOT NULL,
     used integer NOT NULL DEFAULT 0,

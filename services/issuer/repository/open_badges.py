@@ -27,14 +27,16 @@ class OpenBadges:
         return dict(row) if row is not None else None
 
     async def add_list(
-        self, list_id: str, system_id: int, size: int, capacity: int, document: str
+        self, list_id: str, system_id: int, system: str, size: int, capacity: int, document: str
     ) -> None:
         """A new, empty list that gives out its first index (to the caller)."""
         await self._conn.execute(
-            "INSERT INTO status_lists (id, system_id, size, capacity, used, revoked, document)"
-            " VALUES ($1, $2, $3, $4, 1, $5, $6)",
+            "INSERT INTO status_lists"
+            " (id, system_id, system, size, capacity, used, revoked, document)"
+            " VALUES ($1, $2, $3, $4, $5, 1, $6, $7)",
             list_id,
             system_id,
+            system,
             size,
             capacity,
             bytes(size // 8),
@@ -134,6 +136,12 @@ class OpenBadges:
             "SELECT document, updated_at FROM status_lists WHERE system_id = $1 AND id = $2",
             system_id,
             list_id,
+        )
+        return dict(row) if row is not None else None
+
+    async def status_list_by_slug(self, system: str, list_id: str) -> Row | None:
+        row = await self._conn.fetchrow(
+            "SELECT document FROM status_lists WHERE id = $1 AND system = $2", list_id, system
         )
         return dict(row) if row is not None else None
 

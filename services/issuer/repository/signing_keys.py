@@ -21,16 +21,23 @@ class SigningKeys:
         return [dict(row) for row in rows]
 
     async def add_current(
-        self, system_id: int, key_id: str, key_type: str, sealed: str, public_key: dict[str, Any]
+        self,
+        system_id: int,
+        system: str,
+        key_id: str,
+        key_type: str,
+        sealed: str,
+        public_key: dict[str, Any],
     ) -> bool:
         """Add a current key of `key_type`; False when the system has one already (another
         process created it first)."""
         row = await self._conn.fetchrow(
-            "INSERT INTO signing_keys (id, system_id, type, sealed, public_key)"
-            " VALUES ($1, $2, $3, $4, $5)"
+            "INSERT INTO signing_keys (id, system_id, system, type, sealed, public_key)"
+            " VALUES ($1, $2, $3, $4, $5, $6)"
             " ON CONFLICT (system_id, type) WHERE status = 'current' DO NOTHING RETURNING id",
             key_id,
             system_id,
+            system,
             key_type,
             sealed,
             public_key,
@@ -59,6 +66,15 @@ class SigningKeys:
             "SELECT id, type, public_key FROM signing_keys"
             " WHERE system_id = $1 AND status <> 'retired' ORDER BY created_at, type",
             system_id,
+        )
+        return [dict(row) for row in rows]
+
+    async def published_by_slug(self, system: str) -> list[Row]:
+        """`published` of the system with this slug (the DID names the slug, not the id)."""
+        rows = await self._conn.fetch(
+            "SELECT id, type, public_key FROM signing_keys"
+            " WHERE system = $1 AND status <> 'retired' ORDER BY created_at, type",
+            system,
         )
         return [dict(row) for row in rows]
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from services.issuer.deps import Deps
+from services.issuer.fetcher import Fetcher
 from services.issuer.keyring import Keyring
 from shared.config import Environment, Settings
 from tests.unit.issuer.fakes import SECRETS, FakeCredentials, FakeRepository, FakeScheduler
@@ -29,4 +30,12 @@ def scheduler() -> FakeScheduler:
 @pytest.fixture
 def deps(repository: FakeRepository, scheduler: FakeScheduler) -> Deps:
     settings = Settings(plaudit_env=Environment.TEST)
-    return Deps(settings, SECRETS, scheduler, Keyring(SECRETS), repository=lambda conn: repository)
+    fetcher = Fetcher(allow_private=True)
+    return Deps(
+        settings,
+        SECRETS,
+        scheduler,
+        Keyring(SECRETS, settings.base_url),
+        fetcher,
+        repository=lambda conn: repository,
+    )

@@ -1,4 +1,6 @@
-"""SSRF guard for webhook deliveries (reference: webhooks-reliability.md §A8).
+"""The SSRF guard of every outbound request to an address a user chose: webhook deliveries, and
+the issuer's fetches of other issuers' documents when it verifies a credential (reference:
+webhooks-reliability.md §A8).
 
 Two layers, as §A8 asks:
 
@@ -6,13 +8,13 @@ Two layers, as §A8 asks:
   other than http/https, URLs without a host, `localhost` names and IP literals in any notation
   (dotted quad, bracketed IPv6, and the legacy forms `inet_aton` accepts: `2130706433`,
   `0x7f000001`, `017700000001`, `127.1`, `0x7f.1`) that fall in a blocked range. It does no DNS.
-- `guarded_connector` builds the `aiohttp.TCPConnector` deliveries go through. Its
+- `guarded_connector` builds the `aiohttp.TCPConnector` such requests go through. Its
   `GuardedResolver` resolves each host once, drops every blocked address and hands aiohttp only
   the rest, so the addresses checked are the addresses connected to (no DNS-rebinding window).
   IP-literal hosts skip aiohttp's resolver, so the connector also checks every address again
   when it creates the socket (the equivalent of Go's `Dialer.Control`).
 
-Deliveries must also be sent with `allow_redirects=False`: a redirect is not re-checked here.
+Requests must also be sent with `allow_redirects=False`: a redirect is not re-checked here.
 """
 
 from __future__ import annotations
@@ -81,7 +83,7 @@ _IPV4_COMPATIBLE: Final = ipaddress.IPv6Network("::/96")
 
 
 class BlockedTarget(Exception):
-    """A webhook target the SSRF guard refuses; `reason` is safe to show to the tenant."""
+    """A target the SSRF guard refuses; `reason` is safe to show to the tenant (or the caller)."""
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
@@ -130,7 +132,7 @@ def is_blocked(address: IPAddress) -> bool:
 
 
 def check_url(url: str, *, allow_private: bool) -> None:
-    """Refuse (`BlockedTarget`) a webhook URL that is not http(s), has no host, or, unless
+    """Refuse (`BlockedTarget`) a URL that is not http(s), has no host, or, unless
     `allow_private`, names localhost or an IP literal in a blocked range. No DNS lookup happens
     here; resolved addresses are checked by `guarded_connector` at send time."""
     try:
@@ -290,7 +292,7 @@ class _GuardedConnector(aiohttp.TCPConnector):
 
 
 def guarded_connector(*, allow_private: bool, limit: int) -> aiohttp.TCPConnector:
-    """The connector for webhook deliveries: at most `limit` connections, no DNS cache (each new
+    """The connector of guarded requests: at most `limit` connections, no DNS cache (each new
     connection resolves afresh through the guard), and, unless `allow_private`, only
     non-blocked addresses resolved once and connected to as checked. Needs a running loop."""
     if allow_private:

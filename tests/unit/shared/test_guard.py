@@ -1,4 +1,4 @@
-"""The webhooks SSRF guard: the blocked ranges, URL checks, and the guarded aiohttp connector.
+"""The SSRF guard: the blocked ranges, URL checks, and the guarded aiohttp connector.
 
 Nothing here contacts the internet: public addresses only ever come from a fake resolver, and
 the end-to-end checks talk to a server on 127.0.0.1 (`localhost` resolves from /etc/hosts)."""
@@ -14,8 +14,8 @@ import pytest
 from aiohttp import web
 from aiohttp.abc import AbstractResolver, ResolveResult
 
-from services.webhooks import guard
-from services.webhooks.guard import (
+from shared import guard
+from shared.guard import (
     BlockedAddressError,
     BlockedTarget,
     GuardedResolver,

@@ -141,15 +141,31 @@ def _keyword_key(name: str, vocabulary: Vocabulary) -> bool:
 
 
 class _Walk:
-    __slots__ = ("leaves", "seen", "terms", "tokens", "values", "vocabulary")
+    """One pass over a document. `_Walk.node` is the hot path of every canonicalisation, so
+    `_pinned` and `_keyword_key` are inlined in it (`_fill`, cold, calls them)."""
+
+    __slots__ = ("leaves", "pinned_keys", "seen", "terms", "tokens", "values")
 
     def __init__(self, vocabulary: Vocabulary) -> None:
-        self.vocabulary = vocabulary
         self.terms = vocabulary.terms
+        self.pinned_keys = vocabulary.pinned_keys
         self.tokens: list[object] = []
         self.values: list[str] = []
         self.leaves: list[int] = []
         self.seen: dict[str, int] = {}
+
+    def string(self, node: str, under_keyword: bool) -> None:
+        if under_keyword or node in self.terms or node.startswith(("@", "_:")):
+            self.tokens += (PIN, node)
+            return
+        index = self.seen.get(node)
+        if index is None:
+            index = self.seen[node] = len(self.values)
+            self.values.append(node)
+            self.tokens += (NEW, iri_class(node))
+        else:
+            self.tokens.append(index)
+        self.leaves.append(index)
 
     def node(self, node: object, under_keyword: bool) -> bool:
         """Appends the tokens of `node`; False when its shape cannot be held."""
@@ -157,28 +173,22 @@ class _Walk:
         kind = type(node)
         if kind is str:
             assert isinstance(node, str)
-            if _pinned(node, under_keyword, self.terms):
-                tokens += (PIN, node)
-                return True
-            index = self.seen.get(node)
-            if index is None:
-                index = self.seen[node] = len(self.values)
-                self.values.append(node)
-                tokens += (NEW, iri_class(node))
-            else:
-                tokens.append(index)
-            self.leaves.append(index)
+            self.string(node, under_keyword)
             return True
         if kind is dict:
             assert isinstance(node, dict)
             if under_keyword:  # an embedded context, a JSON literal's object...
                 return False
             tokens += (DICT, len(node))
+            pinned_keys = self.pinned_keys
             for name, value in node.items():
                 if type(name) is not str:
                     return False
                 tokens.append(name)
-                if not self.node(value, _keyword_key(name, self.vocabulary)):
+                keyword = name in pinned_keys or (name.startswith("@") and name != ID_KEYWORD)
+                if type(value) is str:
+                    self.string(value, keyword)
+                elif not self.node(value, keyword):
                     return False
             return True
         if kind is list:

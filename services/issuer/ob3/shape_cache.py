@@ -85,9 +85,22 @@ class Stats:
         return self.hits / calls if calls else 0.0
 
 
+class _Rdfc(URDNA2015):  # type: ignore[misc]  # pyld has no type hints
+    """pyld's RDFC-1.0, with one copy made cheaper: Hash First Degree Quads copies each blank
+    node component (`{"type", "value"}`, two strings) with `copy.deepcopy`, a quarter of the
+    whole algorithm's time; a new dict of the same members is the same copy."""
+
+    def modify_first_degree_component(
+        self, id_: str, component: dict[str, str], key: str
+    ) -> dict[str, str]:
+        if component["type"] != "blank node":
+            return component
+        return {**component, "value": "_:a" if component["value"] == id_ else "_:z"}
+
+
 def rdfc(dataset: Dataset) -> str:
     """pyld's RDFC-1.0 of a dataset, as canonical N-Quads (it relabels blank nodes in place)."""
-    canonical: str = URDNA2015().main(dataset, {"format": NQUADS})
+    canonical: str = _Rdfc().main(dataset, {"format": NQUADS})
     return canonical
 
 

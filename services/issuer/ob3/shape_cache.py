@@ -198,6 +198,18 @@ class ShapeCache:
             self._templates.clear()
             self.stats = Stats()
 
+    def template_of(self, document: Mapping[str, Any]) -> Template | None:
+        """The template the cache holds for this document, if any (for measures and tests)."""
+        shape = rdf_shapes.shape(document)
+        if shape is None:
+            return None
+        with self._lock:
+            plan = self._plans.get(shape.key)
+            if plan is None or isinstance(plan, _Uncacheable):
+                return None
+            found = self._templates.get((shape.key, tuple(shape.values[i] for i in plan)))
+        return found if isinstance(found, Template) else None
+
     def general(self, document: Mapping[str, Any]) -> str:
         """The general algorithm: pyld's expansion of this very document, then RDFC-1.0."""
         return rdfc(self._to_dataset(dict(document)))

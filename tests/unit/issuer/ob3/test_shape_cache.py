@@ -392,6 +392,14 @@ class TestTemplates:
         achievement["tag"] = ["x", "x", "y"]
         assert_exact(document)
 
+    def test_template_of_a_document_is_there_once_learned(self) -> None:
+        document = samples.credential(DID)
+        assert SHAPES.template_of(document) is None
+        data_integrity.canonicalize(document)
+        template = SHAPES.template_of(document)
+        assert isinstance(template, shape_cache.Template)
+        assert len(template.slots) == len(rdf_shapes.shape(document).values)  # type: ignore[union-attr]
+
     def test_a_template_survives_its_use(self) -> None:
         # RDFC relabels blank nodes in place: every fill must give fresh ones.
         document = samples.credential(DID)

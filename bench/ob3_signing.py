@@ -31,7 +31,7 @@ from services.issuer.ob3 import (
     documents,
     keys,
     rdf_shapes,
-    shape_cache,
+    rdf_templates,
     vc_jwt,
 )
 
@@ -245,10 +245,10 @@ def _hashes(texts: list[str]) -> bytes:
     return b"".join(hashlib.sha256(text.encode()).digest() for text in texts)
 
 
-def _rdfc_of(template: shape_cache.Template, found: rdf_shapes.Shape) -> str:
+def _rdfc_of(template: rdf_templates.Template, found: rdf_shapes.Shape) -> str:
     dataset = template.fill(found.values)
     assert dataset is not None
-    return shape_cache.rdfc(dataset)
+    return rdf_templates.rdfc(dataset)
 
 
 def _cold(document: dict[str, Any]) -> str:

@@ -25,7 +25,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from pyld import jsonld
 
-from services.issuer.ob3 import base58, shape_cache
+from services.issuer.ob3 import base58, rdf_templates, shape_cache
 from services.issuer.ob3.documents import UnknownDocument, load_document
 
 PROOF_TYPE = "DataIntegrityProof"
@@ -57,13 +57,13 @@ def canonicalize(document: Mapping[str, Any]) -> str:
     return SHAPES.canonical(document)
 
 
-def to_dataset(document: dict[str, Any]) -> shape_cache.Dataset:
+def to_dataset(document: dict[str, Any]) -> rdf_templates.Dataset:
     """pyld's JSON-LD to RDF in safe mode with the shipped contexts, raising as
     `jsonld.normalize` does."""
     options = {"documentLoader": load_document, "produceGeneralizedRdf": False}
     processor = jsonld.JsonLdProcessor(on_property_dropped=_refuse_dropped)
     try:
-        dataset: shape_cache.Dataset = processor.to_rdf(document, options)
+        dataset: rdf_templates.Dataset = processor.to_rdf(document, options)
     except jsonld.JsonLdError as error:
         cause: BaseException | None = error
         while cause is not None:

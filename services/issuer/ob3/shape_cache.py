@@ -5,8 +5,9 @@ RDF statements; the canonical labelling of those statements (RDFC-1.0) is a smal
 statements of a document follow its shape (`rdf_shapes`) and take its class values only as whole
 literals and whole IRIs. So per shape, pyld runs once on the document with every class value
 replaced by a placeholder, and the statements it gives, with each placeholder marked as a slot,
-are the template: for a document of that shape, filling the slots with its values gives the
-statements pyld would give for it, and pyld's own RDFC-1.0 labels and serialises them.
+are the template (`rdf_templates`): for a document of that shape, filling the slots with its
+values gives the statements pyld would give for it, and pyld's RDFC-1.0 labels and serialises
+them as it does for the general algorithm.
 
 That holds only where a placeholder stands for its value, and the cache proves it per shape
 instead of assuming it:
@@ -29,34 +30,35 @@ template runs the general algorithm, pyld's expansion and RDFC-1.0, and so do al
 
 from __future__ import annotations
 
-import re
-import secrets
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final, TypeVar
 
 import structlog
-from pyld.canon import URDNA2015
 
 from services.issuer.ob3 import rdf_shapes
 from services.issuer.ob3.rdf_shapes import Shape
+from services.issuer.ob3.rdf_templates import (
+    IRI,
+    UNSAFE,
+    Dataset,
+    Template,
+    compile_template,
+    landings,
+    nonce,
+    rdfc,
+    token,
+)
 
 log = structlog.get_logger()
 
-Dataset = dict[str, list[dict[str, Any]]]
 ToDataset = Callable[[dict[str, Any]], Dataset]
 
-NQUADS = "application/n-quads"
 # Shapes kept (and templates, separately): the issuer signs a few shapes per system; a
 # thousand keeps every shape of a busy issuer while bounding what hostile input can fill.
 MAX_SHAPES = 1024
-XSD_DOUBLE = "http://www.w3.org/2001/XMLSchema#double"
-RDF_JSON = "http://www.w3.org/1999/02/22-rdf-syntax-ns#JSON"
-# Datatypes whose lexical form pyld computes from the value instead of copying it.
-_REWRITTEN = frozenset({XSD_DOUBLE, RDF_JSON})
-_LITERAL, _IRI = "literal", "IRI"
 
 
 class _Uncacheable:
@@ -83,69 +85,6 @@ class Stats:
     def hit_rate(self) -> float:
         calls = self.hits + self.misses + self.general
         return self.hits / calls if calls else 0.0
-
-
-class _Rdfc(URDNA2015):  # type: ignore[misc]  # pyld has no type hints
-    """pyld's RDFC-1.0, with one copy made cheaper: Hash First Degree Quads copies each blank
-    node component (`{"type", "value"}`, two strings) with `copy.deepcopy`, a quarter of the
-    whole algorithm's time; a new dict of the same members is the same copy."""
-
-    def modify_first_degree_component(
-        self, id_: str, component: dict[str, str], key: str
-    ) -> dict[str, str]:
-        if component["type"] != "blank node":
-            return component
-        return {**component, "value": "_:a" if component["value"] == id_ else "_:z"}
-
-
-def rdfc(dataset: Dataset) -> str:
-    """pyld's RDFC-1.0 of a dataset, as canonical N-Quads (it relabels blank nodes in place)."""
-    canonical: str = _Rdfc().main(dataset, {"format": NQUADS})
-    return canonical
-
-
-# A slot: the component of the template run to copy, and the class whose value it takes.
-_Component = tuple[int, Any, int]
-_FIXED, _BLANK, _SLOT = 0, 1, 2
-
-
-@dataclass(frozen=True)
-class Template:
-    """The statements of one shape (and pinned values), with slots for its class values."""
-
-    graphs: tuple[tuple[str, tuple[tuple[_Component, _Component, _Component], ...]], ...]
-    slots: tuple[int, ...]
-    fixed: frozenset[str]
-
-    def fill(self, values: Sequence[str]) -> Dataset | None:
-        """The dataset of the document with these class values; None when one of them equals
-        a fixed term (pyld might merge the two)."""
-        if not self.fixed.isdisjoint([values[index] for index in self.slots]):
-            return None
-        return {
-            name: [
-                {
-                    "subject": _make(s, values),
-                    "predicate": _make(p, values),
-                    "object": _make(o, values),
-                }
-                for s, p, o in triples
-            ]
-            for name, triples in self.graphs
-        }
-
-
-def _make(component: _Component, values: Sequence[str]) -> dict[str, str]:
-    kind, fixed, index = component
-    if kind == _FIXED:
-        # RDFC rewrites only blank node components: a fixed IRI or literal can be shared.
-        made: dict[str, str] = fixed
-        return made
-    if kind == _BLANK:
-        return {"type": "blank node", "value": fixed}
-    made = dict(fixed)
-    made["value"] = values[index]
-    return made
 
 
 Key = TypeVar("Key", bound=Hashable)
@@ -273,26 +212,26 @@ class ShapeCache:
     def _probe(self, document: Mapping[str, Any], shape: Shape, pinned: Plan) -> set[int] | None:
         """The classes having a string whose own placeholder does not land as a slot may
         (None when pyld refuses the probe)."""
-        nonce = _nonce(document, shape)
+        marker = nonce(document)
         pinned_set = set(pinned)
         strings = [
-            shape.values[cls] if cls in pinned_set else _placeholder(shape, cls, nonce, leaf)
+            shape.values[cls] if cls in pinned_set else _placeholder(shape, cls, marker, leaf)
             for leaf, cls in enumerate(shape.leaves)
         ]
         probe = rdf_shapes.fill(document, iter(strings))
         try:
             dataset = self._to_dataset(probe)
         except Exception as error:  # whatever pyld refuses, the shape is not cached
-            log.info("rdf_shapes.probe_refused", error=repr(error))
+            log.info("shape_cache.probe_refused", error=repr(error))
             return None
-        landed = _landings(dataset, nonce, strings)
+        landed = landings(dataset, marker, strings)
         unsafe = set(pinned)
         for leaf, cls in enumerate(shape.leaves):
             if cls in pinned_set:
                 continue
             roles = landed.get(leaf)
             iri = rdf_shapes.iri_class(shape.values[cls]) is not None
-            if not roles or _UNSAFE in roles or (_IRI in roles and not iri):
+            if not roles or UNSAFE in roles or (IRI in roles and not iri):
                 unsafe.add(cls)
         return unsafe
 
@@ -312,19 +251,19 @@ class ShapeCache:
             unsafe = self._probe(document, shape, plan)
             if unsafe is None or unsafe != set(plan):
                 return UNCACHEABLE
-        nonce = _nonce(document, shape)
+        marker = nonce(document)
         pinned = set(plan)
         by_class = [
-            value if cls in pinned else _placeholder(shape, cls, nonce, cls)
+            value if cls in pinned else _placeholder(shape, cls, marker, cls)
             for cls, value in enumerate(shape.values)
         ]
         filled = rdf_shapes.fill(document, (by_class[cls] for cls in shape.leaves))
         try:
             dataset = self._to_dataset(filled)
         except Exception as error:  # as in the probe
-            log.info("rdf_shapes.template_refused", error=repr(error))
+            log.info("shape_cache.template_refused", error=repr(error))
             return UNCACHEABLE
-        template = _compile(dataset, nonce, by_class, pinned)
+        template = compile_template(dataset, marker, by_class, pinned)
         if template is None:
             return UNCACHEABLE
         check = template.fill(shape.values)
@@ -332,108 +271,10 @@ class ShapeCache:
             return None  # this document cannot prove it; the next of the shape will
         if rdfc(check) != canonical:
             self.stats.refuted += 1
-            log.warning("rdf_shapes.template_differs", classes=len(shape.values))
+            log.warning("shape_cache.template_differs", classes=len(shape.values))
             return UNCACHEABLE
         return template
 
 
-_UNSAFE = "unsafe"
-_TOKEN_END = "e"
-
-
-def _nonce(document: Mapping[str, Any], shape: Shape) -> str:
-    """A marker found in none of the document's text nor the contexts' (so a placeholder is
-    recognised wherever it lands, and nothing else is taken for one)."""
-    text = repr(document)  # every member name and string, escaped or not
-    vocabulary = rdf_shapes.vocabulary().text
-    while True:
-        nonce = "ph" + secrets.token_hex(8)
-        if nonce not in text and nonce not in vocabulary:
-            return nonce
-
-
-def _placeholder(shape: Shape, cls: int, nonce: str, number: int) -> str:
-    return rdf_shapes.placeholder(shape.values[cls], f"{nonce}n{number}{_TOKEN_END}")
-
-
-def _landings(dataset: Dataset, nonce: str, strings: Sequence[str]) -> dict[int, set[str]]:
-    """Where each placeholder of `strings` (by index) lands: as a whole literal, a whole IRI,
-    or `_UNSAFE` (within another text, as a predicate, a datatype, a rewritten literal...)."""
-    numbers = re.compile(re.escape(nonce) + r"n(\d+)" + _TOKEN_END)
-    landed: dict[int, set[str]] = {}
-
-    def seen(text: str, role: str) -> None:
-        if nonce not in text:
-            return
-        found = [int(number) for number in numbers.findall(text)]
-        whole = len(found) == 1 and found[0] < len(strings) and strings[found[0]] == text
-        for number in found:
-            landed.setdefault(number, set()).add(role if whole else _UNSAFE)
-
-    for name, triples in dataset.items():
-        seen(name, _UNSAFE)
-        for triple in triples:
-            subject, predicate, obj = triple["subject"], triple["predicate"], triple["object"]
-            seen(subject["value"], _IRI if subject["type"] == _IRI else _UNSAFE)
-            seen(predicate["value"], _UNSAFE)
-            if obj["type"] == "literal":
-                rewritten = obj.get("datatype") in _REWRITTEN
-                seen(obj["value"], _UNSAFE if rewritten else _LITERAL)
-                seen(obj.get("datatype") or "", _UNSAFE)
-                seen(obj.get("language") or "", _UNSAFE)
-            else:
-                seen(obj["value"], _IRI if obj["type"] == _IRI else _UNSAFE)
-    return landed
-
-
-def _compile(
-    dataset: Dataset, nonce: str, by_class: Sequence[str], pinned: set[int]
-) -> Template | None:
-    """The template of a dataset whose class values were `by_class` (placeholders but for the
-    pinned): None unless every placeholder lands whole, as a literal or an IRI, at least once."""
-    slot_of = {text: cls for cls, text in enumerate(by_class) if cls not in pinned}
-    fixed: set[str] = set()
-    used: set[int] = set()
-
-    def component(part: dict[str, str], position: str) -> _Component | None:
-        value = part["value"]
-        others = [part.get("datatype") or "", part.get("language") or ""]
-        if any(nonce in text for text in others):
-            return None
-        if nonce in value:
-            cls = slot_of.get(value)
-            if cls is None or position == "predicate":
-                return None
-            if part["type"] == "literal" and part.get("datatype") in _REWRITTEN:
-                return None
-            if part["type"] not in (_IRI, "literal"):
-                return None
-            used.add(cls)
-            return (_SLOT, dict(part), cls)
-        if part["type"] == "blank node":
-            return (_BLANK, value, 0)
-        fixed.update(text for text in (value, *others) if text)
-        return (_FIXED, dict(part), 0)
-
-    graphs = []
-    for name, triples in dataset.items():
-        if nonce in name:
-            return None
-        fixed.add(name)
-        compiled = []
-        for triple in triples:
-            if len(triple) != len(_POSITIONS):
-                return None
-            s = component(triple["subject"], "subject")
-            p = component(triple["predicate"], "predicate")
-            o = component(triple["object"], "object")
-            if s is None or p is None or o is None:
-                return None
-            compiled.append((s, p, o))
-        graphs.append((name, tuple(compiled)))
-    if used != set(slot_of.values()):
-        return None
-    return Template(tuple(graphs), tuple(sorted(used)), frozenset(fixed))
-
-
-_POSITIONS = ("subject", "predicate", "object")
+def _placeholder(shape: Shape, cls: int, marker: str, number: int) -> str:
+    return rdf_shapes.placeholder(shape.values[cls], token(marker, number))

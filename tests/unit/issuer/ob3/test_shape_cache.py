@@ -20,7 +20,13 @@ from hypothesis import strategies as st
 from openbadgeslib.ob3 import OB3LdpVerifier
 from pyld import jsonld
 
-from services.issuer.ob3 import data_integrity, rdf_shapes, shape_cache, status_list
+from services.issuer.ob3 import (
+    data_integrity,
+    rdf_shapes,
+    rdf_templates,
+    shape_cache,
+    status_list,
+)
 from services.issuer.ob3.credential import Alignment, Award, Badge, Issuer, StatusSlot, build
 from services.issuer.ob3.data_integrity import SHAPES, UndefinedTerm
 from services.issuer.ob3.documents import UnknownDocument, load_document
@@ -397,7 +403,7 @@ class TestTemplates:
         assert SHAPES.template_of(document) is None
         data_integrity.canonicalize(document)
         template = SHAPES.template_of(document)
-        assert isinstance(template, shape_cache.Template)
+        assert isinstance(template, rdf_templates.Template)
         assert len(template.slots) == len(rdf_shapes.shape(document).values)  # type: ignore[union-attr]
 
     def test_a_template_survives_its_use(self) -> None:

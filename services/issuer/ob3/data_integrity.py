@@ -25,16 +25,13 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from pyld import jsonld
 
-from services.issuer.ob3 import base58
+from services.issuer.ob3 import base58, rdf_templates, shape_cache
 from services.issuer.ob3.documents import UnknownDocument, load_document
 
 PROOF_TYPE = "DataIntegrityProof"
 CRYPTOSUITE = "eddsa-rdfc-2022"
 ASSERTION_METHOD = "assertionMethod"
 SIGNATURE_BYTES = 64
-# pyld's name for RDFC-1.0: the W3C renamed URDNA2015 when it standardised it, output unchanged.
-RDFC_1_0 = "URDNA2015"
-NQUADS = "application/n-quads"
 
 
 class InvalidProof(Exception):
@@ -53,19 +50,34 @@ def _refuse_dropped(term: str | None) -> None:
 
 def canonicalize(document: Mapping[str, Any]) -> str:
     """The RDFC-1.0 canonical N-Quads of a JSON-LD document; `UnknownDocument` when it names a
-    context that is not shipped, `UndefinedTerm` when a member would be dropped."""
-    options = {"algorithm": RDFC_1_0, "format": NQUADS, "documentLoader": load_document}
+    context that is not shipped, `UndefinedTerm` when a member would be dropped.
+
+    pyld's JSON-LD to RDF then RDFC-1.0, as `jsonld.normalize` runs them; the expansion comes
+    from an exact template of the document's shape when one is proven (`shape_cache`)."""
+    return SHAPES.canonical(document)
+
+
+def to_dataset(document: dict[str, Any]) -> rdf_templates.Dataset:
+    """pyld's JSON-LD to RDF in safe mode with the shipped contexts, raising as
+    `jsonld.normalize` does."""
+    options = {"documentLoader": load_document, "produceGeneralizedRdf": False}
     processor = jsonld.JsonLdProcessor(on_property_dropped=_refuse_dropped)
     try:
-        canonical: str = processor.normalize(dict(document), options)
+        dataset: rdf_templates.Dataset = processor.to_rdf(document, options)
     except jsonld.JsonLdError as error:
         cause: BaseException | None = error
         while cause is not None:
             if isinstance(cause, UnknownDocument):
                 raise cause from None
             cause = cause.__cause__
-        raise
-    return canonical
+        raise jsonld.JsonLdError(
+            "Could not convert input to RDF dataset before normalization.",
+            "jsonld.NormalizeError",
+        ) from error
+    return dataset
+
+
+SHAPES = shape_cache.ShapeCache(to_dataset)
 
 
 def xml_datetime(moment: datetime) -> str:

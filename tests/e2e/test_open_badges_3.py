@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp
+import asyncpg
 import jsonschema
 import pytest
 from openbadgeslib.ob3 import OB3LdpVerifier, OB3VerificationError, OB3Verifier
@@ -320,3 +321,77 @@ class TestOurVerifier:
         assert report["verified"] is True, report
         assert report["credential"]["issuer"]["id"] == document["issuer"]["id"]
         assert set(outcomes(report).values()) == {"passed"}, report
+
+
+class TestThroughCrashes:
+    """SIGKILL of the issuer (the signing service) mid-burst, twice: every award ends with
+    exactly one signed credential and one status index, and each list counts what it gave."""
+
+    AWARDS = 200
+    CONCURRENCY = 16
+
+    async def test_every_award_is_signed_exactly_once(
+        self, own_stack: Callable[..., Stack], http: aiohttp.ClientSession
+    ) -> None:
+        stack = own_stack()
+        stack.start()
+        client = Client(http, stack.base_url, stack.settings.master_secret_value)
+        badge = await make_badge(client)
+        slugs: list[str] = []
+        limit = asyncio.Semaphore(self.CONCURRENCY)
+        answered = asyncio.Condition()
+
+        async def one(recipient: str) -> None:
+            async with limit:
+                instance = await award(client, badge, recipient)
+            async with answered:
+                slugs.append(instance["slug"])
+                answered.notify_all()
+
+        async def kill_twice() -> None:
+            for share in (1, 2):
+                enough = share * self.AWARDS // 3
+                async with answered:
+                    await answered.wait_for(lambda enough=enough: len(slugs) >= enough)
+                stack.kill("issuer")
+                stack.start("issuer", wait=False)
+
+        killer = asyncio.create_task(kill_twice())
+        await asyncio.gather(*(one(email()) for _ in range(self.AWARDS)))
+        await killer
+        stack.wait_ready()
+
+        async def all_signed() -> bool:
+            count = await _value(stack, "SELECT count(*) FROM issuer.open_badges")
+            assert count <= self.AWARDS
+            return bool(count == self.AWARDS)
+
+        await eventually(all_signed, "every award's credential to be signed", timeout_s=60)
+        signed = await _rows(
+            stack, "SELECT slug, status_list_id, status_index FROM issuer.open_badges"
+        )
+        assert sorted(row["slug"] for row in signed) == sorted(slugs)
+        slots = {(row["status_list_id"], row["status_index"]) for row in signed}
+        assert len(slots) == self.AWARDS, "a status index given twice"
+        lists = await _rows(stack, "SELECT id, used FROM issuer.status_lists")
+        given = {row["id"]: row["used"] for row in lists}
+        held: dict[str, int] = {}
+        for list_id, _ in slots:
+            held[list_id] = held.get(list_id, 0) + 1
+        assert given == held, "a list counts an index no credential holds, or the reverse"
+        # What was signed around the crashes verifies, its status list included.
+        for slug in (slugs[0], slugs[self.AWARDS // 2], slugs[-1]):
+            instance = {"openBadgeCredentialUrl": f"{stack.base_url}/public/credentials/{slug}"}
+            await verify_ldp(client, await credential_of(client, instance))
+
+
+async def _rows(stack: Stack, sql: str) -> list[asyncpg.Record]:
+    conn = await asyncpg.connect(stack.isolation.database_url)
+    try:
+        return await conn.fetch(sql)
+    finally:
+        await conn.close()
+
+
+async def _value(stack: Stack, sql: str) -> Any:
+    return (await _rows(stack, sql))[0][0]

@@ -38,6 +38,16 @@ class TestRateLimiter:
         limiter.take("k")
         assert limiter.take("k") == 10
 
+    def test_keeps_only_the_most_recently_used_buckets(self) -> None:
+        limiter = RateLimiter(rate_per_s=0.1, burst=1, clock=Clock(), max_keys=2)
+        for key in ("a", "b", "c"):
+            assert limiter.take(key) is None
+        assert limiter.take("c") == 10
+        assert limiter.take("b") == 10
+        # "a", least recently used, was dropped: a full bucket again.
+        assert limiter.take("a") is None
+        assert limiter.take("c") is None  # dropped in turn when "a" came back
+
 
 class FakeBadges:
     def __init__(self) -> None:

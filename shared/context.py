@@ -15,6 +15,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
+import asyncpg
+
 from shared import inbox
 from shared.db import Connection
 from shared.envelope import Envelope
@@ -35,6 +37,28 @@ def chooses_commit(handler: H) -> H:
 
 def does_choose_commit(handler: Callable[..., Any]) -> bool:
     return bool(getattr(handler, "plaudit_chooses_commit", False))
+
+
+def borrows_connections(handler: H) -> H:
+    """Mark a query handler that waits on something other than Postgres (the network): it holds
+    no connection while it runs (`ctx.conn` is none), and borrows one from `ctx.pool` for each
+    read instead, so slow outside answers never starve the service's pool."""
+    handler.plaudit_borrows_connections = True  # type: ignore[attr-defined]
+    return handler
+
+
+def does_borrow_connections(handler: Callable[..., Any]) -> bool:
+    return bool(getattr(handler, "plaudit_borrows_connections", False))
+
+
+class _NoConnection:
+    """`ctx.conn` of a handler that borrows its connections: any use is a bug, said plainly."""
+
+    def __getattr__(self, name: str) -> Any:
+        raise RuntimeError(f"this handler holds no connection (conn.{name}): use ctx.pool")
+
+
+NO_CONNECTION: Any = _NoConnection()
 
 
 @dataclass(frozen=True)
@@ -66,6 +90,8 @@ class Context(Generic[DepsT]):
     # Set by the dispatcher: whether a transaction is open, and what committing at once wrote.
     in_transaction: bool = False
     committed: OutboxRows | None = None
+    # The service's pool, for a handler that borrows its connections (`borrows_connections`).
+    pool: asyncpg.Pool | None = None
     _begin: Callable[[], Awaitable[None]] | None = None
 
     def emit(self, event: Message, *, system_id: int) -> None:

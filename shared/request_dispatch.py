@@ -24,7 +24,15 @@ from aio_pika.abc import AbstractIncomingMessage
 from asyncpg.transaction import Transaction
 
 from shared import inbox
-from shared.context import Context, DepsT, Handler, Sensitive, does_choose_commit
+from shared.context import (
+    NO_CONNECTION,
+    Context,
+    DepsT,
+    Handler,
+    Sensitive,
+    does_borrow_connections,
+    does_choose_commit,
+)
 from shared.db import Connection
 from shared.envelope import Envelope
 from shared.errors import AppError, InternalError, KeyInUse, KeyMismatch
@@ -72,9 +80,19 @@ class RequestDispatcher(Generic[DepsT]):
                 return ok_reply({"database": await self._pool.fetchval("SELECT true")})
             if issubclass(model, Command):
                 return await self._command(request, envelope, redelivered=bool(message.redelivered))
+            handler = self._handlers[envelope.type]
+            if does_borrow_connections(handler):
+                context = Context(
+                    NO_CONNECTION,
+                    self._deps,
+                    envelope,
+                    system_id=envelope.system_id,
+                    pool=self._pool,
+                )
+                return ok_reply(await handler(request, context))
             async with self._pool.acquire() as conn:
                 context = Context(conn, self._deps, envelope, system_id=envelope.system_id)
-                return ok_reply(await self._handlers[envelope.type](request, context))
+                return ok_reply(await handler(request, context))
         except AppError as error:
             return error_reply(error)
         except pydantic.ValidationError:

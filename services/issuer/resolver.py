@@ -18,6 +18,7 @@ from services.issuer.deps import Ctx
 from services.issuer.fetcher import Fetched, Fetcher
 from services.issuer.keyring import did_document
 from services.issuer.ob3.resolving import JSON_ACCEPT
+from services.issuer.repository import Repository
 from shared.http import preferred
 
 JSON_LD = "application/ld+json"
@@ -30,7 +31,8 @@ _CREDENTIAL = re.compile(rf"^public/credentials/(?P<slug>{_SEGMENT}?)(?P<jwt>\.j
 
 
 class LocalDocuments:
-    """This issuer's own public documents, read from its schema on the request's connection."""
+    """This issuer's own public documents, read from its schema on a connection borrowed from
+    the pool for each read."""
 
     def __init__(self, ctx: Ctx) -> None:
         self._ctx = ctx
@@ -38,7 +40,11 @@ class LocalDocuments:
     async def fetch(self, path: str, *, accept: str) -> Fetched | None:
         """The document at `path` (under PUBLIC_URL, without it) as the gateway serves it, a
         404 where it names one of ours that does not exist, or None when it is not ours."""
-        repo = self._ctx.deps.repository(self._ctx.conn)
+        assert self._ctx.pool is not None  # the verifier borrows its connections
+        async with self._ctx.pool.acquire() as conn:
+            return await self._read(self._ctx.deps.repository(conn), path, accept)
+
+    async def _read(self, repo: Repository, path: str, accept: str) -> Fetched | None:
         if found := _DID_DOCUMENT.match(path):
             system = found["system"]
             published = await repo.signing_keys.published_by_slug(system)

@@ -1,5 +1,7 @@
 """Verifying a credential anyone submits: the CPU work (canonicalisation, signatures, schema)
-runs here, in the issuer, never in the gateway."""
+runs here, in the issuer, never in the gateway. It waits on other hosts at times, so it holds no
+database connection while it runs: the issuer's own documents are read on one borrowed for each
+read (`borrows_connections`)."""
 
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ from services.issuer.config import VERIFY_BUDGET_S
 from services.issuer.deps import Ctx, Deps
 from services.issuer.ob3.verification import NotACredential, Verifier
 from services.issuer.resolver import IssuerResolver, LocalDocuments
-from shared.context import Handler
+from shared.context import Handler, borrows_connections
 from shared.errors import InvalidContent, ServiceUnavailable
 from shared.messages.base import Message
 from shared.messages.verification import VerifyCredential
@@ -22,6 +24,7 @@ from shared.messages.verification import VerifyCredential
 log = structlog.get_logger()
 
 
+@borrows_connections
 async def verify_credential(query: VerifyCredential, ctx: Ctx) -> dict[str, Any]:
     settings = ctx.deps.settings
     resolver = IssuerResolver(settings.base_url, LocalDocuments(ctx), ctx.deps.fetcher)

@@ -3,6 +3,7 @@ the outbox and the inbox, replays, keyed requests, and handlers that choose thei
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Any
 
@@ -10,7 +11,7 @@ import asyncpg
 import orjson
 import pytest
 
-from shared.context import Context, Sensitive, chooses_commit
+from shared.context import Context, Sensitive, borrows_connections, chooses_commit
 from shared.envelope import Envelope
 from shared.errors import Conflict
 from shared.messages.common import Ping
@@ -297,3 +298,31 @@ class TestTheSystem:
         assert await answer(dispatcher, envelope) == {"ok": True, "data": {"system": 9}}
         # So that the system's deletion purges the row with the rest of its messages.
         assert await pool.fetchval("SELECT system_id FROM inbox") == 9
+
+
+class TestHandlersBorrowingConnections:
+    """A query that waits on other hosts holds no connection while it waits: with every
+    connection of the pool taken by other work, it still runs, borrowing one for each read."""
+
+    async def test_it_runs_while_the_pool_is_taken_and_reads_on_a_borrowed_connection(
+        self, pool: asyncpg.Pool
+    ) -> None:
+        outside = asyncio.Event()
+
+        @borrows_connections
+        async def count_after_waiting(query: ListSystems, ctx: Context[Deps]) -> Any:
+            with pytest.raises(RuntimeError, match="holds no connection"):
+                await ctx.conn.fetchval("SELECT 1")
+            await outside.wait()  # a slow host, say
+            assert ctx.pool is not None
+            async with ctx.pool.acquire() as conn:
+                return {"count": await conn.fetchval("SELECT count(*) FROM notes")}
+
+        requests = RequestDispatcher(pool, Deps(), {ListSystems: count_after_waiting})
+        waiting = [asyncio.create_task(answer(requests, request(ListSystems()))) for _ in range(8)]
+        # Twice the pool's size waits on the outside at once; the pool stays free for others.
+        async with asyncio.timeout(5):
+            assert await pool.fetchval("SELECT count(*) FROM notes") == 0
+        outside.set()
+        answers = await asyncio.gather(*waiting)
+        assert answers == [{"ok": True, "data": {"count": 0}}] * 8

@@ -10,18 +10,21 @@ import hashlib
 import json
 import urllib.request
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp
 import asyncpg
 import jsonschema
+import openbadgeslib.ob3.verifier
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from openbadgeslib.ob3 import OB3LdpVerifier, OB3VerificationError, OB3Verifier
 from openbadgeslib.ob3.did import resolve_verification_method
 from openbadgeslib.ob3.ldp import verify_data_integrity_proof
 
-from services.issuer.ob3 import schemas
+from services.issuer.ob3 import data_integrity, keys, schemas
 from tests.e2e.test_instances_api import award, email, in_days
 from tests.e2e.test_public_documents import public_path
 from tests.support.client import Client
@@ -395,3 +398,101 @@ async def _rows(stack: Stack, sql: str) -> list[asyncpg.Record]:
 
 async def _value(stack: Stack, sql: str) -> Any:
     return (await _rows(stack, sql))[0][0]
+
+
+class TestWhatVerifiersSee:
+    """Each way a credential can be wrong, reported by our verifier and by the independent one
+    alike."""
+
+    async def test_a_tampered_field_and_a_foreign_key(self, client: Client) -> None:
+        document = await credential_of(
+            client, await award(client, await make_badge(client), email())
+        )
+        tampered = {**document, "name": "Master of Everything"}
+        foreign = keys.generate(keys.KeyType.ED25519)
+        assert isinstance(foreign.private, Ed25519PrivateKey)
+        unsigned = {key: value for key, value in document.items() if key != "proof"}
+        # Signed by a key the issuer never published, under the issuer's own method id.
+        forged = data_integrity.add_proof(
+            unsigned, foreign.private, document["proof"][0]["verificationMethod"], datetime.now(UTC)
+        )
+        for wrong in (tampered, {**forged, "proof": [forged["proof"]]}):
+            with pytest.raises(OB3VerificationError):
+                await verify_ldp(client, wrong)
+            report = await our_verdict(client, json.dumps(wrong).encode(), "application/json")
+            assert report["verified"] is False
+            assert outcomes(report)["proof"] == "failed", report
+
+    async def test_an_expired_credential(
+        self, client: Client, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        # openbadgeslib forgives a few minutes of clock skew; this test cannot wait that long.
+        monkeypatch.setattr(openbadgeslib.ob3.verifier, "CLOCK_SKEW_LEEWAY", timedelta(0))
+        expires = datetime.now(UTC) + timedelta(seconds=2)
+        instance = await award(
+            client, await make_badge(client), email(), expires=expires.isoformat()
+        )
+        document = await credential_of(client, instance)
+        await verify_ldp(client, document)
+
+        async def expired() -> dict[str, Any] | None:
+            report = await our_verdict(client, json.dumps(document).encode(), "application/json")
+            return report if outcomes(report)["validity"] == "failed" else None
+
+        report = await eventually(expired, "the credential to expire", timeout_s=10)
+        assert report["verified"] is False
+        with pytest.raises(OB3VerificationError, match=r"(?i)expir"):
+            await verify_ldp(client, document)
+
+    async def test_a_retired_key_fails_for_our_verifier_too(self, client: Client) -> None:
+        badge = await make_badge(client)
+        system = system_of(badge)
+        document = await credential_of(client, await award(client, badge, email()))
+        method = document["proof"][0]["verificationMethod"]
+        assert (await client.post(f"{system}/signing-keys/rotate")).status == 200
+        retired = await client.post(f"{system}/signing-keys/{method.partition('#')[2]}/retire")
+        assert retired.status == 200, retired.body
+        report = await our_verdict(client, json.dumps(document).encode(), "application/json")
+        assert report["verified"] is False
+        assert "failed" in {outcomes(report)["proof"], outcomes(report)["issuer"]}, report
+
+    async def test_the_badges_alignments_tags_and_type_are_in_the_achievement(
+        self, client: Client
+    ) -> None:
+        badge = await make_badge(
+            client,
+            alignments=[{"name": "Literacy", "url": "https://example.org/lit"}],
+            tags=["books", "summer"],
+            credential={"kind": "OCA", "achievementType": "Certificate"},
+        )
+        document = await credential_of(client, await award(client, badge, email()))
+        achievement = document["credentialSubject"]["achievement"]
+        assert achievement["achievementType"] == "Certificate"
+        assert achievement["alignment"] == [
+            {
+                "type": ["Alignment"],
+                "targetName": "Literacy",
+                "targetUrl": "https://example.org/lit",
+            }
+        ]
+        assert achievement["tag"] == ["books", "summer"]
+        await verify_ldp(client, document)
+
+
+class TestAccess:
+    async def test_a_systems_own_key_manages_its_keys_and_no_other(self, client: Client) -> None:
+        system = system_of(await make_badge(client))
+        other = system_of(await make_badge(client))
+        made = await client.post(f"{system}/consumers", json={"description": "keys"})
+        own = client.as_key(made.body["consumer"]["apiKey"], made.body["consumer"]["apiSecret"])
+        assert (await own.get(f"{system}/signing-keys")).status == 200
+        assert (await own.post(f"{system}/signing-keys/rotate")).status == 200
+        assert (await own.get(f"{other}/signing-keys")).status == 403
+        assert (await own.post(f"{other}/signing-keys/rotate")).status == 403
+
+    async def test_no_private_key_in_any_log(self, client: Client, stack: Stack) -> None:
+        await credential_of(client, await award(client, await make_badge(client), email()))
+        for name in ("gateway", "badges", "issuer", "webhooks"):
+            text = stack.log_text(name)
+            assert "PRIVATE KEY" not in text, name
+            assert '"d":' not in text, name

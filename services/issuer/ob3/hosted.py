@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from services.issuer.ob3.report import Checks, Report, Summary
+from services.issuer.ob3.report import Checks, Report, Summary, moment_of, text_of
 from services.issuer.ob3.resolving import Resolver, Unresolved, fetch_json
 
 OB2_CONTEXT = "https://w3id.org/openbadges/v2"
@@ -46,20 +46,6 @@ def _id_of(value: Any) -> str | None:
     return found if isinstance(found, str) else None
 
 
-def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) else None
-
-
-def _moment(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return moment if moment.tzinfo is not None else None
-
-
 async def verify(
     resolver: Resolver, url: str, status: int, assertion: Any, *, now: datetime
 ) -> Report:
@@ -72,7 +58,7 @@ async def verify(
     summary = Summary(
         achievement_id=_id_of(assertion["badge"]),
         valid_from=str(assertion["issuedOn"]),
-        valid_until=_text(assertion.get("expires")),
+        valid_until=text_of(assertion.get("expires")),
     )
     checks.skipped(
         "schema",
@@ -108,10 +94,10 @@ def _structure(checks: Checks, status: int, assertion: Any) -> bool:
     if not isinstance(assertion["verification"], Mapping) or _id_of(assertion["badge"]) is None:
         checks.failed("structure", "the assertion's verification or badge is malformed")
         return False
-    if _moment(assertion["issuedOn"]) is None:
+    if moment_of(assertion["issuedOn"]) is None:
         checks.failed("structure", "issuedOn is not a date-time with a time zone")
         return False
-    if "expires" in assertion and _moment(assertion["expires"]) is None:
+    if "expires" in assertion and moment_of(assertion["expires"]) is None:
         checks.failed("structure", "expires is not a date-time with a time zone")
         return False
     checks.passed("structure", "an Open Badges 2.0 Assertion with every required field")
@@ -141,7 +127,7 @@ async def _issuer(
     assert badge_url is not None  # checked by the structure
     try:
         badge = await _document(resolver, badge_url, "BadgeClass")
-        summary = replace(summary, achievement_name=_text(badge.get("name")))
+        summary = replace(summary, achievement_name=text_of(badge.get("name")))
         issuer_url = _id_of(badge.get("issuer"))
         if issuer_url is None:
             raise Unresolved(f"the BadgeClass at {badge_url} names no issuer")
@@ -149,7 +135,7 @@ async def _issuer(
     except Unresolved as error:
         checks.failed("issuer", str(error))
         return summary
-    name = _text(issuer.get("name"))
+    name = text_of(issuer.get("name"))
     summary = replace(summary, issuer_id=issuer_url, issuer_name=name)
     allowed = assertion["verification"].get("allowedOrigins")
     origins = {urlsplit(issuer_url).netloc} if allowed is None else set(_types(allowed))
@@ -176,8 +162,8 @@ async def _document(resolver: Resolver, url: str, *types: str) -> Mapping[str, A
 
 
 def _validity(checks: Checks, assertion: Mapping[str, Any], now: datetime) -> None:
-    issued = _moment(assertion["issuedOn"])
-    expires = _moment(assertion.get("expires"))
+    issued = moment_of(assertion["issuedOn"])
+    expires = moment_of(assertion.get("expires"))
     assert issued is not None  # checked by the structure
     if issued > now:
         checks.failed("validity", f"not valid until {assertion['issuedOn']}")

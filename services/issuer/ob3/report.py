@@ -4,6 +4,7 @@ order, each `passed`, `failed`, `warning` or `skipped` with a message a person c
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Literal
 
 Kind = Literal["ob3-ldp", "ob3-jwt", "ob2-hosted"]
@@ -105,3 +106,19 @@ class Checks:
         if name in self.done:
             raise ValueError(f"check {name!r} was made already")
         self.done[name] = Check(name, outcome, message)
+
+
+def text_of(value: Any) -> str | None:
+    """A member a credential should hold as a string, or None."""
+    return value if isinstance(value, str) else None
+
+
+def moment_of(value: Any) -> datetime | None:
+    """A member a credential should hold as a date-time with its offset, or None."""
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else None

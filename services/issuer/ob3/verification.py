@@ -34,7 +34,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 
 from services.issuer.ob3 import baking, data_integrity, hosted, schemas, status_list, vc_jwt
-from services.issuer.ob3.report import Checks, Report, Summary
+from services.issuer.ob3.report import Checks, Report, Summary, moment_of, text_of
 from services.issuer.ob3.resolving import (
     Resolver,
     Unresolved,
@@ -88,7 +88,7 @@ class Verifier:
             text = data.decode("utf-8").strip()
         except UnicodeDecodeError:
             raise NotACredential("the body is neither an image, JSON nor a JWT") from None
-        return await self._text(text, jwt_expected=kind in JWT_MEDIA_TYPES)
+        return await self.text_of(text, jwt_expected=kind in JWT_MEDIA_TYPES)
 
     async def verify_url(self, url: Any) -> Report:
         """The report of what `url` serves: an OB 3.0 credential or an OB 2.0 assertion."""
@@ -128,9 +128,9 @@ class Verifier:
             raise NotACredential("the image carries no baked credential or assertion")
         if carried.startswith(("https://", "http://")):
             return await self.verify_url(carried)  # an OB 2.0 SVG's `verify` attribute
-        return await self._text(carried.strip(), jwt_expected=False)
+        return await self.text_of(carried.strip(), jwt_expected=False)
 
-    async def _text(self, text: str, *, jwt_expected: bool) -> Report:
+    async def text_of(self, text: str, *, jwt_expected: bool) -> Report:
         if is_jws(text):
             return await self.verify_jwt(text)
         if jwt_expected:
@@ -349,10 +349,6 @@ def _claimed_credential(payload: Mapping[str, Any]) -> dict[str, Any]:
     return {name: value for name, value in payload.items() if name not in vc_jwt.REGISTERED_CLAIMS}
 
 
-def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) else None
-
-
 def _summary(credential: Mapping[str, Any]) -> Summary:
     issuer = credential.get("issuer")
     subject = credential.get("credentialSubject")
@@ -360,22 +356,12 @@ def _summary(credential: Mapping[str, Any]) -> Summary:
     achievement = achievement if isinstance(achievement, Mapping) else {}
     return Summary(
         issuer_id=_issuer_id(credential) or None,
-        issuer_name=_text(issuer.get("name")) if isinstance(issuer, Mapping) else None,
-        achievement_id=_text(achievement.get("id")),
-        achievement_name=_text(achievement.get("name")),
-        valid_from=_text(credential.get("validFrom")),
-        valid_until=_text(credential.get("validUntil")),
+        issuer_name=text_of(issuer.get("name")) if isinstance(issuer, Mapping) else None,
+        achievement_id=text_of(achievement.get("id")),
+        achievement_name=text_of(achievement.get("name")),
+        valid_from=text_of(credential.get("validFrom")),
+        valid_until=text_of(credential.get("validUntil")),
     )
-
-
-def _moment(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return moment if moment.tzinfo is not None else None
 
 
 def _bounded(value: Any, depth: int = 0, budget: list[int] | None = None) -> bool:
@@ -422,9 +408,9 @@ def _structure_problem(document: Mapping[str, Any]) -> str | None:
     subject = document.get("credentialSubject")
     if not isinstance(subject, Mapping) or not isinstance(subject.get("achievement"), Mapping):
         return "credentialSubject must be an object with an achievement"
-    if _moment(document.get("validFrom")) is None:
+    if moment_of(document.get("validFrom")) is None:
         return "validFrom is missing, or not a date-time with a time zone"
-    if "validUntil" in document and _moment(document["validUntil"]) is None:
+    if "validUntil" in document and moment_of(document["validUntil"]) is None:
         return "validUntil is not a date-time with a time zone"
     return None
 
@@ -470,7 +456,7 @@ def _proof_message(error: str) -> str:
 def _issuer(checks: Checks, credential: Mapping[str, Any]) -> None:
     issuer_id = _issuer_id(credential)
     issuer = credential.get("issuer")
-    name = _text(issuer.get("name")) if isinstance(issuer, Mapping) else None
+    name = text_of(issuer.get("name")) if isinstance(issuer, Mapping) else None
     named = f"{name} ({issuer_id})" if name else issuer_id
     if issuer_id.startswith("did:web:"):
         checks.passed("issuer", f"issued by {named}, whose DID document lists the signing key")
@@ -484,7 +470,7 @@ def _issuer(checks: Checks, credential: Mapping[str, Any]) -> None:
 
 
 def _list_window(document: Mapping[str, Any], now: datetime) -> None:
-    since, until = _moment(document.get("validFrom")), _moment(document.get("validUntil"))
+    since, until = moment_of(document.get("validFrom")), moment_of(document.get("validUntil"))
     if since is not None and since > now:
         raise Unresolved("the status list is not valid yet")
     if until is not None and until <= now:
@@ -493,7 +479,7 @@ def _list_window(document: Mapping[str, Any], now: datetime) -> None:
 
 def _validity(checks: Checks, credential: Mapping[str, Any], now: datetime) -> None:
     since, until = credential.get("validFrom"), credential.get("validUntil")
-    start, end = _moment(since), _moment(until)
+    start, end = moment_of(since), moment_of(until)
     if start is None or (until is not None and end is None):
         checks.failed("validity", "its dates cannot be read")
     elif start > now:

@@ -88,7 +88,7 @@ class Verifier:
             text = data.decode("utf-8").strip()
         except UnicodeDecodeError:
             raise NotACredential("the body is neither an image, JSON nor a JWT") from None
-        return await self.text_of(text, jwt_expected=kind in JWT_MEDIA_TYPES)
+        return await self._verify_text(text, jwt_expected=kind in JWT_MEDIA_TYPES)
 
     async def verify_url(self, url: Any) -> Report:
         """The report of what `url` serves: an OB 3.0 credential or an OB 2.0 assertion."""
@@ -128,9 +128,9 @@ class Verifier:
             raise NotACredential("the image carries no baked credential or assertion")
         if carried.startswith(("https://", "http://")):
             return await self.verify_url(carried)  # an OB 2.0 SVG's `verify` attribute
-        return await self.text_of(carried.strip(), jwt_expected=False)
+        return await self._verify_text(carried.strip(), jwt_expected=False)
 
-    async def text_of(self, text: str, *, jwt_expected: bool) -> Report:
+    async def _verify_text(self, text: str, *, jwt_expected: bool) -> Report:
         if is_jws(text):
             return await self.verify_jwt(text)
         if jwt_expected:

@@ -96,6 +96,11 @@ class Conflict(AppError):
     code = "ResourceConflict"
 
 
+class Gone(AppError):
+    status = 410
+    code = "ResourceGone"
+
+
 class KeyInUse(AppError):
     """A request under an `Idempotency-Key` arrived while an earlier one with that key runs."""
 
@@ -118,6 +123,14 @@ class PayloadTooLarge(AppError):
 class UnsupportedMediaType(AppError):
     status = 415
     code = "UnsupportedMediaType"
+
+
+class UnusableImage(AppError):
+    """A badge image that cannot be used as asked (baked, say): unreadable, unsafe, too large,
+    or not to be had from its URL. The request was right; the image is not."""
+
+    status = 422
+    code = "UnusableImage"
 
 
 class TooManyRequests(AppError):

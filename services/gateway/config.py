@@ -22,6 +22,8 @@ VERIFY_RATE_BURST = 20
 VERIFY_MAX_BYTES = 2 * 1024 * 1024
 # The issuer ends a verification within 10 s (its fetches included): wait a little longer.
 VERIFY_TIMEOUT_S = 12.0
+# A baked badge: the issuer may fetch the image (4 s at most) and rasterise it.
+BAKE_TIMEOUT_S = 10.0
 # API consumer secrets are remembered this long (DESIGN.md: at most 5 s), unknown keys too.
 CONSUMER_CACHE_TTL_S = 5.0
 CONSUMER_CACHE_SIZE = 10_000

@@ -13,6 +13,7 @@ from services.gateway.routes import Route
 from services.gateway.views import (
     applications,
     badges,
+    baked,
     claim_codes,
     credentials,
     docs,
@@ -41,6 +42,7 @@ _MODULES = (
     credentials,
     webhooks,
     open_badges,
+    baked,
     public,
     verification,
     docs,

@@ -25,3 +25,10 @@ RESPONSE_KEPT_CHARS = 2048
 VERIFY_BUDGET_S = 10.0
 # One fetch of another issuer's document (a DID document, a status list, a credential).
 FETCH_TIMEOUT_S = 4.0
+# Badge images to bake, fetched from their URLs: larger than documents (Open Badges suggests
+# under 256 KB; uploads are at most 1 MiB), and kept long, since every award of a badge bakes
+# the same image and an image rarely changes: a replaced one shows in baked badges within the
+# hour. The cache is bounded in bytes, each image at most a quarter of it.
+IMAGE_MAX_BYTES = 2 << 20
+IMAGE_CACHE_BYTES = 32 << 20
+IMAGE_CACHE_TTL_S = 3600.0

@@ -9,6 +9,7 @@ from typing import Any
 
 from services.badges.deps import Ctx, Deps, repository
 from services.badges.domain import public as documents
+from services.badges.domain.organizations import image_url
 from services.badges.errors import not_found
 from shared.context import Handler
 from shared.errors import NotFound
@@ -30,13 +31,15 @@ async def get_image(query: GetImage, ctx: Ctx) -> dict[str, Any]:
 
 
 async def get_assertion(query: GetAssertion, ctx: Ctx) -> dict[str, Any]:
-    """`{assertion, revoked}`: the gateway answers a revoked one with 410 Gone."""
+    """`{assertion, revoked, image}`: the gateway answers a revoked one with 410 Gone; `image`
+    is the badge's image URL (what its BadgeClass shows), for baking."""
     row = await repository(ctx).instances.assertion(query.slug)
     if row is None:
         raise NotFound("Could not find badge instance")
     return {
         "assertion": documents.assertion(row, ctx.deps.base_url),
         "revoked": row["revoked_at"] is not None,
+        "image": image_url(dict(row), ctx.deps.base_url),
     }
 
 

@@ -235,11 +235,13 @@ class Instances(Statements):
         return {row["id"]: dict(row) for row in rows}
 
     async def assertion(self, slug: str) -> Record | None:
-        """An award with what its hosted assertion shows, and its badge's place (slugs)."""
+        """An award with what its hosted assertion shows, and its badge's place (slugs) and
+        image (a URL, or an uploaded image's slug)."""
         row: Record | None = await self._conn.fetchrow(
             "SELECT i.slug, i.email, i.salt, i.issued_on, i.expires, i.evidence_url, i.revoked_at,"
             " i.revocation_reason, b.slug AS badge, s.slug AS system, iss.slug AS issuer,"
-            " p.slug AS program"
+            " p.slug AS program, b.image_url,"
+            " (SELECT slug FROM images WHERE id = b.image_id) AS image_slug"
             " FROM instances i JOIN badges b ON b.id = i.badge_id"
             " JOIN systems s ON s.id = b.system_id"
             " LEFT JOIN issuers iss ON iss.id = b.issuer_id"

@@ -71,7 +71,7 @@ async def retire_signing_key(request: web.Request) -> web.Response:
     return json_response({"status": "updated", **await ask(request, "issuer", command)})
 
 
-async def _credential(request: web.Request, slug: str) -> dict[str, Any]:
+async def signed_credential(request: web.Request, slug: str) -> dict[str, Any]:
     """The award's signed credential; one not signed yet (its award just committed) is waited
     for, and an award nobody made is a 404."""
     query = GetOpenBadgeCredential(slug=slug)
@@ -90,7 +90,7 @@ def _wants_jwt(request: web.Request) -> bool:
 @public
 async def get_credential(request: web.Request) -> web.Response:
     """The credential as JSON-LD, or as a VC-JWT to `Accept: application/vc+jwt`."""
-    found = await _credential(request, request.match_info["slug"])
+    found = await signed_credential(request, request.match_info["slug"])
     headers = {"Vary": "Accept"}
     if _wants_jwt(request):
         return _raw(found["jwt"], VC_JWT, DOCUMENT_CACHE_CONTROL, **headers)
@@ -99,7 +99,7 @@ async def get_credential(request: web.Request) -> web.Response:
 
 @public
 async def get_credential_jwt(request: web.Request) -> web.Response:
-    found = await _credential(request, request.match_info["slug"])
+    found = await signed_credential(request, request.match_info["slug"])
     return _raw(found["jwt"], VC_JWT, DOCUMENT_CACHE_CONTROL)
 
 

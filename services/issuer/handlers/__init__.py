@@ -1,11 +1,18 @@
 """Handlers of the issuer service: one module per family (Open Campus credentials, signing
-keys, Open Badges 3.0 credentials, their verification, systems), each with its registries at
-the bottom, merged here."""
+keys, Open Badges 3.0 credentials, their verification, baked badges, systems), each with its
+registries at the bottom, merged here."""
 
 from __future__ import annotations
 
 from services.issuer.deps import Deps
-from services.issuer.handlers import credentials, open_badges, signing_keys, systems, verification
+from services.issuer.handlers import (
+    baking,
+    credentials,
+    open_badges,
+    signing_keys,
+    systems,
+    verification,
+)
 from shared.context import Handler
 from shared.messages.base import Message
 
@@ -14,6 +21,7 @@ REQUEST_HANDLERS: dict[type[Message], Handler[Deps]] = {
     **signing_keys.HANDLERS,
     **open_badges.HANDLERS,
     **verification.HANDLERS,
+    **baking.HANDLERS,
 }
 
 EVENT_HANDLERS: dict[type[Message], list[Handler[Deps]]] = {

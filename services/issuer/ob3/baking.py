@@ -197,6 +197,12 @@ def _parse(svg: bytes) -> tuple[Document, Element]:
     return document, root
 
 
+def parse_svg(svg: bytes) -> tuple[Document, Element]:
+    """An SVG parsed as a bake parses it (refused with `UnsafeSvg` or `InvalidImage` as there),
+    and its root `<svg>`; the caller unlinks the document."""
+    return _parse(svg)
+
+
 def _baked(root: Element) -> list[Element]:
     """The elements an earlier bake left: any element in either standard's namespace."""
     namespaces = {standard.svg_namespace for standard in _STANDARDS}

@@ -468,7 +468,14 @@ class FakeInstances(_Part):
                     level: (badge[level] or {}).get("slug")
                     for level in ("system", "issuer", "program")
                 }
-                return {**row, "revocation_reason": None, "badge": badge["slug"], **places}
+                return {
+                    **row,
+                    "revocation_reason": None,
+                    "badge": badge["slug"],
+                    **places,
+                    "image_url": badge.get("image_url"),
+                    "image_slug": badge["image_slug"],
+                }
         return None
 
 

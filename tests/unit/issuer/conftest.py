@@ -30,12 +30,12 @@ def scheduler() -> FakeScheduler:
 @pytest.fixture
 def deps(repository: FakeRepository, scheduler: FakeScheduler) -> Deps:
     settings = Settings(plaudit_env=Environment.TEST)
-    fetcher = Fetcher(allow_private=True)
     return Deps(
         settings,
         SECRETS,
         scheduler,
         Keyring(SECRETS, settings.base_url),
-        fetcher,
+        Fetcher(allow_private=True),
+        Fetcher(allow_private=True, max_bytes=4096),
         repository=lambda conn: repository,
     )

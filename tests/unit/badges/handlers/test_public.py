@@ -52,6 +52,32 @@ class TestAssertion:
         assert found["assertion"]["id"] == f"{BASE_URL}/public/assertions/{award['slug']}"
         assert "ada@example.org" not in str(found)
 
+    async def test_names_its_badges_image_for_baking(
+        self, deps: Deps, repo: FakeRepository, badge: Row
+    ) -> None:
+        award = repo.add_award(badge, "ada@example.org")
+        query = GetAssertion(slug=award["slug"])
+
+        found = await handlers.get_assertion(query, request_context(deps, query))
+
+        assert found["image"] == badge["image_url"] == "https://example.org/badge.png"
+        assert "image" not in found["assertion"]
+
+    async def test_an_uploaded_image_is_named_by_its_public_url(
+        self, deps: Deps, repo: FakeRepository, badge: Row
+    ) -> None:
+        image_id = await repo.images.insert(
+            badge["system_id"], ImageUpload(content_type="image/png", data=b"\x89PNG\r\n\x1a\n")
+        )
+        repo.tables.badges[badge["id"]].update(image_id=image_id, image_url=None)
+        award = repo.add_award(badge, "ada@example.org")
+        query = GetAssertion(slug=award["slug"])
+
+        found = await handlers.get_assertion(query, request_context(deps, query))
+
+        slug = repo.tables.images[image_id]["slug"]
+        assert found["image"] == f"{BASE_URL}/public/images/{slug}"
+
     async def test_an_unknown_award_is_a_404(self, deps: Deps, badge: Row) -> None:
         query = GetAssertion(slug="nope")
         with pytest.raises(NotFound):

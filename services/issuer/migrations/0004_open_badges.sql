@@ -51,7 +51,10 @@ CREATE TABLE open_badges (
     document text NOT NULL,
     jwt text NOT NULL,
     revoked_at timestamptz,
-    created_at timestamptz NOT NULL DEFAULT now(),
+    -- When the row was inserted (the statement before its commit), not its transaction's start
+    -- (`now()`, before the status list's lock and the signing): how long after its award a
+    -- credential could be served (bench --credential-lag) reads it.
+    created_at timestamptz NOT NULL DEFAULT clock_timestamp(),
     -- An index is never given to two credentials.
     UNIQUE (status_list_id, status_index)
 );

@@ -10,7 +10,7 @@ import math
 import os
 import signal
 import uuid
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 import aiohttp
 import orjson
 
+from bench import credentials
 from bench.cpu import CpuMeter
 from bench.runner import (
     BEHIND_LIMIT_S,
@@ -36,6 +37,9 @@ from shared.config import DEV_MASTER_SECRET
 
 DEFAULT_URL = "http://127.0.0.1:8080"
 DEFAULT_SCENARIO = "systems-create"
+# Scenarios whose requests are awards, by e-mail `<run id>-<index>@example.org`.
+AWARD_SCENARIOS = ("award", "award-keyed")
+STOPPABLE = ("issuer", "webhooks")
 # The gateway refuses tokens expiring further ahead than AUTH_MAX_TOKEN_TTL_S (default 3600 s):
 # a run whose pre-signed tokens would need more is signed inline.
 MAX_TOKEN_TTL_S = 3600
@@ -123,7 +127,45 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--keep-logs", action="store_true", help="with --spawn: keep the services' log files"
     )
-    return parser.parse_args(argv)
+    parser.add_argument(
+        "--stop",
+        choices=STOPPABLE,
+        action="append",
+        default=[],
+        metavar="SERVICE",
+        help="with --spawn: stop this service after the setup, before the run (e.g. the issuer: "
+        "awards without Open Badges 3.0 signing; its events wait in its queue); repeatable",
+    )
+    parser.add_argument(
+        "--credential-lag",
+        action="store_true",
+        help="award scenarios: after the run, read from the database when each measured "
+        "award's signed Open Badges 3.0 credential was stored, and report its lag behind the "
+        "award's 201 (the run fails if any is still missing after --drain)",
+    )
+    parser.add_argument(
+        "--drain",
+        type=_positive_float,
+        default=credentials.DEFAULT_DRAIN_S,
+        help="with --credential-lag: seconds to wait after the run for credentials still being "
+        "signed (default %(default)g)",
+    )
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("DATABASE_URL"),
+        help="with --credential-lag and no --spawn: the stack's database (default DATABASE_URL)",
+    )
+    args = parser.parse_args(argv)
+    if args.stop and not args.spawn:
+        parser.error("--stop needs --spawn")
+    if args.credential_lag:
+        if args.scenario not in AWARD_SCENARIOS:
+            parser.error(f"--credential-lag needs an award scenario ({', '.join(AWARD_SCENARIOS)})")
+        if "issuer" in args.stop:
+            parser.error("--credential-lag needs the issuer running")
+        if not args.spawn and not args.database_url:
+            parser.error("--credential-lag needs --spawn or the stack's --database-url")
+    return args
 
 
 def _positive_int(text: str) -> int:
@@ -228,6 +270,9 @@ async def benchmark(
     target: str,
     secret: str,
     services: dict[str, int],
+    *,
+    database_url: str | None = None,
+    before_run: Callable[[], None] | None = None,
 ) -> dict[str, Any]:
     plan = Plan(args.connections, args.duration, args.warmup, args.rate)
     connector = aiohttp.TCPConnector(limit=plan.connections)
@@ -238,6 +283,8 @@ async def benchmark(
         presign, ttl_s = signing_plan(args, plan)
         signer = Signer(target, secret, ttl_s=ttl_s)
         make = await scenario.prepare(SetupClient(session, signer, run_id))
+        if before_run is not None:
+            before_run()
         if presign:
             say(f"signing {presign:,} requests ahead of the run")
             source = RequestSource.ahead(make, signer, presign)
@@ -246,7 +293,7 @@ async def benchmark(
         # Everything allocated so far lives through the run: keep the collector off it.
         gc.collect()
         gc.freeze()
-        recorder = Recorder()
+        recorder = Recorder(answer_times=args.credential_lag)
         cpu = CpuMeter(services)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -269,7 +316,14 @@ async def benchmark(
             outcome = await Runner(session, source, plan, recorder, cpu, stop).run()
         finally:
             release_signals()
-    return _report(
+        lag = None
+        if args.credential_lag and not outcome.interrupted:
+            assert database_url is not None
+            assert recorder.answered_at is not None
+            say(f"credentials: waiting up to {args.drain:g} s for the run's credentials")
+            lag = await credentials.measure(database_url, run_id, recorder.answered_at, args.drain)
+            lag["issuer_cpu_s"] = cpu.spent_since_start("issuer")
+    report = _report(
         scenario=scenario,
         plan=plan,
         target=target,
@@ -282,6 +336,9 @@ async def benchmark(
         outcome=outcome,
         cpu=cpu,
     )
+    report["credential_lag"] = lag
+    report["stopped"] = list(args.stop)
+    return report
 
 
 def _report(
@@ -430,6 +487,10 @@ def render(report: dict[str, Any]) -> str:
             "  (postgres and rabbitmq are machine-wide: other work on them counts too; "
             f"everything else is {rest}the rest of the machine, other people's work included)"
         )
+    if report["stopped"]:
+        lines.append(f"stopped      {', '.join(report['stopped'])}, before the run")
+    if report["credential_lag"] is not None:
+        lines += credentials.render(report["credential_lag"])
     if report["interrupted"]:
         lines.append("interrupted: the results cover the part that ran")
     return "\n".join(lines)
@@ -450,11 +511,36 @@ def main(argv: list[str] | None = None) -> int:
             with spawned_stack(master_secret=args.secret, keep_logs=args.keep_logs) as stack:
                 services = {name: process.pid for name, process in stack.processes.items()}
                 secret = stack.settings.master_secret_value
-                report = run_loop(benchmark(args, scenario, stack.base_url, secret, services))
+
+                def stop_services() -> None:
+                    for name in args.stop:
+                        say(f"spawn: stopping {name} before the run")
+                        stack.stop(name)
+
+                report = run_loop(
+                    benchmark(
+                        args,
+                        scenario,
+                        stack.base_url,
+                        secret,
+                        services,
+                        database_url=stack.settings.database_url,
+                        before_run=stop_services,
+                    )
+                )
             report["spawned"] = {"database_and_vhost": stack.isolation.name, "env": UNTHROTTLED}
         else:
             secret = args.secret or os.environ.get("MASTER_SECRET") or DEV_MASTER_SECRET
-            report = run_loop(benchmark(args, scenario, args.url.rstrip("/"), secret, {}))
+            report = run_loop(
+                benchmark(
+                    args,
+                    scenario,
+                    args.url.rstrip("/"),
+                    secret,
+                    {},
+                    database_url=args.database_url,
+                )
+            )
             report["spawned"] = None
     except (TargetUnavailable, SetupFailed) as error:
         say(f"bench: {error}")
@@ -466,4 +552,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         args.json.write_text(json.dumps(report, indent=2) + "\n")
         say(f"results written to {args.json}")
+    lag = report["credential_lag"]
+    if lag is not None and lag["missing"]:
+        return 1
     return 0 if report["requests"]["ok"] else 1

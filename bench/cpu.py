@@ -93,6 +93,15 @@ class CpuMeter:
         if self.start is not None and self.end is None:
             self.end = self.snapshot()
 
+    def spent_since_start(self, label: str) -> float | None:
+        """CPU seconds of one group from the window's start until now (past the window's end:
+        the work a run left queued, done after it)."""
+        if self.start is None:
+            return None
+        before = self.start.groups.get(label, {})
+        after = self.snapshot().groups.get(label, {})
+        return sum(cpu - before.get(pid, 0.0) for pid, cpu in after.items())
+
     def usage(self) -> dict[str, float] | None:
         """Cores busy on average over the window, per process group (and `machine`)."""
         start, end = self.start, self.end

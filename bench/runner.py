@@ -129,7 +129,8 @@ class Runner:
 
         async def worker() -> None:
             while not self.stop.is_set():
-                prepared = self.source.get(next(numbers))
+                number = next(numbers)
+                prepared = self.source.get(number)
                 sent_at = time.perf_counter()
                 if sent_at >= outcome.measure_until:
                     return
@@ -143,6 +144,7 @@ class Runner:
                     outcome=failure,
                     at=done_at,
                     body=body,
+                    number=number,
                 )
 
         await asyncio.gather(*(worker() for _ in range(self.plan.connections)))
@@ -186,7 +188,12 @@ class Runner:
             failure, body = await send(self.session, prepared)
             done_at = time.perf_counter()
             self.recorder.done(
-                measured=measured, latency_s=done_at - due, outcome=failure, at=done_at, body=body
+                measured=measured,
+                latency_s=done_at - due,
+                outcome=failure,
+                at=done_at,
+                body=body,
+                number=number,
             )
         finally:
             slots.release()

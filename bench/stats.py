@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -33,9 +34,11 @@ class Recorder:
     """Counts the warm-up and the measured window apart; latencies only for the window.
 
     `outcome` is None for a 2xx, otherwise a kind: `HTTP 429`, `ClientConnectorError`, ...
+    With `answer_times`, it also keeps the wall-clock time (unix seconds) each measured 2xx
+    arrived, by request number (`answered_at`), to compare with times other processes store.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, answer_times: bool = False) -> None:
         self.warmup = Tally()
         self.measured = Tally()
         self.latencies: list[float] = []  # seconds, measured window only
@@ -43,6 +46,7 @@ class Recorder:
         self.samples: dict[str, str] = {}  # the first response body of each error kind
         self.interval: list[float] = []  # latencies since the last progress line
         self.interval_errors = 0
+        self.answered_at: dict[int, float] | None = {} if answer_times else None
 
     def sent(self, measured: bool) -> None:
         (self.measured if measured else self.warmup).sent += 1
@@ -55,11 +59,14 @@ class Recorder:
         outcome: str | None,
         at: float,
         body: bytes = b"",
+        number: int | None = None,
     ) -> None:
         tally = self.measured if measured else self.warmup
         self.interval.append(latency_s)
         if outcome is None:
             tally.ok += 1
+            if measured and self.answered_at is not None and number is not None:
+                self.answered_at[number] = time.time()
         else:
             tally.errors[outcome] += 1
             self.interval_errors += 1

@@ -74,12 +74,14 @@ def signed_status_list(keys: CurrentKeys, url: str, revoked: bytes) -> str:
 async def _status_slot(
     repo: OpenBadges, ctx: Ctx, system: str, keys: CurrentKeys
 ) -> tuple[str, int]:
-    """A list and an index of it that no credential ever had, drawn at random."""
+    """A list with room and an index of it that no credential has, drawn at random. Nothing is
+    locked here: the credential's insert counts the index against the list, and finds whether
+    another credential took either first (`OpenBadges.insert`)."""
     assert ctx.system_id is not None
     base_url = ctx.deps.settings.base_url
-    taken = await repo.take_slot(ctx.system_id)
-    if taken is not None:
-        list_id, size = taken["id"], taken["size"]
+    found = await repo.open_list(ctx.system_id)
+    if found is not None:
+        list_id, size = found["id"], found["size"]
     else:
         list_id, size = secrets.token_hex(8), status_list.MIN_ENTRIES
         url = status_list_url(base_url, system, list_id)
@@ -97,7 +99,6 @@ async def sign_credential(event: BadgeAwarded, ctx: Ctx) -> None:
     repo = ctx.deps.repository(ctx.conn)
     base_url = ctx.deps.settings.base_url
     keys = await ctx.deps.keyring.current(repo.signing_keys, ctx.system_id, event.system)
-    list_id, index = await _status_slot(repo.open_badges, ctx, event.system, keys)
     award = credential.Award(
         slug=event.uid,
         email=event.email,
@@ -106,23 +107,31 @@ async def sign_credential(event: BadgeAwarded, ctx: Ctx) -> None:
         expires=_moment(event.expires),
         evidence_url=event.evidence,
     )
-    document = credential.build(
-        award,
-        credential.Badge.from_wire(event.badge, _badge_url(ctx, event)),
-        credential.Issuer.from_wire(event.badge["system"], keys.did),
-        credential.StatusSlot(status_list_url(base_url, event.system, list_id), index),
-        base_url=base_url,
-    )
-    signed = signed_document(document, keys)
-    token = vc_jwt.encode(signed, keys.jwt_key, keys.jwt_kid)
-    revoked_early = await repo.open_badges.insert(
-        slug=event.uid,
-        system_id=ctx.system_id,
-        status_list_id=list_id,
-        status_index=index,
-        document=orjson.dumps(signed).decode(),
-        jwt=token,
-    )
+    badge = credential.Badge.from_wire(event.badge, _badge_url(ctx, event))
+    issuer = credential.Issuer.from_wire(event.badge["system"], keys.did)
+    while True:
+        list_id, index = await _status_slot(repo.open_badges, ctx, event.system, keys)
+        document = credential.build(
+            award,
+            badge,
+            issuer,
+            credential.StatusSlot(status_list_url(base_url, event.system, list_id), index),
+            base_url=base_url,
+        )
+        signed = signed_document(document, keys)
+        token = vc_jwt.encode(signed, keys.jwt_key, keys.jwt_kid)
+        revoked_early = await repo.open_badges.insert(
+            slug=event.uid,
+            system_id=ctx.system_id,
+            status_list_id=list_id,
+            status_index=index,
+            document=orjson.dumps(signed).decode(),
+            jwt=token,
+        )
+        if revoked_early is not None:
+            break
+        # Another credential filled the list or took the index since the draw: draw again.
+        log.info("open_badge.slot_lost", system_id=ctx.system_id, list_id=list_id)
     log.info("open_badge.signed", system_id=ctx.system_id, key_id=keys.ed25519.id)
     if revoked_early:
         # The award was revoked before its credential was signed (its events came in that

@@ -36,7 +36,9 @@ CREATE TABLE status_lists (
     document text NOT NULL,
     created_at timestamptz NOT NULL DEFAULT now(),
     updated_at timestamptz NOT NULL DEFAULT now(),
-    CHECK (used <= capacity AND capacity <= size)
+    -- `capacity` is where a list stops being drawn from: concurrent awards may pass it by a
+    -- few, never past `size` (`used` counts credentials, each with its own index).
+    CHECK (capacity <= size AND used <= size)
 );
 CREATE INDEX status_lists_open ON status_lists (system_id, created_at) WHERE used < capacity;
 
@@ -51,7 +53,10 @@ CREATE TABLE open_badges (
     document text NOT NULL,
     jwt text NOT NULL,
     revoked_at timestamptz,
-    created_at timestamptz NOT NULL DEFAULT now(),
+    -- When the row was inserted (the statement before its commit), not its transaction's start
+    -- (`now()`, before the status list's lock and the signing): how long after its award a
+    -- credential could be served (bench --credential-lag) reads it.
+    created_at timestamptz NOT NULL DEFAULT clock_timestamp(),
     -- An index is never given to two credentials.
     UNIQUE (status_list_id, status_index)
 );

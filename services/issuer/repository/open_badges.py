@@ -14,14 +14,12 @@ class OpenBadges:
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
 
-    async def take_slot(self, system_id: int) -> Row | None:
-        """Count one more index given out by the system's open list, and lock that list until
-        the caller's transaction ends (so two draws never race); None when no list has room."""
+    async def open_list(self, system_id: int) -> Row | None:
+        """The system's newest list with room (read, not locked: the credential's insert counts
+        its index against the list, see `insert`); None when no list has room."""
         row = await self._conn.fetchrow(
-            "UPDATE status_lists SET used = used + 1 WHERE id = ("
-            "  SELECT id FROM status_lists WHERE system_id = $1 AND used < capacity"
-            "  ORDER BY created_at DESC LIMIT 1 FOR UPDATE"
-            ") AND used < capacity RETURNING id, size",
+            "SELECT id, size FROM status_lists WHERE system_id = $1 AND used < capacity"
+            " ORDER BY created_at DESC LIMIT 1",
             system_id,
         )
         return dict(row) if row is not None else None
@@ -29,11 +27,11 @@ class OpenBadges:
     async def add_list(
         self, list_id: str, system_id: int, system: str, size: int, capacity: int, document: str
     ) -> None:
-        """A new, empty list that gives out its first index (to the caller)."""
+        """A new, empty list (its first index is counted by the credential's `insert`)."""
         await self._conn.execute(
             "INSERT INTO status_lists"
             " (id, system_id, system, size, capacity, used, revoked, document)"
-            " VALUES ($1, $2, $3, $4, $5, 1, $6, $7)",
+            " VALUES ($1, $2, $3, $4, $5, 0, $6, $7)",
             list_id,
             system_id,
             system,
@@ -63,15 +61,27 @@ class OpenBadges:
         status_index: int,
         document: str,
         jwt: str,
-    ) -> bool:
-        """Store a signed credential; True when its award was revoked before (the caller then
-        revokes it)."""
-        revoked_early = await self._conn.fetchval(
-            "WITH early AS (DELETE FROM early_revocations WHERE slug = $1 RETURNING 1),"
-            " added AS (INSERT INTO open_badges"
+    ) -> bool | None:
+        """Store a signed credential and count it on its list, in one statement: None when it
+        was not stored (the list reached its capacity, or another credential took the index,
+        since they were drawn: draw again), else whether its award was revoked before (the
+        caller then revokes it).
+
+        The draws and the signing before it run unlocked, so concurrent awards of one system
+        are not serialised through them; a list's count is raised only for a credential stored
+        (it is exact), and a list may pass its capacity by the few awards drawing at once."""
+        row = await self._conn.fetchrow(
+            "WITH added AS (INSERT INTO open_badges"
             "  (slug, system_id, status_list_id, status_index, document, jwt)"
-            "  VALUES ($1, $2, $3, $4, $5, $6))"
-            " SELECT EXISTS (SELECT 1 FROM early)",
+            "  SELECT $1::text, $2::bigint, id, $4::integer, $5::text, $6::text"
+            "  FROM status_lists WHERE id = $3 AND used < capacity"
+            "  ON CONFLICT (status_list_id, status_index) DO NOTHING RETURNING 1),"
+            " counted AS (UPDATE status_lists SET used = used + 1"
+            "  WHERE id = $3 AND EXISTS (SELECT 1 FROM added)),"
+            " early AS (DELETE FROM early_revocations"
+            "  WHERE slug = $1 AND EXISTS (SELECT 1 FROM added) RETURNING 1)"
+            " SELECT EXISTS (SELECT 1 FROM added) AS added,"
+            " EXISTS (SELECT 1 FROM early) AS revoked_early",
             slug,
             system_id,
             status_list_id,
@@ -79,7 +89,8 @@ class OpenBadges:
             document,
             jwt,
         )
-        return bool(revoked_early)
+        assert row is not None
+        return bool(row["revoked_early"]) if row["added"] else None
 
     async def revoke_early(self, system_id: int, slug: str) -> None:
         await self._conn.execute(

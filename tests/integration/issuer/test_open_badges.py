@@ -4,6 +4,7 @@ indexes never shared, lists that roll over, revocations in either order, rotatio
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Any
 
@@ -15,6 +16,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from services.issuer import handlers
 from services.issuer.deps import Deps, make_deps
 from services.issuer.ob3 import data_integrity, did, keys, status_list
+from services.issuer.repository.open_badges import OpenBadges
 from shared.config import Settings
 from shared.envelope import Envelope
 from shared.event_dispatch import EventDispatcher
@@ -150,6 +152,43 @@ class TestSigning:
         assert await issuer_pool.fetchval("SELECT count(*) FROM status_lists") == 2
         lists = await issuer_pool.fetch("SELECT DISTINCT status_list_id FROM open_badges")
         assert len(lists) == 2
+
+    async def test_a_slot_lost_after_the_draw_is_drawn_again(
+        self,
+        issuer_pool: asyncpg.Pool,
+        events: EventDispatcher[Deps],
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        """Draws and signing take no lock: an index taken, or a list filled, by another
+        credential in the meantime is found by the insert, and the award draws again."""
+        first = awarded()
+        await events.handle(first)
+        taken = await stored(issuer_pool, first.data["uid"])
+        real_free = OpenBadges.free_indexes
+        offered = iter([[taken["status_index"]]])
+
+        async def free_indexes(self: OpenBadges, list_id: str, drawn: list[int]) -> list[int]:
+            # The first draw offers the index `first` holds, as a racing draw would have seen it.
+            return next(offered, None) or await real_free(self, list_id, drawn)
+
+        monkeypatch.setattr(OpenBadges, "free_indexes", free_indexes)
+        second = awarded()
+        assert await events.handle(second)
+        row = await stored(issuer_pool, second.data["uid"])
+        assert row["status_index"] != taken["status_index"]
+        document = orjson.loads(row["document"])
+        assert document["credentialStatus"]["statusListIndex"] == str(row["status_index"])
+        # A list counts its credentials, not the draws that lost.
+        assert await issuer_pool.fetchval("SELECT used FROM status_lists") == 2
+
+    async def test_concurrent_awards_share_no_index_and_count_each_once(
+        self, issuer_pool: asyncpg.Pool, events: EventDispatcher[Deps]
+    ) -> None:
+        await events.handle(awarded())  # the keys and the list exist
+        await asyncio.gather(*(events.handle(awarded()) for _ in range(24)))
+        rows = await issuer_pool.fetch("SELECT status_list_id, status_index FROM open_badges")
+        assert len({(row["status_list_id"], row["status_index"]) for row in rows}) == 25
+        assert await issuer_pool.fetchval("SELECT sum(used) FROM status_lists") == 25
 
 
 class TestRevocation:

@@ -419,6 +419,26 @@ def _plan(report: dict[str, Any]) -> Plan:
     )
 
 
+def unclean(report: dict[str, Any]) -> int:
+    """Requests of the measured window that failed or were never sent."""
+    requests = report["requests"]
+    return int(sum(requests["errors"].values()) + requests["never_sent"])
+
+
+def throughput_line(report: dict[str, Any]) -> str:
+    """The rate, only for a run in which every request succeeded: a rate over failures (fast
+    errors, or requests never sent) would flatter the system."""
+    if unclean(report):
+        return (
+            f"throughput   not reported: {unclean(report):,} requests failed or were never sent"
+            " (see errors below; fix them, or lower the load, and run again)"
+        )
+    return (
+        f"throughput   {report['throughput_rps']:,.1f} req/s answered, "
+        f"{report['ok_rps']:,.1f}/s 2xx"
+    )
+
+
 def render(report: dict[str, Any]) -> str:
     requests, signing = report["requests"], report["signing"]
     failed = sum(requests["errors"].values())
@@ -454,8 +474,7 @@ def render(report: dict[str, Any]) -> str:
             else ""
         )
         + f"  (warm-up, not counted: {report['warmup']['sent']:,} sent)",
-        f"throughput   {report['throughput_rps']:,.1f} req/s answered, "
-        f"{report['ok_rps']:,.1f}/s 2xx",
+        throughput_line(report),
     ]
     latency = report["latency_ms"]
     if latency:
@@ -475,7 +494,8 @@ def render(report: dict[str, Any]) -> str:
             lines.append(f"  note: {RATE_LIMIT_HINT}")
     cpu = report["cpu_cores"]
     if cpu:
-        answered = report["throughput_rps"]
+        # CPU per request only where every request counted (as the rate).
+        answered = 0 if unclean(report) else report["throughput_rps"]
         lines.append(f"cpu          cores busy over the measured window ({os.cpu_count()} cores)")
         for label, cores in cpu.items():
             shared = label in ("machine", "everything else")
@@ -555,4 +575,4 @@ def main(argv: list[str] | None = None) -> int:
     lag = report["credential_lag"]
     if lag is not None and lag["missing"]:
         return 1
-    return 0 if report["requests"]["ok"] else 1
+    return 0 if report["requests"]["ok"] and not unclean(report) else 1

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Generic, cast
 
@@ -238,11 +239,15 @@ class EventDispatcher(Generic[DepsT]):
                 for waiting in batch:
                     _spawn(self._alone(waiting))
         else:
-            try:
-                await asyncio.gather(*(waiting.message.ack() for waiting in batch))
-            finally:
-                for waiting in batch:
-                    waiting.done()
+            acks = await asyncio.gather(
+                *(waiting.message.ack() for waiting in batch), return_exceptions=True
+            )
+            failed = sum(isinstance(ack, BaseException) for ack in acks)
+            if failed:
+                # The channel went away: those messages come again, and the inbox skips them.
+                log.warning("event.ack_failed", type=event_type, count=failed)
+            for waiting in batch:
+                waiting.done()
         finally:
             self._in_flight[event_type] -= 1
             self._start_batches(event_type)
@@ -267,7 +272,7 @@ class EventDispatcher(Generic[DepsT]):
                 waiting.done()
 
 
-def _bound(envelope: Envelope) -> Any:
+def _bound(envelope: Envelope) -> AbstractContextManager[None]:
     return structlog.contextvars.bound_contextvars(
         correlation_id=envelope.correlation_id,
         message_id=str(envelope.message_id),

@@ -7,6 +7,11 @@ marked `@chooses_commit` instead picks its commit mode itself, up front, before 
 `await ctx.begin()` for that same transaction, or `ctx.commit_at_once(...)` to commit its whole
 effect in one statement without a transaction (fewer round trips to Postgres). Either way the
 same SQL and the same events serve, and nothing runs twice.
+
+An event handler marked `@handles_batches` takes a list of its events instead of one, with a
+`BatchContext` (`async def handler(events, ctx)`): the deliveries that arrive together are
+handled in one transaction (`shared.event_dispatch`), and `ctx.each[i]` is the `Context` of
+`events[i]` (its envelope, its `emit`).
 """
 
 from __future__ import annotations
@@ -37,6 +42,18 @@ def chooses_commit(handler: H) -> H:
 
 def does_choose_commit(handler: Callable[..., Any]) -> bool:
     return bool(getattr(handler, "plaudit_chooses_commit", False))
+
+
+def handles_batches(handler: H) -> H:
+    """Mark an event handler that takes `(events: list[Event], ctx: BatchContext)`: the
+    deliveries of its event type that arrive together are handled in one transaction. It is
+    then its event's only handler."""
+    handler.plaudit_handles_batches = True  # type: ignore[attr-defined]
+    return handler
+
+
+def does_handle_batches(handler: Callable[..., Any]) -> bool:
+    return bool(getattr(handler, "plaudit_handles_batches", False))
 
 
 def borrows_connections(handler: H) -> H:
@@ -153,4 +170,20 @@ class Context(Generic[DepsT]):
         return count
 
 
+@dataclass
+class BatchContext(Generic[DepsT]):
+    """What a `@handles_batches` handler gets: the batch's connection (in its transaction), the
+    service's dependencies, and one `Context` per event, in the events' order, on that same
+    connection (for each event's envelope, system and `emit`)."""
+
+    conn: Connection
+    deps: DepsT
+    each: list[Context[DepsT]]
+    # Called once the batch's transaction has committed.
+    after_commit: list[Callable[[], None]] = field(default_factory=list)
+
+
 Handler = Callable[[Any, Context[DepsT]], Awaitable[Any]]
+BatchHandler = Callable[[list[Any], BatchContext[DepsT]], Awaitable[Any]]
+# What an event type's subscribers may be: plain handlers, or one `@handles_batches` handler.
+EventHandler = Handler[DepsT] | BatchHandler[DepsT]

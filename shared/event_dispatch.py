@@ -7,13 +7,25 @@ so every delivery has one. A transient failure requeues the message after a paus
 never succeed (a `PermanentError`, a message breaking its contract, or the queue's delivery
 limit) is dead-lettered. A handler marked `@chooses_commit` handles its event in one statement
 instead (`Context.handle_at_once`), and is then the event's only handler.
+
+A handler marked `@handles_batches` (its event's only handler) takes the deliveries of its event
+type that arrive together: those of one event-loop tick, and those that arrive while
+`BATCHES_IN_FLIGHT` batches of the type are being handled, up to `MAX_BATCH` in a batch. A batch
+is one transaction: the inbox rows of all its events in one statement (only the fresh ones go
+to the handler; a duplicate is acked), the handler once (`BatchContext`, with one `Context` per
+event), the outbox rows, one commit; then every message is acked. Should anything of it fail,
+nothing of it is kept, and each of its messages is handled again alone, as a batch of one, so a
+poison message is dead-lettered (or requeued) by itself and never takes the others with it. A
+batch of one is the same path.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping, Sequence
-from typing import Generic
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from typing import Any, Generic, cast
 
 import asyncpg
 import pydantic
@@ -21,7 +33,16 @@ import structlog
 from aio_pika.abc import AbstractIncomingMessage
 
 from shared import inbox
-from shared.context import Context, DepsT, Handler, does_choose_commit
+from shared.context import (
+    BatchContext,
+    BatchHandler,
+    Context,
+    DepsT,
+    EventHandler,
+    Handler,
+    does_choose_commit,
+    does_handle_batches,
+)
 from shared.envelope import Envelope
 from shared.errors import PermanentError, RetryableError
 from shared.messages.base import Message
@@ -34,28 +55,71 @@ log = structlog.get_logger()
 # database outage does not turn into a hot redelivery loop.
 MAX_REQUEUE_DELAY_S = 5.0
 
+# A batch's size bound: its statements' arrays and its transaction stay small (tens of ms).
+MAX_BATCH = 64
+# Batches of one event type handled at once, each on a connection of its own: while one waits
+# on Postgres the other signs, and deliveries gather for the next.
+BATCHES_IN_FLIGHT = 2
+
+# Batch tasks in flight, referenced so that none is garbage-collected before it finishes.
+_running: set[asyncio.Task[Any]] = set()
+
+
+@dataclass
+class _Waiting:
+    """A delivery of a batched event type, and what its consumer waits on until it is settled."""
+
+    envelope: Envelope
+    message: AbstractIncomingMessage
+    settled: asyncio.Future[None] = field(
+        default_factory=lambda: asyncio.get_running_loop().create_future()
+    )
+
+    def done(self) -> None:
+        if not self.settled.done():
+            self.settled.set_result(None)
+
+
+def _spawn(work: Any) -> None:
+    task = asyncio.ensure_future(work)
+    _running.add(task)
+    task.add_done_callback(_running.discard)
+
 
 class EventDispatcher(Generic[DepsT]):
     def __init__(
         self,
         pool: asyncpg.Pool,
         deps: DepsT,
-        handlers: Mapping[type[Message], Sequence[Handler[DepsT]]],
+        handlers: Mapping[type[Message], Sequence[EventHandler[DepsT]]],
         relay: OutboxRelay | None = None,
     ) -> None:
         self._pool = pool
         self._deps = deps
-        self._handlers = {model.TYPE: list(subscribers) for model, subscribers in handlers.items()}
-        for event_type, subscribers in self._handlers.items():
-            if len(subscribers) > 1 and any(map(does_choose_commit, subscribers)):
-                raise RuntimeError(f"{event_type}: a handler that commits itself is the only one")
+        self._handlers: dict[str, list[Handler[DepsT]]] = {}
+        self._batched: dict[str, BatchHandler[DepsT]] = {}
+        for model, subscribers in handlers.items():
+            alone = [h for h in subscribers if does_choose_commit(h) or does_handle_batches(h)]
+            if len(subscribers) > 1 and alone:
+                raise RuntimeError(f"{model.TYPE}: a handler that commits itself is the only one")
+            if alone and does_handle_batches(alone[0]):
+                self._batched[model.TYPE] = cast(BatchHandler[DepsT], alone[0])
+            else:
+                self._handlers[model.TYPE] = [cast(Handler[DepsT], h) for h in subscribers]
         self._models = registered(handlers)
         self._relay = relay
+        self._waiting: dict[str, list[_Waiting]] = {}
+        self._in_flight: dict[str, int] = dict.fromkeys(self._batched, 0)
 
     @property
     def event_types(self) -> frozenset[str]:
         """What this service acts on: what its queue is bound to."""
-        return frozenset(self._handlers)
+        return frozenset(self._handlers) | frozenset(self._batched)
+
+    @property
+    def batches(self) -> bool:
+        """Whether some event type is handled in batches (its queue wants a larger prefetch)."""
+        return bool(self._batched)
 
     async def __call__(self, message: AbstractIncomingMessage) -> None:
         """Handle one delivery: ack after commit, requeue on a transient failure, dead-letter a
@@ -66,26 +130,22 @@ class EventDispatcher(Generic[DepsT]):
             log.error("event.malformed", routing_key=message.routing_key)
             await message.reject(requeue=False)
             return
-        with structlog.contextvars.bound_contextvars(
-            correlation_id=envelope.correlation_id,
-            message_id=str(envelope.message_id),
-            type=envelope.type,
-        ):
+        if envelope.type in self._batched:
+            await self._join(_Waiting(envelope, message))
+            return
+        with _bound(envelope):
             try:
                 await self.handle(envelope)
-            except (PermanentError, pydantic.ValidationError):
-                log.exception("event.dead_lettered")
-                await message.reject(requeue=False)
             except Exception as error:
-                delay = error.delay_s if isinstance(error, RetryableError) else 1.0
-                log.warning("event.retrying", error=type(error).__name__, delay_s=delay)
-                await asyncio.sleep(min(delay, MAX_REQUEUE_DELAY_S))
-                await message.nack(requeue=True)
+                await _fail(message, error)
             else:
                 await message.ack()
 
     async def handle(self, envelope: Envelope) -> bool:
         """Run the subscribers of one event; False when it had been handled before."""
+        if envelope.type in self._batched:
+            (fresh,) = await self.handle_batch([envelope])
+            return fresh
         model = self._models.get(envelope.type)
         if model is None:
             # Not bound here: only a stale binding of an earlier version can bring it.
@@ -120,3 +180,114 @@ class EventDispatcher(Generic[DepsT]):
             callback()
         log.info("event.handled", system_id=envelope.system_id)
         return True
+
+    async def handle_batch(self, envelopes: Sequence[Envelope]) -> list[bool]:
+        """Run the batch handler of events of one type in one transaction; for each event,
+        whether it was fresh (False: handled before, or earlier in the batch)."""
+        (event_type,) = {envelope.type for envelope in envelopes}
+        handler = self._batched[event_type]
+        model = self._models[event_type]
+        events = [model.from_data(envelope.data) for envelope in envelopes]
+        async with self._pool.acquire() as conn, conn.transaction():
+            fresh = await inbox.record_events(conn, envelopes)
+            contexts = [
+                Context(conn, self._deps, envelope, system_id=envelope.system_id)
+                for envelope, new in zip(envelopes, fresh, strict=True)
+                if new
+            ]
+            for context in contexts:
+                context.in_transaction = True
+            batch = BatchContext(conn, self._deps, contexts)
+            if contexts:
+                await handler([e for e, new in zip(events, fresh, strict=True) if new], batch)
+            outbox_rows = await write_events(conn, [e for c in contexts for e in c.events])
+        if outbox_rows and self._relay is not None:
+            self._relay.relay_soon(outbox_rows)
+        for context in contexts:
+            for callback in context.after_commit:
+                callback()
+        for callback in batch.after_commit:
+            callback()
+        log.info("event.batch_handled", type=event_type, size=len(envelopes), fresh=len(contexts))
+        return fresh
+
+    async def _join(self, waiting: _Waiting) -> None:
+        """Queue a delivery for the next batch of its type; return once it is settled."""
+        queued = self._waiting.setdefault(waiting.envelope.type, [])
+        queued.append(waiting)
+        if len(queued) == 1:
+            # Runs after everything ready in this tick: the tick's deliveries join one batch.
+            asyncio.get_running_loop().call_soon(self._start_batches, waiting.envelope.type)
+        await waiting.settled
+
+    def _start_batches(self, event_type: str) -> None:
+        queued = self._waiting.get(event_type)
+        while queued and self._in_flight[event_type] < BATCHES_IN_FLIGHT:
+            batch = queued[:MAX_BATCH]
+            del queued[:MAX_BATCH]
+            self._in_flight[event_type] += 1
+            _spawn(self._run_batch(event_type, batch))
+
+    async def _run_batch(self, event_type: str, batch: list[_Waiting]) -> None:
+        try:
+            await self.handle_batch([waiting.envelope for waiting in batch])
+        except Exception as error:
+            if len(batch) == 1:
+                _spawn(self._settle_failed(batch[0], error))
+            else:
+                log.warning("event.batch_failed", type=event_type, size=len(batch), exc_info=True)
+                for waiting in batch:
+                    _spawn(self._alone(waiting))
+        else:
+            acks = await asyncio.gather(
+                *(waiting.message.ack() for waiting in batch), return_exceptions=True
+            )
+            failed = sum(isinstance(ack, BaseException) for ack in acks)
+            if failed:
+                # The channel went away: those messages come again, and the inbox skips them.
+                log.warning("event.ack_failed", type=event_type, count=failed)
+            for waiting in batch:
+                waiting.done()
+        finally:
+            self._in_flight[event_type] -= 1
+            self._start_batches(event_type)
+
+    async def _alone(self, waiting: _Waiting) -> None:
+        """A message of a failed batch, handled again as a batch of its own."""
+        with _bound(waiting.envelope):
+            try:
+                await self.handle_batch([waiting.envelope])
+            except Exception as error:
+                await self._settle_failed(waiting, error)
+            else:
+                await waiting.message.ack()
+            finally:
+                waiting.done()
+
+    async def _settle_failed(self, waiting: _Waiting, error: Exception) -> None:
+        with _bound(waiting.envelope):
+            try:
+                await _fail(waiting.message, error)
+            finally:
+                waiting.done()
+
+
+def _bound(envelope: Envelope) -> AbstractContextManager[None]:
+    return structlog.contextvars.bound_contextvars(
+        correlation_id=envelope.correlation_id,
+        message_id=str(envelope.message_id),
+        type=envelope.type,
+    )
+
+
+async def _fail(message: AbstractIncomingMessage, error: Exception) -> None:
+    """Settle a message whose handling failed: dead-letter what can never succeed, requeue the
+    rest after a pause."""
+    if isinstance(error, PermanentError | pydantic.ValidationError):
+        log.error("event.dead_lettered", exc_info=error)
+        await message.reject(requeue=False)
+        return
+    delay = error.delay_s if isinstance(error, RetryableError) else 1.0
+    log.warning("event.retrying", error=type(error).__name__, delay_s=delay)
+    await asyncio.sleep(min(delay, MAX_REQUEUE_DELAY_S))
+    await message.nack(requeue=True)

@@ -9,6 +9,7 @@ may be used again); a deleted system's rows are purged with it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import asyncpg
@@ -150,6 +151,26 @@ async def record_event(conn: Connection, envelope: Envelope) -> bool:
             envelope.system_id,
         )
     )
+
+
+async def record_events(conn: Connection, envelopes: Sequence[Envelope]) -> list[bool]:
+    """Mark a batch of events handled in one statement, in the caller's transaction: for each,
+    whether it was new (False: handled before, or earlier in the same batch)."""
+    rows = await conn.fetch(
+        "INSERT INTO inbox (message_id, type, system_id)"
+        " SELECT * FROM unnest($1::uuid[], $2::text[], $3::bigint[])"
+        " ON CONFLICT DO NOTHING RETURNING message_id",
+        [envelope.message_id for envelope in envelopes],
+        [envelope.type for envelope in envelopes],
+        [envelope.system_id for envelope in envelopes],
+    )
+    new = {str(row[0]) for row in rows}
+    fresh = []
+    for envelope in envelopes:
+        key = str(envelope.message_id)
+        fresh.append(key in new)
+        new.discard(key)
+    return fresh
 
 
 async def event_at_once(

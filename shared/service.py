@@ -22,7 +22,7 @@ import structlog
 from shared import db, inbox, topology
 from shared.bus import Bus, Consumer
 from shared.config import Settings
-from shared.context import DepsT, Handler
+from shared.context import DepsT, EventHandler, Handler
 from shared.entrypoint import wait_until_reachable
 from shared.event_dispatch import EventDispatcher
 from shared.messages.base import Message
@@ -36,6 +36,9 @@ log = structlog.get_logger()
 # at once, without a backlog that only adds latency.
 REQUEST_PREFETCH = 32
 EVENT_PREFETCH = 32
+# A queue whose events are handled in batches: enough for the batches in flight and the next
+# ones to gather (`shared.event_dispatch`).
+BATCH_EVENT_PREFETCH = 128
 JANITOR_INTERVAL_S = 3600.0
 
 
@@ -54,7 +57,7 @@ class ServiceSpec(Generic[DepsT]):
     migrations: Path
     make_deps: Callable[[Settings, asyncpg.Pool], DepsT]
     request_handlers: Mapping[type[Message], Handler[DepsT]]
-    event_handlers: Mapping[type[Message], Sequence[Handler[DepsT]]]
+    event_handlers: Mapping[type[Message], Sequence[EventHandler[DepsT]]]
     event_queue: str | None
     # SQL run every hour to drop what has outlived its use (the inbox is always pruned).
     housekeeping: tuple[str, ...] = ()
@@ -100,9 +103,8 @@ async def running(spec: ServiceSpec[DepsT], settings: Settings) -> AsyncIterator
             await server.start()
             consumer: Consumer | None = None
             if spec.event_queue is not None:
-                consumer = await bus.consume(
-                    spec.event_queue, runtime.events, prefetch=EVENT_PREFETCH
-                )
+                prefetch = BATCH_EVENT_PREFETCH if runtime.events.batches else EVENT_PREFETCH
+                consumer = await bus.consume(spec.event_queue, runtime.events, prefetch=prefetch)
             workers = spec.workers(deps)
             for worker in workers:
                 await worker.start(relay)

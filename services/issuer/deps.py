@@ -20,7 +20,7 @@ from services.issuer.keyring import Keyring
 from services.issuer.repository import Repository
 from services.issuer.scheduler import Scheduler
 from shared.config import Settings
-from shared.context import Context
+from shared.context import BatchContext, Context
 from shared.crypto import SecretBox
 from shared.db import Connection
 
@@ -62,3 +62,4 @@ def make_deps(settings: Settings, pool: asyncpg.Pool) -> Deps:
 
 
 Ctx = Context[Deps]
+BatchCtx = BatchContext[Deps]

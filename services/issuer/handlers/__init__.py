@@ -4,6 +4,8 @@ registries at the bottom, merged here."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from services.issuer.deps import Deps
 from services.issuer.handlers import (
     baking,
@@ -13,7 +15,7 @@ from services.issuer.handlers import (
     systems,
     verification,
 )
-from shared.context import Handler
+from shared.context import EventHandler, Handler
 from shared.messages.base import Message
 
 REQUEST_HANDLERS: dict[type[Message], Handler[Deps]] = {
@@ -24,7 +26,7 @@ REQUEST_HANDLERS: dict[type[Message], Handler[Deps]] = {
     **baking.HANDLERS,
 }
 
-EVENT_HANDLERS: dict[type[Message], list[Handler[Deps]]] = {
+EVENT_HANDLERS: dict[type[Message], Sequence[EventHandler[Deps]]] = {
     **credentials.EVENT_HANDLERS,
     **open_badges.EVENT_HANDLERS,
     **systems.EVENT_HANDLERS,

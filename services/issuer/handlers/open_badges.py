@@ -2,7 +2,9 @@
 `badge.awarded` arrives (after the award committed), in both forms (JSON-LD with an
 `eddsa-rdfc-2022` proof, and a VC-JWT), with a status list entry; a `badge.revoked` sets its
 bit and signs its list again. Both happen in the event's transaction, so a redelivery (the inbox)
-never signs twice and a crash leaves nothing half-done."""
+never signs twice and a crash leaves nothing half-done. Awards are signed in batches (the
+`badge.awarded` that arrive together, `shared.event_dispatch`): per batch, one read of each
+system's keys, one of its open list and one index check for all its draws, one insert."""
 
 from __future__ import annotations
 
@@ -13,12 +15,12 @@ from typing import Any
 import orjson
 import structlog
 
-from services.issuer.deps import Ctx, Deps
+from services.issuer.deps import BatchCtx, Ctx, Deps
 from services.issuer.keyring import CurrentKeys
 from services.issuer.ob3 import credential, data_integrity, status_list, vc_jwt
 from services.issuer.repository import Repository
-from services.issuer.repository.open_badges import OpenBadges
-from shared.context import Handler
+from services.issuer.repository.open_badges import OpenBadges, SignedCredential
+from shared.context import EventHandler, Handler, handles_batches
 from shared.errors import NotFound
 from shared.messages.base import Message
 from shared.messages.instances import BadgeAwarded, BadgeRevoked
@@ -71,34 +73,38 @@ def signed_status_list(keys: CurrentKeys, url: str, revoked: bytes) -> str:
     return orjson.dumps(signed_document(document, keys)).decode()
 
 
-async def _status_slot(
-    repo: OpenBadges, ctx: Ctx, system: str, keys: CurrentKeys
-) -> tuple[str, int]:
-    """A list with room and an index of it that no credential has, drawn at random. Nothing is
-    locked here: the credential's insert counts the index against the list, and finds whether
-    another credential took either first (`OpenBadges.insert`)."""
-    assert ctx.system_id is not None
-    base_url = ctx.deps.settings.base_url
-    found = await repo.open_list(ctx.system_id)
+async def _status_slots(
+    repo: OpenBadges, base_url: str, system_id: int, system: str, keys: CurrentKeys, count: int
+) -> list[tuple[str, int]]:
+    """`count` slots of a list with room: distinct indexes of it that no credential has, drawn
+    at random. Nothing is locked here: the credentials' insert counts the indexes against the
+    list, and finds whether another credential took one, or filled the list, first
+    (`OpenBadges.insert`)."""
+    found = await repo.open_list(system_id)
     if found is not None:
         list_id, size = found["id"], found["size"]
     else:
         list_id, size = secrets.token_hex(8), status_list.MIN_ENTRIES
         url = status_list_url(base_url, system, list_id)
         document = signed_status_list(keys, url, bytes(size // 8))
-        await repo.add_list(list_id, ctx.system_id, system, size, LIST_CAPACITY, document)
-    while True:
-        drawn = [secrets.randbelow(size) for _ in range(DRAWS)]
-        free = await repo.free_indexes(list_id, drawn)
-        if free:
-            return list_id, free[0]
+        await repo.add_list(list_id, system_id, system, size, LIST_CAPACITY, document)
+    chosen: list[int] = []
+    while len(chosen) < count:
+        # At most half a list is given out: twice the draws needed (and a few) find them all
+        # in one round trip most of the time.
+        need = count - len(chosen)
+        drawn = {secrets.randbelow(size) for _ in range(2 * need + DRAWS)}
+        free = await repo.free_indexes(list_id, sorted(drawn.difference(chosen)))
+        chosen.extend(free[:need])
+    return [(list_id, index) for index in chosen]
 
 
-async def sign_credential(event: BadgeAwarded, ctx: Ctx) -> None:
+def _signed(
+    event: BadgeAwarded, ctx: Ctx, keys: CurrentKeys, slot: tuple[str, int]
+) -> SignedCredential:
+    """The award's credential for its status slot, signed in both forms."""
     assert ctx.system_id is not None
-    repo = ctx.deps.repository(ctx.conn)
     base_url = ctx.deps.settings.base_url
-    keys = await ctx.deps.keyring.current(repo.signing_keys, ctx.system_id, event.system)
     award = credential.Award(
         slug=event.uid,
         email=event.email,
@@ -109,31 +115,62 @@ async def sign_credential(event: BadgeAwarded, ctx: Ctx) -> None:
     )
     badge = credential.Badge.from_wire(event.badge, _badge_url(ctx, event))
     issuer = credential.Issuer.from_wire(event.badge["system"], keys.did)
-    while True:
-        list_id, index = await _status_slot(repo.open_badges, ctx, event.system, keys)
-        document = credential.build(
-            award,
-            badge,
-            issuer,
-            credential.StatusSlot(status_list_url(base_url, event.system, list_id), index),
-            base_url=base_url,
-        )
-        signed = signed_document(document, keys)
-        token = vc_jwt.encode(signed, keys.jwt_key, keys.jwt_kid)
-        revoked_early = await repo.open_badges.insert(
-            slug=event.uid,
-            system_id=ctx.system_id,
-            status_list_id=list_id,
-            status_index=index,
-            document=orjson.dumps(signed).decode(),
-            jwt=token,
-        )
-        if revoked_early is not None:
-            break
-        # Another credential filled the list or took the index since the draw: draw again.
-        log.info("open_badge.slot_lost", system_id=ctx.system_id, list_id=list_id)
-    log.info("open_badge.signed", system_id=ctx.system_id, key_id=keys.ed25519.id)
-    if revoked_early:
+    list_id, index = slot
+    document = credential.build(
+        award,
+        badge,
+        issuer,
+        credential.StatusSlot(status_list_url(base_url, event.system, list_id), index),
+        base_url=base_url,
+    )
+    signed = signed_document(document, keys)
+    return SignedCredential(
+        slug=event.uid,
+        system_id=ctx.system_id,
+        status_list_id=list_id,
+        status_index=index,
+        document=orjson.dumps(signed).decode(),
+        jwt=vc_jwt.encode(signed, keys.jwt_key, keys.jwt_kid),
+    )
+
+
+@handles_batches
+async def sign_credentials(events: list[BadgeAwarded], batch: BatchCtx) -> None:
+    repo = batch.deps.repository(batch.conn)
+    base_url = batch.deps.settings.base_url
+    keys: dict[int, CurrentKeys] = {}
+    waiting: dict[int, list[tuple[BadgeAwarded, Ctx]]] = {}
+    for event, ctx in zip(events, batch.each, strict=True):
+        assert ctx.system_id is not None
+        if ctx.system_id not in keys:
+            keys[ctx.system_id] = await batch.deps.keyring.current(
+                repo.signing_keys, ctx.system_id, event.system
+            )
+        waiting.setdefault(ctx.system_id, []).append((event, ctx))
+    revoked_early: list[tuple[BadgeAwarded, Ctx]] = []
+    while waiting:
+        signed = []
+        for system_id, awards in waiting.items():
+            system_keys = keys[system_id]
+            slots = await _status_slots(
+                repo.open_badges, base_url, system_id, awards[0][0].system, system_keys, len(awards)
+            )
+            for (event, ctx), slot in zip(awards, slots, strict=True):
+                signed.append(_signed(event, ctx, system_keys, slot))
+        stored = await repo.open_badges.insert(signed)
+        lost: dict[int, list[tuple[BadgeAwarded, Ctx]]] = {}
+        for system_id, awards in waiting.items():
+            for event, ctx in awards:
+                if event.uid not in stored:
+                    lost.setdefault(system_id, []).append((event, ctx))
+                elif stored[event.uid]:
+                    revoked_early.append((event, ctx))
+        if lost:
+            # Another credential filled a list or took an index since the draw: draw again.
+            log.info("open_badge.slots_lost", lost=sum(map(len, lost.values())))
+        waiting = lost
+    log.info("open_badge.signed", count=len(events), systems=len(keys))
+    for event, ctx in revoked_early:
         # The award was revoked before its credential was signed (its events came in that
         # order): the credential is born revoked.
         await _revoke(repo, ctx, event.system, event.uid)
@@ -199,7 +236,7 @@ HANDLERS: dict[type[Message], Handler[Deps]] = {
     GetOpenBadgeCredential: get_open_badge_credential,
     GetStatusList: get_status_list,
 }
-EVENT_HANDLERS: dict[type[Message], list[Handler[Deps]]] = {
-    BadgeAwarded: [sign_credential],
+EVENT_HANDLERS: dict[type[Message], list[EventHandler[Deps]]] = {
+    BadgeAwarded: [sign_credentials],
     BadgeRevoked: [revoke_credential],
 }

@@ -3,11 +3,25 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from shared.db import Connection
 
 Row = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class SignedCredential:
+    """A credential signed for its status slot, to store (`OpenBadges.insert`)."""
+
+    slug: str
+    system_id: int
+    status_list_id: str
+    status_index: int
+    document: str
+    jwt: str
 
 
 class OpenBadges:
@@ -52,45 +66,39 @@ class OpenBadges:
         held = {row["status_index"] for row in taken}
         return [index for index in candidates if index not in held]
 
-    async def insert(
-        self,
-        *,
-        slug: str,
-        system_id: int,
-        status_list_id: str,
-        status_index: int,
-        document: str,
-        jwt: str,
-    ) -> bool | None:
-        """Store a signed credential and count it on its list, in one statement: None when it
-        was not stored (the list reached its capacity, or another credential took the index,
-        since they were drawn: draw again), else whether its award was revoked before (the
-        caller then revokes it).
+    async def insert(self, credentials: Sequence[SignedCredential]) -> dict[str, bool]:
+        """Store signed credentials and count each on its list, in one statement: for each one
+        stored, by slug, whether its award was revoked before (the caller then revokes it). One
+        missing was not stored: its list reached its capacity, or another credential took its
+        index, since they were drawn (draw again).
 
-        The draws and the signing before it run unlocked, so concurrent awards of one system
-        are not serialised through them; a list's count is raised only for a credential stored
-        (it is exact), and a list may pass its capacity by the few awards drawing at once."""
-        row = await self._conn.fetchrow(
-            "WITH added AS (INSERT INTO open_badges"
+        The draws and the signing before it run unlocked, so concurrent batches of one system
+        are not serialised through them; a list's count is raised by the credentials stored
+        (it is exact), and a list may pass its capacity by the awards drawing at once."""
+        rows = await self._conn.fetch(
+            "WITH drawn AS (SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[],"
+            "  $4::integer[], $5::text[], $6::text[])"
+            "  AS d (slug, system_id, list_id, index, document, jwt)),"
+            " added AS (INSERT INTO open_badges"
             "  (slug, system_id, status_list_id, status_index, document, jwt)"
-            "  SELECT $1::text, $2::bigint, id, $4::integer, $5::text, $6::text"
-            "  FROM status_lists WHERE id = $3 AND used < capacity"
-            "  ON CONFLICT (status_list_id, status_index) DO NOTHING RETURNING 1),"
-            " counted AS (UPDATE status_lists SET used = used + 1"
-            "  WHERE id = $3 AND EXISTS (SELECT 1 FROM added)),"
+            "  SELECT d.slug, d.system_id, d.list_id, d.index, d.document, d.jwt"
+            "  FROM drawn d JOIN status_lists l ON l.id = d.list_id AND l.used < l.capacity"
+            "  ON CONFLICT (status_list_id, status_index) DO NOTHING"
+            "  RETURNING slug, status_list_id),"
+            " counted AS (UPDATE status_lists l SET used = l.used + c.n"
+            "  FROM (SELECT status_list_id, count(*) AS n FROM added GROUP BY 1) c"
+            "  WHERE l.id = c.status_list_id),"
             " early AS (DELETE FROM early_revocations"
-            "  WHERE slug = $1 AND EXISTS (SELECT 1 FROM added) RETURNING 1)"
-            " SELECT EXISTS (SELECT 1 FROM added) AS added,"
-            " EXISTS (SELECT 1 FROM early) AS revoked_early",
-            slug,
-            system_id,
-            status_list_id,
-            status_index,
-            document,
-            jwt,
+            "  WHERE slug IN (SELECT slug FROM added) RETURNING slug)"
+            " SELECT a.slug, a.slug IN (SELECT slug FROM early) AS revoked_early FROM added a",
+            [c.slug for c in credentials],
+            [c.system_id for c in credentials],
+            [c.status_list_id for c in credentials],
+            [c.status_index for c in credentials],
+            [c.document for c in credentials],
+            [c.jwt for c in credentials],
         )
-        assert row is not None
-        return bool(row["revoked_early"]) if row["added"] else None
+        return {row["slug"]: bool(row["revoked_early"]) for row in rows}
 
     async def revoke_early(self, system_id: int, slug: str) -> None:
         await self._conn.execute(

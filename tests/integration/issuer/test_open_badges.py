@@ -1,6 +1,7 @@
 """Open Badges 3.0 in the issuer on real Postgres, through the event dispatcher with the real
 Deps, as the service runs it: each award signed once (a redelivery never signs again), status
-indexes never shared, lists that roll over, revocations in either order, rotation."""
+indexes never shared, lists that roll over, revocations in either order, rotation; and in
+batches, as the awards that arrive together are signed."""
 
 from __future__ import annotations
 
@@ -189,6 +190,92 @@ class TestSigning:
         rows = await issuer_pool.fetch("SELECT status_list_id, status_index FROM open_badges")
         assert len({(row["status_list_id"], row["status_index"]) for row in rows}) == 25
         assert await issuer_pool.fetchval("SELECT sum(used) FROM status_lists") == 25
+
+
+class TestSigningInBatches:
+    async def test_a_batch_draws_distinct_indexes_and_counts_each_credential_once(
+        self, issuer_pool: asyncpg.Pool, events: EventDispatcher[Deps]
+    ) -> None:
+        batch = [awarded() for _ in range(40)]
+        assert await events.handle_batch(batch) == [True] * 40
+        rows = await issuer_pool.fetch("SELECT slug, status_list_id, status_index FROM open_badges")
+        assert {row["slug"] for row in rows} == {envelope.data["uid"] for envelope in batch}
+        assert len({row["status_index"] for row in rows}) == 40
+        assert len({row["status_list_id"] for row in rows}) == 1
+        assert await issuer_pool.fetchval("SELECT used FROM status_lists") == 40
+        for envelope in batch[:3]:
+            row = await stored(issuer_pool, envelope.data["uid"])
+            document = orjson.loads(row["document"])
+            assert document["credentialStatus"]["statusListIndex"] == str(row["status_index"])
+
+    async def test_a_redelivery_in_a_batch_is_signed_once(
+        self, issuer_pool: asyncpg.Pool, events: EventDispatcher[Deps]
+    ) -> None:
+        before, fresh = awarded(), awarded()
+        await events.handle(before)
+        assert await events.handle_batch([before, fresh, fresh]) == [False, True, False]
+        assert await issuer_pool.fetchval("SELECT count(*) FROM open_badges") == 2
+        assert await issuer_pool.fetchval("SELECT used FROM status_lists") == 2
+
+    async def test_slots_lost_after_the_draw_are_drawn_and_signed_again(
+        self,
+        issuer_pool: asyncpg.Pool,
+        events: EventDispatcher[Deps],
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        first = awarded()
+        await events.handle(first)
+        taken = await stored(issuer_pool, first.data["uid"])
+        real_free = OpenBadges.free_indexes
+        offered = iter([[taken["status_index"]]])
+
+        async def free_indexes(self: OpenBadges, list_id: str, drawn: list[int]) -> list[int]:
+            # The batch's first draw offers the index `first` holds, as a racing draw saw it.
+            return next(offered, None) or await real_free(self, list_id, drawn)
+
+        monkeypatch.setattr(OpenBadges, "free_indexes", free_indexes)
+        batch = [awarded() for _ in range(3)]
+        assert await events.handle_batch(batch) == [True] * 3
+        rows = await issuer_pool.fetch("SELECT slug, status_index, document FROM open_badges")
+        assert len({row["status_index"] for row in rows}) == 4
+        for row in rows:
+            document = orjson.loads(row["document"])
+            assert document["credentialStatus"]["statusListIndex"] == str(row["status_index"])
+        # A list counts its credentials, not the draws that lost.
+        assert await issuer_pool.fetchval("SELECT used FROM status_lists") == 4
+
+    async def test_a_full_list_sends_the_batch_to_a_new_one(
+        self, issuer_pool: asyncpg.Pool, events: EventDispatcher[Deps]
+    ) -> None:
+        await events.handle(awarded())
+        await issuer_pool.execute("UPDATE status_lists SET capacity = used")
+        await events.handle_batch([awarded() for _ in range(5)])
+        counts = await issuer_pool.fetch(
+            "SELECT l.used, count(b.slug) AS held FROM status_lists l"
+            " LEFT JOIN open_badges b ON b.status_list_id = l.id GROUP BY l.id ORDER BY l.used"
+        )
+        assert [(row["used"], row["held"]) for row in counts] == [(1, 1), (5, 5)]
+
+    async def test_concurrent_batches_share_no_index_and_count_each_once(
+        self, issuer_pool: asyncpg.Pool, events: EventDispatcher[Deps]
+    ) -> None:
+        await events.handle(awarded())
+        await asyncio.gather(
+            *(events.handle_batch([awarded() for _ in range(8)]) for _ in range(4))
+        )
+        rows = await issuer_pool.fetch("SELECT status_list_id, status_index FROM open_badges")
+        assert len({(row["status_list_id"], row["status_index"]) for row in rows}) == 33
+        assert await issuer_pool.fetchval("SELECT sum(used) FROM status_lists") == 33
+
+    async def test_an_award_revoked_before_its_batch_is_signed_revoked(
+        self, issuer_pool: asyncpg.Pool, events: EventDispatcher[Deps]
+    ) -> None:
+        gone, kept = awarded(), awarded()
+        await events.handle(revoked(gone.data["uid"]))
+        await events.handle_batch([kept, gone])
+        assert await bit(issuer_pool, gone.data["uid"])
+        assert not await bit(issuer_pool, kept.data["uid"])
+        assert await issuer_pool.fetchval("SELECT count(*) FROM early_revocations") == 0
 
 
 class TestRevocation:

@@ -1,18 +1,21 @@
 """Events run by the event dispatcher on real Postgres: once per message, acked after the
-commit, requeued or dead-lettered on failure, and handled at once by a handler that chooses so."""
+commit, requeued or dead-lettered on failure, handled at once by a handler that chooses so, and
+in batches by one that takes them so."""
 
 from __future__ import annotations
+
+import asyncio
 
 import asyncpg
 import pytest
 
 from shared import inbox
-from shared.context import Context, chooses_commit
+from shared.context import BatchContext, Context, chooses_commit, handles_batches
 from shared.envelope import Envelope
 from shared.errors import PermanentError
 from shared.event_dispatch import EventDispatcher
 from shared.messages.events import BadgeCreated, SystemDeleted
-from tests.integration.shared.dispatching import Deps, created, delivery_of
+from tests.integration.shared.dispatching import Delivery, Deps, created, delivery_of
 
 pytestmark = pytest.mark.integration
 
@@ -39,6 +42,22 @@ async def note_at_once(event: BadgeCreated, ctx: Context[Deps]) -> None:
         event.system,
     )
     ctx.after_commit.append(lambda: ctx.deps.calls.append(f"{event.system}: {written}"))
+
+
+@handles_batches
+async def remember_all(events: list[BadgeCreated], ctx: BatchContext[Deps]) -> None:
+    ctx.deps.calls.append(" ".join(event.system for event in events))
+    if any(event.system == "poison" for event in events):
+        raise PermanentError("cannot ever work")
+    if any(event.system == "flaky" for event in events) and len(events) == 1:
+        raise ConnectionError("database went away")
+    # notes.text is unique: a duplicate handed to the handler would fail the batch.
+    await ctx.conn.executemany(
+        "INSERT INTO notes (text) VALUES ($1)", [(event.system,) for event in events]
+    )
+    for event, each in zip(events, ctx.each, strict=True):
+        each.emit(SystemDeleted(system=event.system), system_id=each.system_id or 0)
+    ctx.after_commit.append(lambda: ctx.deps.calls.append("committed"))
 
 
 @pytest.fixture
@@ -150,3 +169,106 @@ class TestEventsHandledAtOnce:
     def test_a_handler_that_commits_itself_is_its_events_only_one(self, pool: asyncpg.Pool) -> None:
         with pytest.raises(RuntimeError, match="is the only one"):
             EventDispatcher(pool, Deps(), {BadgeCreated: [remember, note_at_once]})
+
+
+class TestEventsInBatches:
+    @pytest.fixture
+    def deps(self) -> Deps:
+        return Deps()
+
+    @pytest.fixture
+    def events(self, pool: asyncpg.Pool, deps: Deps) -> EventDispatcher[Deps]:
+        return EventDispatcher(pool, deps, {BadgeCreated: [remember_all]})
+
+    @staticmethod
+    async def deliver(events: EventDispatcher[Deps], *messages: Delivery) -> None:
+        """Deliver the messages in one event-loop tick, as a consumer's burst arrives."""
+        await asyncio.gather(*(events(message) for message in messages))  # type: ignore[arg-type]
+
+    async def test_deliveries_of_one_tick_commit_together_and_are_all_acked(
+        self, events: EventDispatcher[Deps], pool: asyncpg.Pool, deps: Deps
+    ) -> None:
+        messages = [delivery_of(created(name))[1] for name in ("a", "b", "c")]
+        await self.deliver(events, *messages)
+        assert [message.outcome for message in messages] == ["ack"] * 3
+        assert deps.calls == ["a b c", "committed"]
+        assert await pool.fetchval("SELECT count(*) FROM notes") == 3
+        assert await pool.fetchval("SELECT count(*) FROM inbox") == 3
+        # Each event's emits are caused by it.
+        bodies = await pool.fetch("SELECT body FROM outbox")
+        assert len(bodies) == 3
+
+    async def test_a_batch_of_one_is_the_same_path(
+        self, events: EventDispatcher[Deps], pool: asyncpg.Pool, deps: Deps
+    ) -> None:
+        envelope, message = delivery_of(created("a"))
+        await events(message)  # type: ignore[arg-type]
+        assert message.outcome == "ack"
+        assert deps.calls == ["a", "committed"]
+        row = await pool.fetchrow("SELECT body FROM outbox")
+        assert Envelope.from_bytes(row["body"]).causation_id == str(envelope.message_id)
+        assert await events.handle(envelope) is False
+
+    async def test_duplicates_are_acked_and_never_reach_the_handler(
+        self, events: EventDispatcher[Deps], pool: asyncpg.Pool, deps: Deps
+    ) -> None:
+        _, handled = delivery_of(created("a"))
+        await events(handled)  # type: ignore[arg-type]
+        again = Delivery(body=handled.body, routing_key=handled.routing_key, redelivered=True)
+        _, fresh = delivery_of(created("b"))
+        twice = Delivery(body=fresh.body, routing_key=fresh.routing_key)
+        await self.deliver(events, again, fresh, twice)
+        assert [m.outcome for m in (again, fresh, twice)] == ["ack"] * 3
+        assert deps.calls == ["a", "committed", "b", "committed"]
+        assert await pool.fetchval("SELECT count(*) FROM notes") == 2
+        assert await pool.fetchval("SELECT count(*) FROM inbox") == 2
+
+    async def test_a_failing_batch_is_handled_again_one_by_one(
+        self, events: EventDispatcher[Deps], pool: asyncpg.Pool, deps: Deps
+    ) -> None:
+        """Only the poison message is dead-lettered, only the flaky one requeued; the others
+        commit, each alone, and the failed batch left nothing behind."""
+        names = ("a", "poison", "b", "flaky")
+        messages = [delivery_of(created(name))[1] for name in names]
+        await self.deliver(events, *messages)
+        outcomes = dict(zip(names, (m.outcome for m in messages), strict=True))
+        assert outcomes == {"a": "ack", "poison": "dead-letter", "b": "ack", "flaky": "requeue"}
+        assert deps.calls[0] == "a poison b flaky"
+        assert sorted(deps.calls[1:]) == sorted(
+            ["a", "poison", "b", "flaky", "committed", "committed"]
+        )
+        notes = await pool.fetch("SELECT text FROM notes ORDER BY text")
+        assert [row["text"] for row in notes] == ["a", "b"]
+        assert await pool.fetchval("SELECT count(*) FROM inbox") == 2
+        assert await pool.fetchval("SELECT count(*) FROM outbox") == 2
+
+    async def test_a_malformed_event_is_dead_lettered_alone(
+        self, events: EventDispatcher[Deps], pool: asyncpg.Pool
+    ) -> None:
+        bad = Envelope(type="badge.created", correlation_id="c", data={"nope": 1})
+        _, good = delivery_of(created("a"))
+        broken = Delivery(body=bad.to_bytes(), routing_key=bad.type)
+        await self.deliver(events, good, broken)
+        assert (good.outcome, broken.outcome) == ("ack", "dead-letter")
+        assert await pool.fetchval("SELECT count(*) FROM notes") == 1
+
+    async def test_deliveries_arriving_during_a_batch_make_the_next_batches(
+        self, events: EventDispatcher[Deps], pool: asyncpg.Pool, deps: Deps
+    ) -> None:
+        messages = [delivery_of(created(f"n{i}"))[1] for i in range(150)]
+        await self.deliver(events, *messages)
+        assert {m.outcome for m in messages} == {"ack"}
+        sizes = [len(call.split()) for call in deps.calls if call != "committed"]
+        assert sum(sizes) == 150
+        assert max(sizes) <= 64
+        assert await pool.fetchval("SELECT count(*) FROM notes") == 150
+
+    def test_a_batch_handler_is_its_events_only_one(self, pool: asyncpg.Pool) -> None:
+        with pytest.raises(RuntimeError, match="is the only one"):
+            EventDispatcher(pool, Deps(), {BadgeCreated: [remember, remember_all]})
+
+    def test_its_queue_is_bound_to_its_batched_events_too(
+        self, events: EventDispatcher[Deps]
+    ) -> None:
+        assert events.event_types == {"badge.created"}
+        assert events.batches

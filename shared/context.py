@@ -155,15 +155,16 @@ class Context(Generic[DepsT]):
         self.committed = done
         return True
 
-    async def handle_at_once(self, change: str, *args: Any) -> int:
+    async def handle_at_once(self, change: str, *args: Any, wanted: str = "true") -> int:
         """Handle an event in one statement: mark it handled and make `change` (a data-modifying
         statement with a RETURNING clause, its parameters `$1`...`$n` given as `args`), which
         must act only `WHERE EXISTS (SELECT FROM <inbox.FRESH>)`. How many rows `change`
         returned. Raises `inbox.AlreadyHandled` for a redelivery (nothing done), which the
-        dispatcher acks."""
+        dispatcher acks. Where `wanted` (a condition on the same parameters) is false, nothing
+        is written, the inbox row included (`inbox.event_at_once`)."""
         if self.committed is not None or self.in_transaction:
             raise CommitModeError("handle_at_once is for handlers marked @chooses_commit")
-        count = await inbox.event_at_once(self.conn, self.envelope, change, args)
+        count = await inbox.event_at_once(self.conn, self.envelope, change, args, wanted=wanted)
         if count is None:
             raise inbox.AlreadyHandled
         self.committed = []

@@ -174,27 +174,41 @@ async def record_events(conn: Connection, envelopes: Sequence[Envelope]) -> list
 
 
 async def event_at_once(
-    conn: Connection, envelope: Envelope, change: str, args: tuple[Any, ...]
+    conn: Connection,
+    envelope: Envelope,
+    change: str,
+    args: tuple[Any, ...],
+    *,
+    wanted: str = "true",
 ) -> int | None:
     """An event in one statement: mark it handled and make `change` (a data-modifying statement
     with a RETURNING clause, its parameters `$1`...`$n` given as `args`), which acts only when
     the event is new (`WHERE EXISTS (SELECT FROM <FRESH>)`). How many rows `change` returned;
-    None for a redelivery."""
+    None for a redelivery.
+
+    `wanted` (a condition on the same parameters) says whether the event is anything to this
+    subscriber: when it is false, nothing at all is written, not even the inbox row, and the
+    answer is 0. (A redelivery of such an event is then judged again, and acts if the condition
+    has become true meanwhile: for an event nobody wanted, that is what a subscriber added later
+    would expect.)"""
     n = len(args)
     row = await conn.fetchrow(
         f"WITH {FRESH} AS ("
         " INSERT INTO inbox (message_id, type, system_id)"
-        f" VALUES (${n + 1}::uuid, ${n + 2}::text, ${n + 3}::bigint)"
+        f" SELECT ${n + 1}::uuid, ${n + 2}::text, ${n + 3}::bigint WHERE {wanted}"
         " ON CONFLICT DO NOTHING RETURNING true),"
         f" change AS ({change})"
-        f" SELECT EXISTS (SELECT FROM {FRESH}), (SELECT count(*) FROM change)",
+        f" SELECT EXISTS (SELECT FROM {FRESH}), (SELECT count(*) FROM change), {wanted}",
         *args,
         envelope.message_id,
         envelope.type,
         envelope.system_id,
     )
     assert row is not None
-    return int(row[1]) if row[0] else None
+    fresh, count, is_wanted = row
+    if not is_wanted:
+        return 0
+    return int(count) if fresh else None
 
 
 async def forget_system(conn: Connection, system_id: int, keep: Envelope) -> None:

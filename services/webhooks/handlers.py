@@ -50,7 +50,8 @@ def _payload(
 @chooses_commit
 async def fan_out(event: Message, ctx: Ctx) -> None:
     """Record one delivery per matching endpoint of the event's system, in the same statement
-    as the event's inbox row; the dispatcher sends them."""
+    as the event's inbox row; the dispatcher sends them. An event no endpoint takes writes
+    nothing (most systems have no endpoint: their awards cost the webhooks service no write)."""
     envelope = ctx.envelope
     created = await ctx.handle_at_once(
         repository.FAN_OUT,
@@ -59,6 +60,7 @@ async def fan_out(event: Message, ctx: Ctx) -> None:
         envelope.type,
         domain.standard_payload(envelope.type, envelope.occurred_at, envelope.data),
         domain.badgekit_payload(envelope.type, envelope.data),
+        wanted=repository.FAN_OUT_WANTED,
     )
     if created:
         ctx.after_commit.append(ctx.deps.dispatcher.wake)

@@ -25,20 +25,25 @@ def _page(page: Page | None) -> str:
     return f" LIMIT {int(page.count)} OFFSET {(int(page.page) - 1) * int(page.count)}"
 
 
-# A new event's deliveries, one per enabled endpoint of its system that takes its type, each in
-# the endpoint's format (`$4` standard, `$5` BadgeKit's, NULL when BadgeKit had no such event),
-# due now; for `Context.handle_at_once`, so nothing happens for a redelivery.
+# The endpoints an event goes to: enabled ones of its system (`$1`) that take its type (`$3`),
+# in a format that has the event (`$5`, BadgeKit's payload, is NULL when BadgeKit had no such).
+_TAKERS = (
+    "endpoints WHERE system_id = $1::bigint AND enabled"
+    " AND ('*' = ANY(events) OR $3::text = ANY(events))"
+    " AND (format <> 'badgekit' OR $5::bytea IS NOT NULL)"
+)
+# A new event's deliveries, one per endpoint that takes it, each in the endpoint's format (`$4`
+# standard, `$5` BadgeKit's), due now; for `Context.handle_at_once`, so nothing happens for a
+# redelivery, and nothing at all is written for an event no endpoint takes (`FAN_OUT_WANTED`).
 FAN_OUT = (
     "INSERT INTO deliveries (id, endpoint_id, system_id, event_id, event_type, payload,"
     " next_attempt_at)"
     " SELECT gen_random_uuid(), id, $1::bigint, $2::uuid, $3::text,"
     " CASE format WHEN 'badgekit' THEN $5::bytea ELSE $4::bytea END, now()"
-    " FROM endpoints WHERE system_id = $1::bigint AND enabled"
-    " AND ('*' = ANY(events) OR $3::text = ANY(events))"
-    " AND (format <> 'badgekit' OR $5 IS NOT NULL)"
-    f" AND EXISTS (SELECT FROM {inbox.FRESH})"
+    f" FROM {_TAKERS} AND EXISTS (SELECT FROM {inbox.FRESH})"
     " ON CONFLICT (event_id, endpoint_id) DO NOTHING RETURNING id"
 )
+FAN_OUT_WANTED = f"EXISTS (SELECT FROM {_TAKERS})"
 
 
 class Repository:

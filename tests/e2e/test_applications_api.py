@@ -15,7 +15,7 @@ import asyncpg
 import pytest
 
 from tests.support.client import Client
-from tests.support.events import system_id_of, tap_events, wait_for_inbox
+from tests.support.events import subscribe, system_id_of, tap_events, wait_for_inbox
 from tests.support.factories import (
     badge_body,
     created,
@@ -174,6 +174,7 @@ class TestCreateApplication:
         system = await make_system(client)
         path, _ = await new_badge(client, system)
         sid = await system_id_of(client, system)
+        await subscribe(client, system)
         async with tap_events(stack) as events:
             application = await apply(client, path, evidence=EVIDENCE[:1])
             (data,) = await events.wait("application.submitted", sid)

@@ -16,7 +16,14 @@ from typing import Any
 import pytest
 
 from tests.support.client import Answer, Client
-from tests.support.events import EventTap, eventually, inbox_types, system_id_of, tap_events
+from tests.support.events import (
+    EventTap,
+    eventually,
+    inbox_types,
+    subscribe,
+    system_id_of,
+    tap_events,
+)
 from tests.support.factories import make_badge, make_issuer, make_program, make_system, unique
 from tests.support.stack import Stack
 
@@ -564,6 +571,7 @@ class TestAwardEvents:
     ) -> None:
         badge = await make_badge(client)
         system_id = await system_id_of(client, badge)
+        await subscribe(client, badge)
         recipient = email()
         instance = await award(client, badge, recipient, comment="Bravo")
         (data,) = await events.wait("badge.awarded", system_id)
@@ -598,6 +606,7 @@ class TestAwardEvents:
     ) -> None:
         badge = await make_badge(client)
         system_id = await system_id_of(client, badge)
+        await subscribe(client, badge)
         recipient = email()
         instance = await award(client, badge, recipient)
         await client.delete(f"{badge}/instances/{recipient}")

@@ -12,7 +12,7 @@ import pytest
 
 from tests.e2e.test_applications_api import new_badge
 from tests.support.client import Client
-from tests.support.events import system_id_of, tap_events, wait_for_inbox
+from tests.support.events import subscribe, system_id_of, tap_events, wait_for_inbox
 from tests.support.factories import created, make_issuer, make_system
 from tests.support.stack import Stack
 
@@ -389,6 +389,7 @@ class TestMilestoneAutoAward:
         at = await setting(client)
         await milestone(client, at, numberRequired=2)
         sid = await system_id_of(client, at.system)
+        await subscribe(client, at.system)
         async with tap_events(stack) as events:
             await award(client, at.support[0][0], "ada@example.org")
             assert await holders(client, at.primary_path) == []
@@ -543,6 +544,7 @@ class TestMilestoneAutoAward:
         at = await setting(client)
         await milestone(client, at, numberRequired=1, action="queue-application")
         sid = await system_id_of(client, at.system)
+        await subscribe(client, at.system)
         async with tap_events(stack) as events:
             await award(client, at.support[0][0], "ada@example.org")
             await award(client, at.support[1][0], "ada@example.org")

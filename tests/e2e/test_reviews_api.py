@@ -10,7 +10,7 @@ import pytest
 
 from tests.e2e.test_applications_api import apply, new_badge
 from tests.support.client import Client
-from tests.support.events import system_id_of, tap_events, wait_for_inbox
+from tests.support.events import subscribe, system_id_of, tap_events, wait_for_inbox
 from tests.support.factories import created, make_system
 from tests.support.stack import Stack
 
@@ -152,6 +152,7 @@ class TestReviewedEvent:
     ) -> None:
         at = await setting(client)
         sid = await system_id_of(client, at.system)
+        await subscribe(client, at.system)
         async with tap_events(stack) as events:
             made = await review(
                 client,

@@ -89,8 +89,18 @@ async def inbox_types(stack: Stack, system_id: int, service: str = "webhooks") -
         await conn.close()
 
 
+async def subscribe(client: Client, path: str) -> None:
+    """Give the system a path starts with a webhook endpoint taking every event: the webhooks
+    service records an event in its inbox only where some endpoint takes it (deliveries to this
+    closed port fail and are retried, which nothing here waits for)."""
+    system = "/".join(path.split("/")[:3])
+    answer = await client.post(f"{system}/webhooks", json={"url": "http://127.0.0.1:9/hooks"})
+    assert answer.status == 201, answer.body
+
+
 async def wait_for_inbox(stack: Stack, system_id: int, event_type: str, count: int) -> None:
-    """Until the webhooks service has recorded `count` events of this type for the system."""
+    """Until the webhooks service has recorded `count` events of this type for the system
+    (which must have an endpoint taking them: `subscribe`)."""
 
     async def arrived() -> bool:
         return (await inbox_types(stack, system_id)).count(event_type) >= count

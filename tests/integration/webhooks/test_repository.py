@@ -129,6 +129,21 @@ class TestFanOut:
 
         assert list(await deliveries_of(webhooks_pool, envelope.message_id)) == [standard]
 
+    async def test_an_event_no_endpoint_takes_writes_nothing_at_all(
+        self, webhooks_pool: asyncpg.Pool, events: EventDispatcher[Deps]
+    ) -> None:
+        await add_endpoint(webhooks_pool, events=["badge.revoked"])
+        await add_endpoint(webhooks_pool, system_id=OTHER_SYSTEM_ID)
+        envelope = badge_awarded()
+
+        assert await events.handle(envelope)
+
+        assert await deliveries_of(webhooks_pool, envelope.message_id) == {}
+        inbox_rows = await webhooks_pool.fetchval(
+            "SELECT count(*) FROM inbox WHERE message_id = $1", envelope.message_id
+        )
+        assert inbox_rows == 0
+
     async def test_a_redelivered_event_records_nothing_more(
         self, webhooks_pool: asyncpg.Pool, events: EventDispatcher[Deps]
     ) -> None:

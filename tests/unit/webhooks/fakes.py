@@ -238,7 +238,7 @@ class AtOnceContext(Context[Deps]):
     created: int | None = 0
     statements: list[tuple[str, tuple[Any, ...]]] = field(default_factory=list)
 
-    async def handle_at_once(self, change: str, *args: Any) -> int:
+    async def handle_at_once(self, change: str, *args: Any, wanted: str = "true") -> int:
         self.statements.append((change, args))
         if self.created is None:
             raise inbox.AlreadyHandled

@@ -171,14 +171,17 @@ async def test_every_process_reconnects_when_the_broker_drops_its_connections(
         timeout=60,
     )
     # Robust connections come back with their channels, queues and consumers.
-    system = new_slug()
 
-    async def created() -> bool:
-        return (await client.post("/systems", json=system_body(system))).status == 201
+    async def created() -> str | None:
+        # A new slug each time: a create answered 503 while the reply path was still down may
+        # have committed, and its slug would answer 409 ever after.
+        system = new_slug()
+        answer = await client.post("/systems", json=system_body(system))
+        return system if answer.status == 201 else None
 
     # Robust connections retry every 5 s: on a loaded machine a few rounds may be needed.
     deadline = asyncio.get_running_loop().time() + 60
-    while not await created():
+    while (system := await created()) is None:
         assert asyncio.get_running_loop().time() < deadline, (
             "no create succeeded after reconnecting"
         )

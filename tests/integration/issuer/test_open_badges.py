@@ -101,6 +101,18 @@ async def public_key(pool: asyncpg.Pool, method: str) -> Ed25519PublicKey:
     return public
 
 
+def lose_the_first_draw(monkeypatch: pytest.MonkeyPatch, index: int) -> None:
+    """The next draw finds `index` (one a credential holds) free, as a racing draw would have
+    seen it before that credential's insert; later draws are checked for real."""
+    real_free = OpenBadges.free_indexes
+    offered = iter([[index]])
+
+    async def free_indexes(self: OpenBadges, list_id: str, drawn: list[int]) -> list[int]:
+        return next(offered, None) or await real_free(self, list_id, drawn)
+
+    monkeypatch.setattr(OpenBadges, "free_indexes", free_indexes)
+
+
 class TestSigning:
     async def test_an_award_is_signed_once_in_both_forms_whatever_the_redeliveries(
         self, issuer_pool: asyncpg.Pool, events: EventDispatcher[Deps], settings: Settings
@@ -165,14 +177,7 @@ class TestSigning:
         first = awarded()
         await events.handle(first)
         taken = await stored(issuer_pool, first.data["uid"])
-        real_free = OpenBadges.free_indexes
-        offered = iter([[taken["status_index"]]])
-
-        async def free_indexes(self: OpenBadges, list_id: str, drawn: list[int]) -> list[int]:
-            # The first draw offers the index `first` holds, as a racing draw would have seen it.
-            return next(offered, None) or await real_free(self, list_id, drawn)
-
-        monkeypatch.setattr(OpenBadges, "free_indexes", free_indexes)
+        lose_the_first_draw(monkeypatch, taken["status_index"])
         second = awarded()
         assert await events.handle(second)
         row = await stored(issuer_pool, second.data["uid"])
@@ -226,14 +231,7 @@ class TestSigningInBatches:
         first = awarded()
         await events.handle(first)
         taken = await stored(issuer_pool, first.data["uid"])
-        real_free = OpenBadges.free_indexes
-        offered = iter([[taken["status_index"]]])
-
-        async def free_indexes(self: OpenBadges, list_id: str, drawn: list[int]) -> list[int]:
-            # The batch's first draw offers the index `first` holds, as a racing draw saw it.
-            return next(offered, None) or await real_free(self, list_id, drawn)
-
-        monkeypatch.setattr(OpenBadges, "free_indexes", free_indexes)
+        lose_the_first_draw(monkeypatch, taken["status_index"])
         batch = [awarded() for _ in range(3)]
         assert await events.handle_batch(batch) == [True] * 3
         rows = await issuer_pool.fetch("SELECT slug, status_index, document FROM open_badges")

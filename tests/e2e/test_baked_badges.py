@@ -25,6 +25,7 @@ from tests.e2e.test_instances_api import award, email
 from tests.e2e.test_open_badges_3 import verify_ldp
 from tests.support.client import Client
 from tests.support.factories import make_badge
+from tests.support.local_http import serving
 
 pytestmark = pytest.mark.e2e
 
@@ -72,14 +73,8 @@ async def image_host() -> AsyncIterator[ImageHost]:
 
     app = web.Application()
     app.router.add_get("/{name}", serve)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    host.url = f"http://127.0.0.1:{runner.addresses[0][1]}"
-    try:
+    async with serving(app) as host.url:
         yield host
-    finally:
-        await runner.cleanup()
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from services.gateway.idempotency import KeyedRequest
 from tests.support.client import Answer, Client
 from tests.support.events import eventually
 from tests.support.factories import make_badge, make_system, organization_body, unique
-from tests.support.stack import Stack
+from tests.support.stack import Stack, query
 
 pytestmark = pytest.mark.e2e
 
@@ -216,7 +216,7 @@ class TestThroughCrashes:
 
         assert {email: a.status for email, a in finals.items() if a.status != 201} == {}
         assert sum(tries.values()) > self.AWARDS, "no request was retried: nothing was tested"
-        rows = await _fetch(
+        rows = await query(
             stack,
             "SELECT i.email, i.slug, i.uid FROM badges.instances i"
             " JOIN badges.badges b ON b.id = i.badge_id WHERE b.slug = $1",
@@ -235,7 +235,7 @@ class TestThroughCrashes:
         references = {f"plaudit:{row['uid']}" for row in rows}
 
         async def all_issued() -> bool:
-            [row] = await _fetch(
+            [row] = await query(
                 stack,
                 "SELECT count(*) FILTER (WHERE status = 'issued') AS issued, count(*) AS total"
                 " FROM issuer.credentials",
@@ -246,11 +246,3 @@ class TestThroughCrashes:
         await eventually(all_issued, "every award's credential to be issued", timeout_s=60)
         issued = [c["issuerReferenceId"] for c in stack.sandbox.credentials()]
         assert sorted(issued) == sorted(references), "a credential issued twice or never"
-
-
-async def _fetch(stack: Stack, sql: str, *args: object) -> list[asyncpg.Record]:
-    conn = await asyncpg.connect(stack.isolation.database_url)
-    try:
-        return await conn.fetch(sql, *args)
-    finally:
-        await conn.close()

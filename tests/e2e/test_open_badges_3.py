@@ -15,7 +15,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp
-import asyncpg
 import jsonschema
 import openbadgeslib.ob3.verifier
 import pytest
@@ -31,7 +30,7 @@ from tests.e2e.test_public_documents import public_path
 from tests.support.client import Client
 from tests.support.events import eventually
 from tests.support.factories import make_badge
-from tests.support.stack import Stack
+from tests.support.stack import Stack, query
 
 pytestmark = pytest.mark.e2e
 
@@ -374,18 +373,18 @@ class TestThroughCrashes:
         stack.wait_ready()
 
         async def all_signed() -> bool:
-            count = await _value(stack, "SELECT count(*) FROM issuer.open_badges")
+            count = (await query(stack, "SELECT count(*) FROM issuer.open_badges"))[0][0]
             assert count <= self.AWARDS
             return bool(count == self.AWARDS)
 
         await eventually(all_signed, "every award's credential to be signed", timeout_s=60)
-        signed = await _rows(
+        signed = await query(
             stack, "SELECT slug, status_list_id, status_index FROM issuer.open_badges"
         )
         assert sorted(row["slug"] for row in signed) == sorted(slugs)
         slots = {(row["status_list_id"], row["status_index"]) for row in signed}
         assert len(slots) == self.AWARDS, "a status index given twice"
-        lists = await _rows(stack, "SELECT id, used FROM issuer.status_lists")
+        lists = await query(stack, "SELECT id, used FROM issuer.status_lists")
         given = {row["id"]: row["used"] for row in lists}
         held: dict[str, int] = {}
         for list_id, _ in slots:
@@ -395,18 +394,6 @@ class TestThroughCrashes:
         for slug in (slugs[0], slugs[self.AWARDS // 2], slugs[-1]):
             instance = {"openBadgeCredentialUrl": f"{stack.base_url}/public/credentials/{slug}"}
             await verify_ldp(client, await credential_of(client, instance))
-
-
-async def _rows(stack: Stack, sql: str) -> list[asyncpg.Record]:
-    conn = await asyncpg.connect(stack.isolation.database_url)
-    try:
-        return await conn.fetch(sql)
-    finally:
-        await conn.close()
-
-
-async def _value(stack: Stack, sql: str) -> Any:
-    return (await _rows(stack, sql))[0][0]
 
 
 class TestWhatVerifiersSee:

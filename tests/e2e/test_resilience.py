@@ -10,28 +10,19 @@ import subprocess
 from collections.abc import Callable
 
 import aiohttp
-import asyncpg
 import pytest
 
 from tests.e2e.test_systems_api import new_slug, system_body
 from tests.support.client import Client
 from tests.support.events import subscribe
 from tests.support.factories import badge_body
-from tests.support.stack import SERVICES, Stack, wait_for
+from tests.support.stack import SERVICES, Stack, query, wait_for
 
 pytestmark = pytest.mark.e2e
 
 
 def client_for(stack: Stack, http: aiohttp.ClientSession) -> Client:
     return Client(http, stack.base_url, stack.settings.master_secret_value)
-
-
-async def query(stack: Stack, sql: str) -> list[asyncpg.Record]:
-    conn = await asyncpg.connect(stack.isolation.database_url)
-    try:
-        return await conn.fetch(sql)
-    finally:
-        await conn.close()
 
 
 async def badge_events(stack: Stack) -> int:

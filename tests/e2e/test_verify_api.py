@@ -16,8 +16,10 @@ import pytest
 from aiohttp import web
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
+from yarl import URL
 
 from services.issuer.ob3 import baking, data_integrity, did, keys, status_list, vc_jwt
+from tests.support.local_http import serving
 from tests.support.stack import Stack
 from tests.unit.issuer.ob3 import samples
 from tests.unit.issuer.ob3.test_baking import make_png
@@ -83,28 +85,21 @@ async def host() -> AsyncIterator[Host]:
 
     app = web.Application()
     app.router.add_get("/{tail:.*}", serve)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
-    base = f"http://127.0.0.1:{port}"
-    made = Host(
-        f"did:web:127.0.0.1%3A{port}:issuers:acme",
-        base,
-        keys.generate(keys.KeyType.ED25519),
-        keys.generate(keys.KeyType.RSA),
-        documents,
-    )
-    document = did.did_document(
-        made.did, [made.ed25519.verification_key(), made.rsa.verification_key()]
-    )
-    documents["/issuers/acme/did.json"] = ("application/json", json.dumps(document).encode())
-    made.publish_list()
-    try:
+    async with serving(app) as base:
+        port = URL(base).port
+        made = Host(
+            f"did:web:127.0.0.1%3A{port}:issuers:acme",
+            base,
+            keys.generate(keys.KeyType.ED25519),
+            keys.generate(keys.KeyType.RSA),
+            documents,
+        )
+        document = did.did_document(
+            made.did, [made.ed25519.verification_key(), made.rsa.verification_key()]
+        )
+        documents["/issuers/acme/did.json"] = ("application/json", json.dumps(document).encode())
+        made.publish_list()
         yield made
-    finally:
-        await runner.cleanup()
 
 
 async def verify(

@@ -9,12 +9,11 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import aio_pika
-import asyncpg
 
 from shared.envelope import Envelope
 from shared.topology import EVENTS_EXCHANGE
 from tests.support.client import Client
-from tests.support.stack import Stack
+from tests.support.stack import Stack, query
 
 DEADLINE_S = 20.0
 
@@ -79,14 +78,12 @@ async def tap_events(stack: Stack, *patterns: str) -> AsyncIterator[EventTap]:
 
 async def inbox_types(stack: Stack, system_id: int, service: str = "webhooks") -> list[str]:
     """The types of the system's events a subscriber has recorded."""
-    conn = await asyncpg.connect(stack.isolation.database_url)
-    try:
-        rows = await conn.fetch(
-            f"SELECT type FROM {service}.inbox WHERE system_id = $1 ORDER BY handled_at", system_id
-        )
-        return [row["type"] for row in rows]
-    finally:
-        await conn.close()
+    rows = await query(
+        stack,
+        f"SELECT type FROM {service}.inbox WHERE system_id = $1 ORDER BY handled_at",
+        system_id,
+    )
+    return [row["type"] for row in rows]
 
 
 async def subscribe(client: Client, path: str) -> None:

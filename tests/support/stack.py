@@ -24,6 +24,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+import asyncpg
+
 from shared.opencampus import ISSUE_PATH
 from tests.support.infra import Isolation
 
@@ -263,3 +265,13 @@ class Stack:
             except ValueError:
                 continue
         return events
+
+
+async def query(stack: Stack, sql: str, *args: object) -> list[asyncpg.Record]:
+    """Rows of `sql` read straight from the stack's database (what a test checks behind the
+    API), on a connection of its own."""
+    conn = await asyncpg.connect(stack.isolation.database_url)
+    try:
+        return await conn.fetch(sql, *args)
+    finally:
+        await conn.close()

@@ -27,6 +27,7 @@ from shared.crypto import SecretBox
 from shared.envelope import Envelope
 from shared.outbox import OutboxRelay
 from tests.support.infra import Isolation
+from tests.support.local_http import serving
 
 pytestmark = pytest.mark.integration
 
@@ -90,14 +91,8 @@ async def open_campus() -> AsyncIterator[FakeOpenCampus]:
     fake = FakeOpenCampus()
     app = web.Application()
     app.router.add_post("/issuer/vc", fake.handle)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    fake.url = f"http://127.0.0.1:{port}"
-    yield fake
-    await runner.cleanup()
+    async with serving(app) as fake.url:
+        yield fake
 
 
 Start = Callable[..., Any]

@@ -14,6 +14,7 @@ from aiohttp.abc import AbstractResolver, ResolveResult
 
 from services.issuer.fetcher import Fetched, Fetcher, FetchFailed
 from shared import guard
+from tests.support.local_http import serving
 
 
 @dataclass
@@ -58,15 +59,8 @@ async def server() -> AsyncIterator[Server]:
 
     app = web.Application()
     app.router.add_get("/{name}", handle)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    served.url = f"http://127.0.0.1:{runner.addresses[0][1]}"
-    try:
+    async with serving(app) as served.url:
         yield served
-    finally:
-        await runner.cleanup()
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ import aiohttp
 import pytest
 from aiohttp import web
 from aiohttp.abc import AbstractResolver, ResolveResult
+from yarl import URL
 
 from shared import guard
 from shared.guard import (
@@ -24,6 +25,7 @@ from shared.guard import (
     guarded_connector,
     is_blocked,
 )
+from tests.support.local_http import serving
 
 # (range, addresses inside it)
 BLOCKED = [
@@ -378,15 +380,8 @@ async def local_port() -> AsyncIterator[int]:
 
     app = web.Application()
     app.router.add_get("/", hello)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port: int = runner.addresses[0][1]
-    try:
-        yield port
-    finally:
-        await runner.cleanup()
+    async with serving(app) as url:
+        yield URL(url).port or 0
 
 
 async def test_connector_settings() -> None:

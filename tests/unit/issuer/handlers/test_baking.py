@@ -21,6 +21,7 @@ from services.issuer.fetcher import Fetcher
 from services.issuer.handlers import baking
 from shared.errors import UnusableImage
 from shared.messages.baking import BakeImage
+from tests.support.local_http import serving
 from tests.unit.issuer.fakes import request_context
 
 CREDENTIAL = '{"id":"https://badges.example.org/public/credentials/a1"}'
@@ -56,15 +57,8 @@ async def server() -> AsyncIterator[Server]:
 
     app = web.Application()
     app.router.add_get("/{name}", handle)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    served.url = f"http://127.0.0.1:{runner.addresses[0][1]}"
-    try:
+    async with serving(app) as served.url:
         yield served
-    finally:
-        await runner.cleanup()
 
 
 async def bake(deps: Deps, **fields: object) -> dict[str, str]:

@@ -47,7 +47,7 @@ class LocalDocuments:
     async def _read(self, repo: Repository, path: str, accept: str) -> Fetched | None:
         if found := _DID_DOCUMENT.match(path):
             system = found["system"]
-            published = await repo.signing_keys.published_by_slug(system)
+            published = await repo.signing_keys.published(system)
             if not published:
                 return _NOT_FOUND
             document = did_document(self._ctx.deps.keyring.did(system), published)

@@ -63,10 +63,10 @@ async def retire_signing_key(cmd: RetireSigningKey, ctx: Ctx) -> dict[str, Any]:
 
 async def get_did_document(query: GetDidDocument, ctx: Ctx) -> dict[str, Any]:
     repo = ctx.deps.repository(ctx.conn).signing_keys
-    published = await repo.published(query.system_id)
+    published = await repo.published(query.system)
     if not published:
         await ctx.deps.keyring.current(repo, query.system_id, query.system)
-        published = await repo.published(query.system_id)
+        published = await repo.published(query.system)
     return did_document(ctx.deps.keyring.did(query.system), published)
 
 

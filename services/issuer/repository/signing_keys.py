@@ -60,17 +60,9 @@ class SigningKeys:
         )
         return [dict(row) for row in rows]
 
-    async def published(self, system_id: int) -> list[Row]:
-        """The keys a DID document lists: current and previous, oldest first."""
-        rows = await self._conn.fetch(
-            "SELECT id, type, public_key FROM signing_keys"
-            " WHERE system_id = $1 AND status <> 'retired' ORDER BY created_at, type",
-            system_id,
-        )
-        return [dict(row) for row in rows]
-
-    async def published_by_slug(self, system: str) -> list[Row]:
-        """`published` of the system with this slug (the DID names the slug, not the id)."""
+    async def published(self, system: str) -> list[Row]:
+        """The keys a DID document lists, current and previous, oldest first, of the system
+        with this slug (its DID names the slug: a DID document is looked up by it)."""
         rows = await self._conn.fetch(
             "SELECT id, type, public_key FROM signing_keys"
             " WHERE system = $1 AND status <> 'retired' ORDER BY created_at, type",

@@ -1,7 +1,13 @@
 """The public URLs of Plaudit's documents under `PUBLIC_URL` (DESIGN.md, HTTP API and Open
-Badges 3.0): built here once, by every service that names them."""
+Badges 3.0), and the media types the signed ones are served as: here once, for every service
+that names or serves them (the gateway, and the issuer reading its own documents)."""
 
 from __future__ import annotations
+
+# A signed credential and a status list as JSON-LD, a credential as a VC-JWT, a DID document.
+JSON_LD = "application/ld+json"
+VC_JWT = "application/vc+jwt"
+DID_JSON = "application/did+ld+json"
 
 
 def assertion_url(base_url: str, slug: str) -> str:

@@ -20,10 +20,8 @@ from services.issuer.keyring import did_document
 from services.issuer.ob3.resolving import JSON_ACCEPT
 from services.issuer.repository import Repository
 from shared.http import preferred
+from shared.public_urls import DID_JSON, JSON_LD, VC_JWT
 
-JSON_LD = "application/ld+json"
-VC_JWT = "application/vc+jwt"
-DID_JSON = "application/did+ld+json"
 _SEGMENT = r"[^/?#]+"
 _DID_DOCUMENT = re.compile(rf"^public/systems/(?P<system>{_SEGMENT})/did\.json$")
 _STATUS_LIST = re.compile(rf"^public/systems/(?P<system>{_SEGMENT})/status/(?P<list>{_SEGMENT})$")

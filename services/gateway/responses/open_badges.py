@@ -11,6 +11,7 @@ from pydantic import Field
 
 from services.gateway.responses.envelopes import Shown
 from services.gateway.routes import Raw
+from shared.public_urls import DID_JSON, JSON_LD, VC_JWT
 
 
 class SigningKey(Shown):
@@ -52,9 +53,6 @@ _PROOF = _object(
         "proofValue": {"type": "string"},
     },
 )
-JSON_LD = "application/ld+json"
-VC_JWT = "application/vc+jwt"
-DID_JSON = "application/did+ld+json"
 
 CREDENTIAL = Raw(
     JSON_LD,

@@ -15,10 +15,7 @@ from services.gateway.responses.open_badges import (
     CREDENTIAL,
     CREDENTIAL_JWT,
     DID_DOCUMENT,
-    DID_JSON,
-    JSON_LD,
     STATUS_LIST,
-    VC_JWT,
     SigningKeys,
     UpdatedSigningKeys,
 )
@@ -36,6 +33,7 @@ from shared.messages.open_badges import (
     RotateSigningKeys,
 )
 from shared.messages.public import GetAssertion
+from shared.public_urls import DID_JSON, JSON_LD, VC_JWT
 
 # A status list changes with every revocation: verifiers may keep it this long.
 STATUS_LIST_CACHE_CONTROL = "public, max-age=5"

@@ -19,7 +19,6 @@ from services.issuer.fetcher import Fetched, FetchFailed
 from services.issuer.ob3 import did, keys
 
 JSON_ACCEPT = "application/ld+json, application/json;q=0.9"
-JSON_TYPES = frozenset({"application/json", "application/ld+json", "application/did+json"})
 # did:web hosts that may be read over plain HTTP when the resolver allows it: a loopback address
 # can have no public certificate, and is only reachable when private targets are allowed at all.
 _LOOPBACK_NAMES = frozenset({"localhost"})

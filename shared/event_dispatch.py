@@ -25,7 +25,7 @@ import asyncio
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import Any, Generic, cast
+from typing import Generic, cast
 
 import asyncpg
 import pydantic
@@ -33,6 +33,7 @@ import structlog
 from aio_pika.abc import AbstractIncomingMessage
 
 from shared import inbox
+from shared.batching import Batches, spawn
 from shared.context import (
     BatchContext,
     BatchHandler,
@@ -61,9 +62,6 @@ MAX_BATCH = 64
 # on Postgres the other signs, and deliveries gather for the next.
 BATCHES_IN_FLIGHT = 2
 
-# Batch tasks in flight, referenced so that none is garbage-collected before it finishes.
-_running: set[asyncio.Task[Any]] = set()
-
 
 @dataclass
 class _Waiting:
@@ -78,12 +76,6 @@ class _Waiting:
     def done(self) -> None:
         if not self.settled.done():
             self.settled.set_result(None)
-
-
-def _spawn(work: Any) -> None:
-    task = asyncio.ensure_future(work)
-    _running.add(task)
-    task.add_done_callback(_running.discard)
 
 
 class EventDispatcher(Generic[DepsT]):
@@ -108,8 +100,9 @@ class EventDispatcher(Generic[DepsT]):
                 self._handlers[model.TYPE] = [cast(Handler[DepsT], h) for h in subscribers]
         self._models = registered(handlers)
         self._relay = relay
-        self._waiting: dict[str, list[_Waiting]] = {}
-        self._in_flight: dict[str, int] = dict.fromkeys(self._batched, 0)
+        self._batches = Batches[str, _Waiting](
+            self._run_batch, max_batch=MAX_BATCH, in_flight=BATCHES_IN_FLIGHT
+        )
 
     @property
     def event_types(self) -> frozenset[str]:
@@ -213,31 +206,19 @@ class EventDispatcher(Generic[DepsT]):
 
     async def _join(self, waiting: _Waiting) -> None:
         """Queue a delivery for the next batch of its type; return once it is settled."""
-        queued = self._waiting.setdefault(waiting.envelope.type, [])
-        queued.append(waiting)
-        if len(queued) == 1:
-            # Runs after everything ready in this tick: the tick's deliveries join one batch.
-            asyncio.get_running_loop().call_soon(self._start_batches, waiting.envelope.type)
+        self._batches.add(waiting.envelope.type, waiting)
         await waiting.settled
-
-    def _start_batches(self, event_type: str) -> None:
-        queued = self._waiting.get(event_type)
-        while queued and self._in_flight[event_type] < BATCHES_IN_FLIGHT:
-            batch = queued[:MAX_BATCH]
-            del queued[:MAX_BATCH]
-            self._in_flight[event_type] += 1
-            _spawn(self._run_batch(event_type, batch))
 
     async def _run_batch(self, event_type: str, batch: list[_Waiting]) -> None:
         try:
             await self.handle_batch([waiting.envelope for waiting in batch])
         except Exception as error:
             if len(batch) == 1:
-                _spawn(self._settle_failed(batch[0], error))
+                spawn(self._settle_failed(batch[0], error))
             else:
                 log.warning("event.batch_failed", type=event_type, size=len(batch), exc_info=True)
                 for waiting in batch:
-                    _spawn(self._alone(waiting))
+                    spawn(self._alone(waiting))
         else:
             acks = await asyncio.gather(
                 *(waiting.message.ack() for waiting in batch), return_exceptions=True
@@ -248,9 +229,6 @@ class EventDispatcher(Generic[DepsT]):
                 log.warning("event.ack_failed", type=event_type, count=failed)
             for waiting in batch:
                 waiting.done()
-        finally:
-            self._in_flight[event_type] -= 1
-            self._start_batches(event_type)
 
     async def _alone(self, waiting: _Waiting) -> None:
         """A message of a failed batch, handled again as a batch of its own."""

@@ -2,21 +2,26 @@
 
 A handler is a plain `async def handler(message, ctx)`. A command's handler runs in one
 transaction that the dispatcher opens before it and commits after it, with the command's events
-(outbox) and reply (inbox); an event's handlers likewise, after the event's inbox row. A handler
-marked `@chooses_commit` instead picks its commit mode itself, up front, before it writes:
-`await ctx.begin()` for that same transaction, or `ctx.commit_at_once(...)` to commit its whole
-effect in one statement without a transaction (fewer round trips to Postgres). Either way the
-same SQL and the same events serve, and nothing runs twice.
+(outbox) and reply (inbox); an event's handlers likewise, after the event's inbox row.
 
-An event handler marked `@handles_batches` takes a list of its events instead of one, with a
-`BatchContext` (`async def handler(events, ctx)`): the deliveries that arrive together are
-handled in one transaction (`shared.event_dispatch`), and `ctx.each[i]` is the `Context` of
-`events[i]` (its envelope, its `emit`).
+A handler marked `@handles_batches` takes a list of its messages instead of one, with a
+`BatchContext` (`async def handler(messages, ctx)`): the messages of its type that arrive
+together are handled at once (`shared.request_dispatch`, `shared.event_dispatch`), and
+`ctx.each[i]` is the `Context` of `messages[i]` (its envelope, its system, its `emit`). A command
+batch handler answers a list with one outcome per command: its result, or the `AppError` it
+answers with (that command then wrote nothing, and emitted nothing).
+
+A handler marked `@chooses_commit` picks its commit mode itself, up front, before it writes: a
+command batch handler `await ctx.begin()` for the one transaction, or `ctx.commit_at_once(...)`
+to commit the batch's whole effect in one statement without a transaction (fewer round trips
+to Postgres); an event handler `ctx.handle_at_once(...)`. Either way the same SQL and the same
+events serve, and nothing runs twice.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
@@ -34,8 +39,9 @@ H = TypeVar("H", bound=Callable[..., Awaitable[Any]])
 
 
 def chooses_commit(handler: H) -> H:
-    """Mark a handler that picks its own commit mode (`Context.begin` or `commit_at_once`)
-    before it writes; the dispatcher then opens no transaction for it."""
+    """Mark a handler that picks its own commit mode (`BatchContext.begin` or
+    `commit_at_once` for commands, `Context.handle_at_once` for an event) before it writes; the
+    dispatcher then opens no transaction for it."""
     handler.plaudit_chooses_commit = True  # type: ignore[attr-defined]
     return handler
 
@@ -45,9 +51,9 @@ def does_choose_commit(handler: Callable[..., Any]) -> bool:
 
 
 def handles_batches(handler: H) -> H:
-    """Mark an event handler that takes `(events: list[Event], ctx: BatchContext)`: the
-    deliveries of its event type that arrive together are handled in one transaction. It is
-    then its event's only handler."""
+    """Mark a handler that takes `(messages: list[Message], ctx: BatchContext)`: the messages
+    of its type that arrive together are handled at once (an event's, in one transaction; it is
+    then its event's only handler)."""
     handler.plaudit_handles_batches = True  # type: ignore[attr-defined]
     return handler
 
@@ -95,7 +101,8 @@ class CommitModeError(RuntimeError):
 class Context(Generic[DepsT]):
     """A handler's connection (in its transaction, unless it chooses its commit mode), the
     service's dependencies, the message's envelope, and `emit` to add an event (or a command for
-    another service) to the outbox."""
+    another service) to the outbox. `committed` holds the outbox rows of a message committed at
+    once (`BatchContext.commit_at_once`, `handle_at_once`)."""
 
     conn: Connection
     deps: DepsT
@@ -109,7 +116,6 @@ class Context(Generic[DepsT]):
     committed: OutboxRows | None = None
     # The service's pool, for a handler that borrows its connections (`borrows_connections`).
     pool: asyncpg.Pool | None = None
-    _begin: Callable[[], Awaitable[None]] | None = None
 
     def emit(self, event: Message, *, system_id: int) -> None:
         self.events.append(
@@ -120,40 +126,6 @@ class Context(Generic[DepsT]):
                 system_id=system_id,
             )
         )
-
-    async def begin(self) -> None:
-        """Commit in the message's transaction (opened now, committed by the dispatcher after
-        the handler, with the outbox and inbox rows). A no-op where it is open already."""
-        if self.committed is not None:
-            raise CommitModeError("this message has committed at once already")
-        if self._begin is not None and not self.in_transaction:
-            await self._begin()
-
-    async def commit_at_once(self, change: str, *args: Any, reply: Any) -> bool:
-        """Commit a command in one statement: `change` (a data-modifying statement with a
-        RETURNING clause, its parameters `$1`...`$n` given as `args`), with the events emitted
-        so far and `reply` (both computed beforehand), these two only if `change` returned a
-        row. Whether it did: when it returned no row, nothing was written, and the handler
-        answers why. In a transaction already open (a keyed request's), the same
-        statement runs in it."""
-        if self.in_transaction and self._begin is None:
-            raise CommitModeError("commit_at_once is for handlers marked @chooses_commit")
-        if self.committed is not None:
-            raise CommitModeError("this message has committed at once already")
-        done = await inbox.request_at_once(
-            self.conn,
-            self.envelope,
-            self.system_id,
-            ok_reply(reply),
-            self.events,
-            change,
-            args,
-        )
-        if done is None:
-            self.events.clear()
-            return False
-        self.committed = done
-        return True
 
     async def handle_at_once(self, change: str, *args: Any, wanted: str = "true") -> int:
         """Handle an event in one statement: mark it handled and make `change` (a data-modifying
@@ -173,18 +145,83 @@ class Context(Generic[DepsT]):
 
 @dataclass
 class BatchContext(Generic[DepsT]):
-    """What a `@handles_batches` handler gets: the batch's connection (in its transaction), the
-    service's dependencies, and one `Context` per event, in the events' order, on that same
-    connection (for each event's envelope, system and `emit`)."""
+    """What a `@handles_batches` handler gets: the batch's connection (in its transaction,
+    unless the handler chooses its commit mode), the service's dependencies, and one `Context`
+    per message, in the messages' order, on that same connection (for each message's envelope,
+    system and `emit`)."""
 
     conn: Connection
     deps: DepsT
     each: list[Context[DepsT]]
     # Called once the batch's transaction has committed.
     after_commit: list[Callable[[], None]] = field(default_factory=list)
+    in_transaction: bool = False
+    committed_at_once: bool = False
+    # Set by the dispatcher for a handler that chooses its commit mode: opens the transaction.
+    _begin: Callable[[], Awaitable[None]] | None = None
+
+    async def begin(self) -> None:
+        """Commit in the batch's transaction (opened now, committed by the dispatcher after
+        the handler, with the outbox and inbox rows). A no-op where it is open already."""
+        if self.committed_at_once:
+            raise CommitModeError("this batch has committed at once already")
+        if self._begin is not None and not self.in_transaction:
+            await self._begin()
+            self.in_transaction = True
+            for context in self.each:
+                context.in_transaction = True
+
+    async def commit_at_once(
+        self,
+        change: str,
+        *args: Any,
+        keys: Sequence[uuid.UUID | None],
+        replies: Sequence[Any],
+    ) -> list[bool]:
+        """Commit a batch of commands in one statement: `change` (a data-modifying statement,
+        its parameters `$1`...`$n` given as `args`, whose RETURNING clause gives, `AS key`, the
+        key of each command it wrote) and, for each command whose key it returned, that
+        command's events emitted so far and its reply `replies[i]` (both computed beforehand).
+        `keys[i]` is command i's key (None: it takes no part, its answer is an error found
+        before). For each command, whether it was written; one that was not has no events any
+        more, and the handler answers why. In a transaction already open (a keyed request's),
+        the same statement runs in it. Raises `inbox.AlreadyHandled`, with nothing written, when
+        a request is in the inbox already."""
+        if self.in_transaction and self._begin is None:
+            raise CommitModeError("commit_at_once is for handlers marked @chooses_commit")
+        if self.committed_at_once:
+            raise CommitModeError("this batch has committed at once already")
+        taking = {i: key for i, key in enumerate(keys) if key is not None}
+        written = await inbox.requests_at_once(
+            self.conn,
+            [
+                inbox.Answered(
+                    self.each[i].envelope,
+                    self.each[i].system_id,
+                    ok_reply(replies[i]),
+                    self.each[i].events,
+                )
+                for i in taking
+            ],
+            list(taking.values()),
+            change,
+            args,
+        )
+        self.committed_at_once = True
+        outcomes = dict(zip(taking, written, strict=True))
+        done = [False] * len(keys)
+        for i, context in enumerate(self.each):
+            rows = outcomes.get(i)
+            if rows is None:
+                context.events.clear()
+            else:
+                context.committed = rows
+                done[i] = True
+        return done
 
 
 Handler = Callable[[Any, Context[DepsT]], Awaitable[Any]]
 BatchHandler = Callable[[list[Any], BatchContext[DepsT]], Awaitable[Any]]
-# What an event type's subscribers may be: plain handlers, or one `@handles_batches` handler.
-EventHandler = Handler[DepsT] | BatchHandler[DepsT]
+# What handles a message type: a plain handler, or a `@handles_batches` one (an event type's
+# subscribers are plain handlers, or one `@handles_batches` handler).
+MessageHandler = Handler[DepsT] | BatchHandler[DepsT]

@@ -39,8 +39,8 @@ from shared.context import (
     BatchHandler,
     Context,
     DepsT,
-    EventHandler,
     Handler,
+    MessageHandler,
     does_choose_commit,
     does_handle_batches,
 )
@@ -83,7 +83,7 @@ class EventDispatcher(Generic[DepsT]):
         self,
         pool: asyncpg.Pool,
         deps: DepsT,
-        handlers: Mapping[type[Message], Sequence[EventHandler[DepsT]]],
+        handlers: Mapping[type[Message], Sequence[MessageHandler[DepsT]]],
         relay: OutboxRelay | None = None,
     ) -> None:
         self._pool = pool

@@ -9,8 +9,9 @@ may be used again); a deleted system's rows are purged with it.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import asyncpg
 
@@ -58,86 +59,109 @@ async def lock_key(conn: Connection, envelope: Envelope) -> bool:
     return bool(await conn.fetchval("SELECT pg_try_advisory_xact_lock($1)", lock))
 
 
-async def record_request(
-    conn: Connection,
-    envelope: Envelope,
-    system_id: int | None,
-    reply: bytes,
-    events: list[Envelope],
+class Answered(NamedTuple):
+    """A request with its answer, to record: its envelope, its system, the reply to keep, and
+    the events (and commands for other services) it emits."""
+
+    envelope: Envelope
+    system_id: int | None
+    reply: bytes
+    events: list[Envelope]
+
+
+def _inbox_columns(
+    answered: Sequence[Answered],
+) -> tuple[list[uuid.UUID], list[str], list[int | None], list[bytes], list[str | None]]:
+    """The arguments of an `unnest($1::uuid[], $2::text[], $3::bigint[], $4::bytea[],
+    $5::text[])` insert into inbox."""
+    return (
+        [a.envelope.message_id for a in answered],
+        [a.envelope.type for a in answered],
+        [a.system_id for a in answered],
+        [a.reply for a in answered],
+        [a.envelope.request_hash for a in answered],
+    )
+
+
+async def record_requests(
+    conn: Connection, answered: Sequence[Answered]
 ) -> tuple[bool, OutboxRows]:
-    """Write a command's events to the outbox and its reply to the inbox, in one round trip:
-    whether the inbox took the request (False: handled before, the caller rolls back), and the
-    events' outbox rows."""
-    outgoing_events = outgoing(events)
+    """Write the events of commands to the outbox and their replies to the inbox, in one round
+    trip: whether the inbox took every request (False: one was handled before, the caller rolls
+    back), and the events' outbox rows."""
+    outgoing_events = outgoing([event for a in answered for event in a.events])
     row = await conn.fetchrow(
         "WITH events AS ("
         " INSERT INTO outbox (message_id, routing_key, body)"
-        " SELECT * FROM unnest($6::uuid[], $7::text[], $8::bytea[]) RETURNING id, message_id),"
+        " SELECT * FROM unnest($1::uuid[], $2::text[], $3::bytea[]) RETURNING id, message_id),"
         " request AS ("
         " INSERT INTO inbox (message_id, type, system_id, reply, request_hash)"
-        " VALUES ($1, $2, $3, $4, $5)"
+        " SELECT * FROM unnest($4::uuid[], $5::text[], $6::bigint[], $7::bytea[], $8::text[])"
         " ON CONFLICT DO NOTHING RETURNING true)"
-        " SELECT EXISTS (SELECT FROM request),"
+        " SELECT (SELECT count(*) FROM request),"
         " ARRAY(SELECT id FROM events), ARRAY(SELECT message_id FROM events)",
-        envelope.message_id,
-        envelope.type,
-        system_id,
-        reply,
-        envelope.request_hash,
         *as_columns(outgoing_events),
+        *_inbox_columns(answered),
     )
     assert row is not None
-    return bool(row[0]), with_ids(outgoing_events, row[1], row[2])
+    return row[0] == len(answered), with_ids(outgoing_events, row[1], row[2])
 
 
-async def request_at_once(
+async def requests_at_once(
     conn: Connection,
-    envelope: Envelope,
-    system_id: int | None,
-    reply: bytes,
-    events: list[Envelope],
+    answered: Sequence[Answered],
+    keys: Sequence[uuid.UUID],
     change: str,
     args: tuple[Any, ...],
-) -> OutboxRows | None:
-    """A command in one statement: `change` (a data-modifying statement with a RETURNING
-    clause, its parameters `$1`...`$n` given as `args`) and, only if it returned a row, the
-    events' outbox rows and the request's inbox row with `reply`. The outbox rows; None, with
-    nothing written, when it returned no row. Raises
-    `AlreadyHandled`, with nothing written, when the request is in the inbox already."""
-    outgoing_events = outgoing(events)
+) -> list[OutboxRows | None]:
+    """Commands in one statement: `change` (a data-modifying statement, its parameters
+    `$1`...`$n` given as `args`, whose RETURNING clause gives, `AS key`, the key of each command
+    it wrote) and, for each command whose key (`keys[i]`) it returned, the command's events'
+    outbox rows and its inbox row with its reply. For each command, its outbox rows; None, with
+    nothing of it written, when `change` did not return its key. Raises `AlreadyHandled`, with
+    nothing written, when a request is in the inbox already."""
+    each = [outgoing(a.events) for a in answered]
+    event_keys = [key for events, key in zip(each, keys, strict=True) for _ in events]
+    outgoing_events = [event for events in each for event in events]
     n = len(args)
     statement = (
         f"WITH change AS ({change}),"
         " events AS ("
         " INSERT INTO outbox (message_id, routing_key, body)"
-        f" SELECT * FROM unnest(${n + 1}::uuid[], ${n + 2}::text[], ${n + 3}::bytea[])"
-        " WHERE EXISTS (SELECT FROM change) RETURNING id, message_id),"
+        " SELECT e.message_id, e.routing_key, e.body"
+        f" FROM unnest(${n + 1}::uuid[], ${n + 2}::uuid[], ${n + 3}::text[], ${n + 4}::bytea[])"
+        " AS e(key, message_id, routing_key, body)"
+        " WHERE e.key IN (SELECT c.key FROM change c) RETURNING id, message_id),"
         " request AS ("
         " INSERT INTO inbox (message_id, type, system_id, reply, request_hash)"
-        f" SELECT ${n + 4}::uuid, ${n + 5}::text, ${n + 6}::bigint, ${n + 7}::bytea,"
-        f" ${n + 8}::text WHERE EXISTS (SELECT FROM change))"
-        " SELECT EXISTS (SELECT FROM change),"
+        " SELECT r.message_id, r.type, r.system_id, r.reply, r.request_hash"
+        f" FROM unnest(${n + 5}::uuid[], ${n + 6}::uuid[], ${n + 7}::text[], ${n + 8}::bigint[],"
+        f" ${n + 9}::bytea[], ${n + 10}::text[])"
+        " AS r(key, message_id, type, system_id, reply, request_hash)"
+        " WHERE r.key IN (SELECT c.key FROM change c))"
+        " SELECT ARRAY(SELECT key FROM change),"
         " ARRAY(SELECT id FROM events), ARRAY(SELECT message_id FROM events)"
     )
     try:
         row = await conn.fetchrow(
             statement,
             *args,
+            event_keys,
             *as_columns(outgoing_events),
-            envelope.message_id,
-            envelope.type,
-            system_id,
-            reply,
-            envelope.request_hash,
+            list(keys),
+            *_inbox_columns(answered),
         )
     except asyncpg.UniqueViolationError as error:
         if error.constraint_name == PRIMARY_KEY:
             raise AlreadyHandled from None
         raise
     assert row is not None
-    if not row[0]:
-        return None
-    return with_ids(outgoing_events, row[1], row[2])
+    written = set(row[0])
+    rows = dict(zip(map(str, row[2]), row[1], strict=True))
+    return [
+        [(rows[event.message_id], event) for event in events] if key in written else None
+        for events, key in zip(each, keys, strict=True)
+    ]
 
 
 async def record_event(conn: Connection, envelope: Envelope) -> bool:

@@ -22,7 +22,7 @@ import structlog
 from shared import db, inbox, topology
 from shared.bus import Bus, Consumer
 from shared.config import Settings
-from shared.context import DepsT, EventHandler, Handler
+from shared.context import DepsT, MessageHandler
 from shared.entrypoint import wait_until_reachable
 from shared.event_dispatch import EventDispatcher
 from shared.messages.base import Message
@@ -56,8 +56,8 @@ class ServiceSpec(Generic[DepsT]):
     name: str
     migrations: Path
     make_deps: Callable[[Settings, asyncpg.Pool], DepsT]
-    request_handlers: Mapping[type[Message], Handler[DepsT]]
-    event_handlers: Mapping[type[Message], Sequence[EventHandler[DepsT]]]
+    request_handlers: Mapping[type[Message], MessageHandler[DepsT]]
+    event_handlers: Mapping[type[Message], Sequence[MessageHandler[DepsT]]]
     event_queue: str | None
     # SQL run every hour to drop what has outlived its use (the inbox is always pruned).
     housekeeping: tuple[str, ...] = ()

@@ -254,7 +254,7 @@ async def award_in_bulk(
     if AwardRules.of(badge).limit is not None:
         # Recipients first, then the badge: the order every award takes them in.
         repo = repository(ctx)
-        await repo.milestones.lock_recipients(badge["system_id"], list(emails))
+        await repo.milestones.lock_recipients((badge["system_id"], email) for email in emails)
         await repo.instances.lock_badge(badge["id"])
     created = []
     for new in planned:

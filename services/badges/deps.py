@@ -9,7 +9,7 @@ import asyncpg
 
 from services.badges.repository import Repository
 from shared.config import Settings
-from shared.context import Context
+from shared.context import BatchContext, Context
 from shared.crypto import SecretBox
 from shared.db import Connection
 
@@ -32,6 +32,7 @@ def make_deps(settings: Settings, pool: asyncpg.Pool) -> Deps:
 
 
 Ctx = Context[Deps]
+BatchCtx = BatchContext[Deps]
 
 
 def repository(ctx: Ctx) -> Repository:

@@ -303,6 +303,55 @@ class TestConcurrentAwards:
         listed = await client.get(f"{badge}/instances")
         assert len(listed.body["instances"]) == 1
 
+    async def test_awards_arriving_together_each_keep_their_own_answer(
+        self, client: Client, events: EventTap
+    ) -> None:
+        """A burst is committed in batches (one statement for plain awards): the award of an
+        email holding the unique badge is refused alone, and only the others announce."""
+        badge = await make_badge(client, unique=True)
+        system_id = await system_id_of(client, badge)
+        held = email()
+        await award(client, badge, held)
+        fresh = [email() for _ in range(8)]
+        answers = await asyncio.gather(
+            *(client.post(f"{badge}/instances", json={"email": e}) for e in [*fresh, held])
+        )
+        assert [a.status for a in answers] == [201] * 8 + [409]
+        assert answers[-1].body["code"] == "ResourceConflict"
+        found = await events.wait("badge.awarded", system_id, count=9)
+        assert sorted(data["email"] for data in found) == sorted([held, *fresh])
+        listed = await client.get(f"{badge}/instances")
+        assert len(listed.body["instances"]) == 9
+
+    async def test_a_burst_needing_a_transaction_refuses_each_award_alone(
+        self, client: Client
+    ) -> None:
+        """Claim codes put the batch in one transaction, each award in its savepoint: an unknown
+        code and a taken slug fail only their own award, and a refused award's code stays
+        unclaimed."""
+        badge = await make_badge(client, limit=4)
+        await client.post(f"{badge}/codes", json={"code": "MANY", "multiuse": True})
+        await client.post(f"{badge}/codes", json={"code": "ONCE"})
+        taken = await award(client, badge, email())
+        bodies = [
+            {"email": email(), "claimCode": "MANY"},
+            {"email": email(), "claimCode": "NOPE"},
+            {"email": email(), "slug": taken["slug"]},
+            {"email": email()},
+            {"email": email(), "claimCode": "MANY"},
+            {"email": email(), "claimCode": "ONCE"},
+        ]
+        answers = await asyncio.gather(
+            *(client.post(f"{badge}/instances", json=body) for body in bodies)
+        )
+        # The limit of 4 (one held) leaves 3 of the 4 awards that could be made.
+        assert sorted(a.status for a in answers) == [201, 201, 201, 404, 409, 409]
+        assert (answers[1].status, answers[2].status) == (404, 409)
+        listed = await client.get(f"{badge}/instances")
+        assert len(listed.body["instances"]) == 4
+        once = (await client.get(f"{badge}/codes/ONCE")).body["claimCode"]
+        assert once["claimed"] == (answers[5].status == 201)
+
 
 class TestAwardWithClaimCode:
     async def test_single_use_code_is_consumed_by_the_award(self, client: Client) -> None:

@@ -17,10 +17,10 @@ from services.badges.handlers import (
     reviews,
     systems,
 )
-from shared.context import Handler
+from shared.context import Handler, MessageHandler
 from shared.messages.base import Message
 
-REQUEST_HANDLERS: dict[type[Message], Handler[Deps]] = {
+REQUEST_HANDLERS: dict[type[Message], MessageHandler[Deps]] = {
     **systems.HANDLERS,
     **issuers.HANDLERS,
     **badges.HANDLERS,

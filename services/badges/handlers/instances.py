@@ -8,12 +8,12 @@ issued.
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, NamedTuple
 
 import asyncpg
 
 from services.badges import awarding
-from services.badges.deps import Ctx, Deps, repository
+from services.badges.deps import BatchCtx, Ctx, Deps, repository
 from services.badges.domain import credentials
 from services.badges.domain import instances as domain
 from services.badges.domain.awarding import AwardRules
@@ -21,9 +21,10 @@ from services.badges.domain.common import listing
 from services.badges.errors import not_found
 from services.badges.lookups import find_badge, shown
 from services.badges.repository import instances
-from shared.context import Handler, chooses_commit
-from shared.errors import NotFound
+from shared.context import MessageHandler, chooses_commit, handles_batches
+from shared.errors import AppError, NotFound
 from shared.messages.base import Message
+from shared.messages.common import Scope
 from shared.messages.credentials import CancelCredential
 from shared.messages.instances import (
     AwardBadge,
@@ -36,43 +37,134 @@ from shared.messages.instances import (
 )
 
 
+@handles_batches
 @chooses_commit
-async def award_badge(cmd: AwardBadge, ctx: Ctx) -> dict[str, Any]:
-    """A plain award commits in one statement (two round trips to Postgres instead of six);
-    any other, with the same statement and events, in a transaction (`AwardRules`)."""
-    badge = await find_badge(ctx, cmd.scope, cmd.badge)
-    fields = cmd.award
-    holder = credentials.holder_of(badge, fields)
-    shown_badge = shown(ctx, badge)
-    planned = awarding.plan(
-        ctx,
-        badge,
-        shown_badge,
-        fields.email,
-        comment=fields.comment,
-        issued_on=fields.issued_on,
-        expires=fields.expires,
-        claim_code=fields.claim_code,
-        slug=fields.slug,
-        evidence_url=fields.evidence,
-        holder=holder,
-    )
-    rules = AwardRules.of(badge)
-    if not rules.commits_at_once(claim_code=fields.claim_code is not None, credential=bool(holder)):
-        await ctx.begin()
-        awarded = await awarding.write(ctx, badge, shown_badge, planned)
-        assert awarded is not None
-        return awarded
-    awarding.emit_awarded(ctx, badge, shown_badge, planned)
+async def award_badge(cmds: list[AwardBadge], batch: BatchCtx) -> list[Any]:
+    """Awards that arrive together commit together, each with its own answer (a 409 for one is
+    its alone): plain awards in one statement (`instances.INSERT` over all of them, with their
+    events and stored replies: two round trips to Postgres for the batch, no transaction); when
+    any award needs more (`AwardRules`), all of them in one transaction, each in a savepoint of
+    its own, the same statement and events per award."""
+    outcomes: list[Any] = [None] * len(cmds)
+    planned: dict[int, _Award] = {}
+    found: dict[tuple[Scope, str], dict[str, Any] | AppError] = {}
+    at_once = True
+    for i, (cmd, ctx) in enumerate(zip(cmds, batch.each, strict=True)):
+        try:
+            badge = await _badge_of(ctx, cmd, found)
+            fields = cmd.award
+            holder = credentials.holder_of(badge, fields)
+            shown_badge = shown(ctx, badge)
+            plan = awarding.plan(
+                ctx,
+                badge,
+                shown_badge,
+                fields.email,
+                comment=fields.comment,
+                issued_on=fields.issued_on,
+                expires=fields.expires,
+                claim_code=fields.claim_code,
+                slug=fields.slug,
+                evidence_url=fields.evidence,
+                holder=holder,
+            )
+        except AppError as error:
+            outcomes[i] = error
+            continue
+        planned[i] = _Award(badge, shown_badge, plan)
+        at_once = at_once and AwardRules.of(badge).commits_at_once(
+            claim_code=fields.claim_code is not None, credential=bool(holder)
+        )
+    if at_once:
+        await _commit_at_once(batch, planned, outcomes)
+    else:
+        await batch.begin()
+        await _write_each(batch, planned, outcomes)
+    return outcomes
+
+
+class _Award(NamedTuple):
+    badge: dict[str, Any]
+    shown_badge: dict[str, Any]
+    planned: awarding.Planned
+
+
+async def _badge_of(
+    ctx: Ctx, cmd: AwardBadge, found: dict[tuple[Scope, str], dict[str, Any] | AppError]
+) -> dict[str, Any]:
+    """The badge an award names, read once per batch (or its 404)."""
+    key = (cmd.scope, cmd.badge)
+    if key not in found:
+        try:
+            found[key] = await find_badge(ctx, cmd.scope, cmd.badge)
+        except AppError as error:
+            found[key] = error
+    badge = found[key]
+    if isinstance(badge, AppError):
+        raise badge
+    ctx.system_id = badge["system_id"]
+    return badge
+
+
+async def _commit_at_once(batch: BatchCtx, planned: dict[int, _Award], outcomes: list[Any]) -> None:
+    """The plain awards of a batch in one statement; why each it did not insert was refused."""
+    if not planned:
+        return
+    for i, award in planned.items():
+        awarding.emit_awarded(batch.each[i], award.badge, award.shown_badge, award.planned)
+    every = range(len(batch.each))
     try:
-        inserted = await ctx.commit_at_once(
-            instances.INSERT, *instances.insert_args(planned.award, None), reply=planned.shown
+        written = await batch.commit_at_once(
+            instances.INSERT,
+            *instances.insert_args([award.planned.award for award in planned.values()], None),
+            keys=[planned[i].planned.award.uid if i in planned else None for i in every],
+            replies=[planned[i].planned.shown if i in planned else None for i in every],
         )
     except asyncpg.UniqueViolationError:
-        raise awarding.taken(planned.award) from None
-    if not inserted:
-        await awarding.refused(ctx, badge, fields.email, skip_held=False)
-    return planned.shown
+        if len(batch.each) > 1:
+            raise  # One award's taken slug: the dispatcher answers each alone, to say whose.
+        (i,) = planned
+        outcomes[i] = awarding.taken(planned[i].planned.award)
+        return
+    for i, award in planned.items():
+        if written[i]:
+            outcomes[i] = award.planned.shown
+            continue
+        try:
+            await awarding.refused(
+                batch.each[i], award.badge, award.planned.award.email, skip_held=False
+            )
+        except AppError as error:
+            outcomes[i] = error
+
+
+async def _write_each(batch: BatchCtx, planned: dict[int, _Award], outcomes: list[Any]) -> None:
+    """The awards of a batch in its transaction, each in a savepoint of its own when there are
+    others (alone, its error rolls the transaction back). The recipients' locks, then the
+    badges', are taken first, for all, in the order every award takes them."""
+    alone = len(batch.each) == 1
+    if not alone:
+        repo = repository(batch.each[0])
+        await repo.milestones.lock_recipients(
+            (award.badge["system_id"], award.planned.award.email) for award in planned.values()
+        )
+        limited = {a.badge["id"] for a in planned.values() if AwardRules.of(a.badge).limit}
+        for badge_id in sorted(limited):
+            await repo.instances.lock_badge(badge_id)
+    for i, award in planned.items():
+        ctx = batch.each[i]
+        if alone:
+            written = await awarding.write(ctx, award.badge, award.shown_badge, award.planned)
+            outcomes[i] = written
+            continue
+        try:
+            async with repository(ctx).savepoint():
+                outcomes[i] = await awarding.write(
+                    ctx, award.badge, award.shown_badge, award.planned, locked=True
+                )
+        except AppError as error:
+            ctx.events.clear()
+            outcomes[i] = error
 
 
 async def award_badge_in_bulk(cmd: AwardBadgeInBulk, ctx: Ctx) -> list[dict[str, Any]]:
@@ -143,7 +235,7 @@ async def list_instances_by_email(query: ListInstancesByEmail, ctx: Ctx) -> dict
     )
 
 
-HANDLERS: dict[type[Message], Handler[Deps]] = {
+HANDLERS: dict[type[Message], MessageHandler[Deps]] = {
     AwardBadge: award_badge,
     AwardBadgeInBulk: award_badge_in_bulk,
     ListInstances: list_instances,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -24,24 +25,35 @@ COLUMNS = (
 )
 _ACTIVE_OF = "badge_id = $1 AND lower(email) = lower($2) AND revoked_at IS NULL"
 
-# One statement per award, in a transaction or committed at once (`Context.commit_at_once`). It
-# inserts nothing when the badge's limit of active awards is reached (the caller holds the
-# badge's row lock, so the count is current) or when the email actively holds a unique badge:
-# the EXISTS sees committed awards (even of a badge made unique after them), the partial unique
-# index catches a concurrent award of the same one.
-INSERT = f"""
+# One statement for awards, one in a transaction or many committed at once
+# (`BatchContext.commit_at_once`), each given as an element of the parameters' arrays
+# (`insert_args`). It inserts nothing for an award when the badge's limit of active awards is
+# reached (the caller holds the badge's row lock, so the count is current; a limit is counted
+# for one award at a time, since the count does not see the statement's own rows) or when the
+# email actively holds a unique badge: the EXISTS sees committed awards (even of a badge made
+# unique after them), the partial unique index catches a concurrent award of the same one, or
+# one earlier in the same statement. It returns the `uid` of each award it inserted, `AS key`.
+INSERT = """
 INSERT INTO instances (uid, slug, system_id, badge_id, email, salt, issued_on, expires,
     claim_code, comment, evidence_url, unique_award, recipient_name, holder_oc_id,
     holder_address, credential_id, credential_status)
-SELECT $3::uuid, $4::text, $5::bigint, $1::bigint, $2::text, $6::text,
-    $7::timestamptz, $8::timestamptz, $9::text, $10::text, $11::text,
-    $12::boolean, $14::text, $15::text, $16::text, $17::text,
-    CASE WHEN $17::text IS NULL THEN NULL ELSE 'pending' END
-WHERE ($13::integer IS NULL
-        OR (SELECT count(*) FROM instances WHERE badge_id = $1 AND revoked_at IS NULL) < $13)
-    AND NOT ($12::boolean AND EXISTS (SELECT 1 FROM instances WHERE {_ACTIVE_OF}))
+SELECT a.uid, a.slug, a.system_id, a.badge_id, a.email, a.salt, a.issued_on, a.expires,
+    a.claim_code, a.comment, a.evidence_url, a.unique_award, a.recipient_name, a.holder_oc_id,
+    a.holder_address, a.credential_id,
+    CASE WHEN a.credential_id IS NULL THEN NULL ELSE 'pending' END
+FROM unnest($1::bigint[], $2::text[], $3::uuid[], $4::text[], $5::bigint[], $6::text[],
+        $7::timestamptz[], $8::timestamptz[], $9::text[], $10::text[], $11::text[],
+        $12::boolean[], $13::text[], $14::text[], $15::text[], $16::text[])
+    AS a(badge_id, email, uid, slug, system_id, salt, issued_on, expires, claim_code, comment,
+        evidence_url, unique_award, recipient_name, holder_oc_id, holder_address, credential_id)
+WHERE ($17::integer IS NULL
+        OR (SELECT count(*) FROM instances i
+            WHERE i.badge_id = a.badge_id AND i.revoked_at IS NULL) < $17)
+    AND NOT (a.unique_award AND EXISTS (SELECT 1 FROM instances i
+        WHERE i.badge_id = a.badge_id AND lower(i.email) = lower(a.email)
+            AND i.revoked_at IS NULL))
 ON CONFLICT (badge_id, lower(email)) WHERE unique_award AND revoked_at IS NULL DO NOTHING
-RETURNING {COLUMNS}
+RETURNING uid AS key
 """
 
 
@@ -90,27 +102,28 @@ class NewAward:
         }
 
 
-def insert_args(award: NewAward, limit: int | None) -> tuple[Any, ...]:
-    """The parameters of `INSERT` (with `limit`, the badge's, or None for none)."""
-    credential = award.credential
+def insert_args(awards: Sequence[NewAward], limit: int | None) -> tuple[Any, ...]:
+    """The parameters of `INSERT` for these awards (with `limit`, the badge's, for one award;
+    None for none)."""
+    credentials = [award.credential for award in awards]
     return (
-        award.badge_id,
-        award.email,
-        award.uid,
-        award.slug,
-        award.system_id,
-        award.salt,
-        award.issued_on,
-        award.expires,
-        award.claim_code,
-        award.comment,
-        award.evidence_url,
-        award.unique,
+        [award.badge_id for award in awards],
+        [award.email for award in awards],
+        [award.uid for award in awards],
+        [award.slug for award in awards],
+        [award.system_id for award in awards],
+        [award.salt for award in awards],
+        [award.issued_on for award in awards],
+        [award.expires for award in awards],
+        [award.claim_code for award in awards],
+        [award.comment for award in awards],
+        [award.evidence_url for award in awards],
+        [award.unique for award in awards],
+        [credential.name if credential else None for credential in credentials],
+        [credential.holder_oc_id if credential else None for credential in credentials],
+        [credential.holder_address if credential else None for credential in credentials],
+        [str(credential.id) if credential else None for credential in credentials],
         limit,
-        credential.name if credential else None,
-        credential.holder_oc_id if credential else None,
-        credential.holder_address if credential else None,
-        str(credential.id) if credential else None,
     )
 
 
@@ -136,7 +149,7 @@ class Instances(Statements):
     async def insert(self, award: NewAward, limit: int | None) -> bool:
         """Insert the award (with a credential, its credential pending); False when the limit or
         uniqueness forbids it. A taken slug raises `asyncpg.UniqueViolationError`."""
-        return await self._conn.fetchrow(INSERT, *insert_args(award, limit)) is not None
+        return await self._conn.fetchrow(INSERT, *insert_args([award], limit)) is not None
 
     async def newest_active(self, badge_id: int, email: str) -> Record | None:
         row: Record | None = await self._conn.fetchrow(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from services.badges.repository.badges import SELECT as BADGE_SELECT
@@ -87,9 +88,10 @@ class Milestones(Statements):
             f"{system_id}:{email.lower()}",
         )
 
-    async def lock_recipients(self, system_id: int, emails: list[str]) -> None:
-        """`lock_recipient` for many recipients at once, always in the same order."""
-        keys = sorted({f"{system_id}:{email.lower()}" for email in emails})
+    async def lock_recipients(self, recipients: Iterable[tuple[int, str]]) -> None:
+        """`lock_recipient` for many recipients (system id, email) at once, always in the same
+        order."""
+        keys = sorted({f"{system_id}:{email.lower()}" for system_id, email in recipients})
         await self._conn.execute(
             "SELECT pg_advisory_xact_lock(hashtext('plaudit.milestones'), hashtext(key))"
             " FROM unnest($1::text[]) AS key ORDER BY key",

@@ -15,7 +15,7 @@ from services.issuer.handlers import (
     systems,
     verification,
 )
-from shared.context import EventHandler, Handler
+from shared.context import Handler, MessageHandler
 from shared.messages.base import Message
 
 REQUEST_HANDLERS: dict[type[Message], Handler[Deps]] = {
@@ -26,7 +26,7 @@ REQUEST_HANDLERS: dict[type[Message], Handler[Deps]] = {
     **baking.HANDLERS,
 }
 
-EVENT_HANDLERS: dict[type[Message], Sequence[EventHandler[Deps]]] = {
+EVENT_HANDLERS: dict[type[Message], Sequence[MessageHandler[Deps]]] = {
     **credentials.EVENT_HANDLERS,
     **open_badges.EVENT_HANDLERS,
     **systems.EVENT_HANDLERS,

@@ -20,7 +20,7 @@ from services.issuer.keyring import CurrentKeys
 from services.issuer.ob3 import credential, data_integrity, status_list, vc_jwt
 from services.issuer.repository import Repository
 from services.issuer.repository.open_badges import OpenBadges, SignedCredential
-from shared.context import EventHandler, Handler, handles_batches
+from shared.context import Handler, MessageHandler, handles_batches
 from shared.errors import NotFound
 from shared.messages.base import Message
 from shared.messages.instances import BadgeAwarded, BadgeRevoked
@@ -236,7 +236,7 @@ HANDLERS: dict[type[Message], Handler[Deps]] = {
     GetOpenBadgeCredential: get_open_badge_credential,
     GetStatusList: get_status_list,
 }
-EVENT_HANDLERS: dict[type[Message], list[EventHandler[Deps]]] = {
+EVENT_HANDLERS: dict[type[Message], list[MessageHandler[Deps]]] = {
     BadgeAwarded: [sign_credentials],
     BadgeRevoked: [revoke_credential],
 }

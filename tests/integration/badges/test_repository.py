@@ -120,13 +120,34 @@ class TestInsert:
     async def test_the_statement_committed_at_once_takes_insert_args(
         self, conn: Connection, repo: Repository, place: Place
     ) -> None:
-        """What `award_badge` hands `ctx.commit_at_once`: INSERT with `insert_args`, which
-        reads back as the award's planned row."""
+        """What `award_badge` hands `BatchContext.commit_at_once`: INSERT with `insert_args` of
+        a batch's awards, which returns the key of each it inserted, and reads back as each
+        award's planned row."""
         badge_id = await add_badge(repo, place)
-        new = award(place, badge_id, ADA, credential=True)
-        row = await conn.fetchrow(instances.INSERT, *instances.insert_args(new, None))
-        assert row is not None
-        assert {key: value for key, value in dict(row).items() if key != "id"} == new.row()
+        ada = award(place, badge_id, ADA, credential=True)
+        bob = award(place, badge_id, "bob@example.org")
+        keys = await conn.fetchval(
+            f"WITH change AS ({instances.INSERT}) SELECT array_agg(key) FROM change",
+            *instances.insert_args([ada, bob], None),
+        )
+        assert sorted(keys) == sorted([ada.uid, bob.uid])
+        for new in (ada, bob):
+            row = await conn.fetchrow(
+                f"SELECT {instances.COLUMNS} FROM instances WHERE uid = $1", new.uid
+            )
+            assert {key: value for key, value in dict(row).items() if key != "id"} == new.row()
+
+    async def test_a_unique_badge_twice_in_one_statement_is_inserted_once(
+        self, conn: Connection, repo: Repository, place: Place
+    ) -> None:
+        badge_id = await add_badge(repo, place)
+        first = award(place, badge_id, ADA, unique=True)
+        second = award(place, badge_id, "ADA@example.org", unique=True)
+        keys = await conn.fetchval(
+            f"WITH change AS ({instances.INSERT}) SELECT array_agg(key) FROM change",
+            *instances.insert_args([first, second], None),
+        )
+        assert keys == [first.uid]
 
 
 class TestClaimCodes:

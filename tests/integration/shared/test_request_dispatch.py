@@ -11,7 +11,14 @@ import asyncpg
 import orjson
 import pytest
 
-from shared.context import Context, Sensitive, borrows_connections, chooses_commit
+from shared.context import (
+    BatchContext,
+    Context,
+    Sensitive,
+    borrows_connections,
+    chooses_commit,
+    handles_batches,
+)
 from shared.envelope import Envelope
 from shared.errors import Conflict
 from shared.messages.common import Ping
@@ -37,21 +44,49 @@ async def add_note(command: CreateConsumer, ctx: Context[Deps]) -> Any:
     )
 
 
+# The notes a batch writes at once, each returning the key of its command.
+INSERT_NOTES = (
+    "INSERT INTO notes (text) SELECT n.text FROM unnest($1::text[]) AS n(text)"
+    " ON CONFLICT DO NOTHING"
+    " RETURNING (SELECT n.key FROM unnest($1::text[], $2::uuid[]) AS n(text, key)"
+    " WHERE n.text = notes.text) AS key"
+)
+
+
+@handles_batches
 @chooses_commit
-async def add_note_choosing(command: CreateConsumer, ctx: Context[Deps]) -> Any:
-    """At once, unless the note asks for a transaction; the same statement either way."""
-    ctx.deps.calls.append(command.system)
-    ctx.system_id = 42
-    insert = "INSERT INTO notes (text) VALUES ($1) ON CONFLICT DO NOTHING RETURNING id"
-    ctx.emit(created(command.system), system_id=42)
-    if command.system.startswith("in-transaction"):
-        await ctx.begin()
-        if await ctx.conn.fetchrow(insert, command.system) is None:
-            raise Conflict("note with that `text` already exists")
-        return {"note": command.system}
-    if not await ctx.commit_at_once(insert, command.system, reply={"note": command.system}):
-        raise Conflict("note with that `text` already exists")
-    return {"note": command.system}
+async def add_notes(commands: list[CreateConsumer], batch: BatchContext[Deps]) -> list[Any]:
+    """At once, unless a note asks for a transaction (then all of them in it, each in a
+    savepoint); the same notes either way. A note "crash" fails the whole batch."""
+    texts = [command.system for command in commands]
+    batch.deps.calls.append(f"batch of {len(texts)}: {', '.join(texts)}")
+    if "crash" in texts:
+        raise RuntimeError("password=hunter2 at db-host")
+    for ctx, text in zip(batch.each, texts, strict=True):
+        ctx.system_id = 42
+        ctx.emit(created(text), system_id=42)
+    if any(text.startswith("in-transaction") for text in texts):
+        await batch.begin()
+        outcomes: list[Any] = []
+        for ctx, text in zip(batch.each, texts, strict=True):
+            async with batch.conn.transaction():
+                row = await batch.conn.fetchrow(
+                    "INSERT INTO notes (text) VALUES ($1) ON CONFLICT DO NOTHING RETURNING id", text
+                )
+            if row is None:
+                ctx.events.clear()
+                outcomes.append(Conflict("note with that `text` already exists"))
+            else:
+                outcomes.append({"note": text})
+        return outcomes
+    keys = [uuid.uuid4() for _ in texts]
+    written = await batch.commit_at_once(
+        INSERT_NOTES, texts, keys, keys=keys, replies=[{"note": text} for text in texts]
+    )
+    return [
+        {"note": text} if done else Conflict("note with that `text` already exists")
+        for text, done in zip(texts, written, strict=True)
+    ]
 
 
 async def count_notes(query: ListSystems, ctx: Context[Deps]) -> Any:
@@ -83,7 +118,7 @@ def requests(pool: asyncpg.Pool) -> RequestDispatcher[Deps]:
 
 @pytest.fixture
 def choosing(pool: asyncpg.Pool) -> RequestDispatcher[Deps]:
-    return RequestDispatcher(pool, Deps(), {CreateConsumer: add_note_choosing})
+    return RequestDispatcher(pool, Deps(), {CreateConsumer: add_notes})
 
 
 async def answer(dispatcher: RequestDispatcher[Deps], envelope: Envelope, **kw: Any) -> Any:
@@ -231,7 +266,7 @@ class TestKeyedRequests:
         again = await answer(choosing, keyed(note("keyed")))
         assert first == {"ok": True, "data": {"note": "keyed"}}
         assert again == {**first, "replayed": True}
-        assert choosing._deps.calls == ["keyed"]
+        assert choosing._deps.calls == ["batch of 1: keyed"]
         assert await pool.fetchval("SELECT count(*) FROM outbox") == 1
 
 
@@ -258,7 +293,7 @@ class TestHandlersChoosingTheirCommit:
         # Neither the event nor the reply was written; the handler ran once.
         assert await pool.fetchval("SELECT count(*) FROM outbox") == 0
         assert await pool.fetchval("SELECT count(*) FROM inbox") == 0
-        assert choosing._deps.calls == ["taken"]
+        assert choosing._deps.calls == ["batch of 1: taken"]
 
     async def test_in_a_transaction_the_same_events_and_reply_commit_with_it(
         self, choosing: RequestDispatcher[Deps], pool: asyncpg.Pool
@@ -284,6 +319,98 @@ class TestHandlersChoosingTheirCommit:
         assert again == replayed == {"ok": True, "data": {"note": "once"}, "replayed": True}
         assert await pool.fetchval("SELECT count(*) FROM notes") == 0
         assert await pool.fetchval("SELECT count(*) FROM outbox") == 1
+
+
+class TestCommandsInBatches:
+    """Commands of a `@handles_batches` type that arrive together are answered together (group
+    commit), each with its own outcome, events and stored reply."""
+
+    async def test_commands_arriving_together_commit_at_once_each_with_its_own_answer(
+        self, choosing: RequestDispatcher[Deps], pool: asyncpg.Pool
+    ) -> None:
+        await pool.execute("INSERT INTO notes (text) VALUES ('taken')")
+        envelopes = [request(note(text)) for text in ("a", "taken", "b", "c")]
+        answers = await asyncio.gather(*(answer(choosing, e) for e in envelopes))
+        assert choosing._deps.calls == ["batch of 4: a, taken, b, c"]
+        assert [a.get("data") for a in answers] == [
+            {"note": "a"},
+            None,
+            {"note": "b"},
+            {"note": "c"},
+        ]
+        assert answers[1]["error"]["status"] == 409
+        # One event and one stored reply per written command, none for the refused one.
+        events = [
+            Envelope.from_bytes(body)
+            for body in await pool.fetchval("SELECT array_agg(body) FROM outbox")
+        ]
+        assert sorted(e.causation_id for e in events if e.causation_id) == sorted(
+            str(envelopes[i].message_id) for i in (0, 2, 3)
+        )
+        stored = await pool.fetch("SELECT message_id, reply FROM inbox")
+        assert {row["message_id"]: reply(row["reply"]) for row in stored} == {
+            envelopes[i].message_id: answers[i] for i in (0, 2, 3)
+        }
+
+    async def test_in_a_transaction_one_refused_command_keeps_the_others(
+        self, choosing: RequestDispatcher[Deps], pool: asyncpg.Pool
+    ) -> None:
+        await pool.execute("INSERT INTO notes (text) VALUES ('in-transaction taken')")
+        texts = ("in-transaction a", "in-transaction taken", "in-transaction b")
+        answers = await asyncio.gather(*(answer(choosing, request(note(t))) for t in texts))
+        assert len(choosing._deps.calls) == 1
+        assert [a["ok"] for a in answers] == [True, False, True]
+        assert answers[1]["error"]["status"] == 409
+        assert await pool.fetchval("SELECT count(*) FROM notes") == 3
+        assert await pool.fetchval("SELECT count(*) FROM outbox") == 2
+        assert await pool.fetchval("SELECT count(*) FROM inbox") == 2
+
+    async def test_a_failing_batch_keeps_nothing_and_each_command_is_answered_alone(
+        self, choosing: RequestDispatcher[Deps], pool: asyncpg.Pool
+    ) -> None:
+        texts = ("a", "crash", "b")
+        answers = await asyncio.gather(*(answer(choosing, request(note(t))) for t in texts))
+        assert choosing._deps.calls[0] == "batch of 3: a, crash, b"
+        assert sorted(choosing._deps.calls[1:]) == [
+            "batch of 1: a",
+            "batch of 1: b",
+            "batch of 1: crash",
+        ]
+        assert [a.get("data") for a in answers] == [{"note": "a"}, None, {"note": "b"}]
+        assert answers[1]["error"]["status"] == 500
+        assert "hunter2" not in orjson.dumps(answers).decode()
+        assert await pool.fetchval("SELECT count(*) FROM inbox") == 2
+
+    async def test_a_redelivered_command_in_a_batch_gets_its_stored_reply(
+        self, choosing: RequestDispatcher[Deps], pool: asyncpg.Pool
+    ) -> None:
+        first = request(note("first"))
+        await answer(choosing, first)
+        answers = await asyncio.gather(
+            answer(choosing, first, redelivered=True), answer(choosing, request(note("second")))
+        )
+        assert answers == [
+            {"ok": True, "data": {"note": "first"}, "replayed": True},
+            {"ok": True, "data": {"note": "second"}},
+        ]
+        assert choosing._deps.calls == ["batch of 1: first", "batch of 1: second"]
+        assert await pool.fetchval("SELECT count(*) FROM notes") == 2
+
+    async def test_a_keyed_command_is_answered_alone(
+        self, choosing: RequestDispatcher[Deps], pool: asyncpg.Pool
+    ) -> None:
+        keyed_one = keyed(note("keyed"))
+        answers = await asyncio.gather(
+            answer(choosing, keyed_one), answer(choosing, request(note("plain")))
+        )
+        assert [a["ok"] for a in answers] == [True, True]
+        assert sorted(choosing._deps.calls) == ["batch of 1: keyed", "batch of 1: plain"]
+        assert (
+            await pool.fetchval(
+                "SELECT request_hash FROM inbox WHERE message_id = $1", keyed_one.message_id
+            )
+            == "h1"
+        )
 
 
 class TestTheSystem:

@@ -13,7 +13,7 @@ import copy
 import itertools
 import secrets
 import uuid
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -25,7 +25,7 @@ from services.badges.deps import Deps
 from services.badges.errors import not_found
 from services.badges.repository.instances import CANCELLABLE, FAILABLE, NewAward
 from services.badges.repository.scopes import Place
-from shared.context import CommitModeError, Context
+from shared.context import BatchContext, CommitModeError, Context
 from shared.crypto import SecretBox
 from shared.envelope import Envelope
 from shared.messages.applications import EvidenceInput, ReviewItemInput
@@ -587,8 +587,8 @@ class FakeMilestones(_Part):
     async def lock_recipient(self, system_id: int, email: str) -> None:
         self.ran("lock_recipient", system_id, email)
 
-    async def lock_recipients(self, system_id: int, emails: list[str]) -> None:
-        self.ran("lock_recipients", system_id, emails)
+    async def lock_recipients(self, recipients: Iterable[tuple[int, str]]) -> None:
+        self.ran("lock_recipients", sorted(recipients))
 
     async def held_badges(self, system_id: int, email: str) -> set[int]:
         self.ran("held_badges", system_id, email)
@@ -1025,24 +1025,26 @@ def request_context(deps: Deps, message: Message) -> Context[Deps]:
 
 @dataclass
 class AtOnce:
-    """A commit at once: its statement and parameters, its reply, and the events it writes."""
+    """A batch committed at once: its statement and parameters, each command's key and reply,
+    and the events each would write."""
 
     statement: str
     args: tuple[Any, ...]
-    reply: Any
-    events: list[Envelope]
+    keys: list[Any]
+    replies: list[Any]
+    events: list[list[Envelope]]
 
 
 @dataclass
-class ChoosingContext(Context[Deps]):
-    """The context a handler marked `@chooses_commit` gets, recording the mode it chose:
+class ChoosingBatch(BatchContext[Deps]):
+    """The batch a command handler marked `@chooses_commit` gets, recording the mode it chose:
     `begin()` opens the transaction (`began`); `commit_at_once` records what it would commit
-    (`at_once`) and answers `at_once_returns` (a row: committed; None: the statement changed
-    nothing, and nothing is written; an exception: raised, as asyncpg would)."""
+    (`at_once`) and answers `at_once_returns` (None: every command with a key is written; a
+    list: which are; an exception: raised, as asyncpg would)."""
 
     began: int = 0
     at_once: list[AtOnce] = field(default_factory=list)
-    at_once_returns: Row | BaseException | None = field(default_factory=lambda: {"id": 1})
+    at_once_returns: list[bool] | BaseException | None = None
 
     def __post_init__(self) -> None:
         # As the request dispatcher does for such a handler (`RequestDispatcher._run`).
@@ -1050,24 +1052,33 @@ class ChoosingContext(Context[Deps]):
 
     async def _open(self) -> None:
         self.began += 1
-        self.in_transaction = True
 
-    async def commit_at_once(self, change: str, *args: Any, reply: Any) -> bool:
-        if self.in_transaction or self.committed is not None:
+    async def commit_at_once(
+        self, change: str, *args: Any, keys: Sequence[Any], replies: Sequence[Any]
+    ) -> list[bool]:
+        if self.in_transaction or self.committed_at_once:
             raise CommitModeError("a handler commits at once instead of a transaction, once")
-        self.at_once.append(AtOnce(change, args, reply, list(self.events)))
+        events = [list(ctx.events) for ctx in self.each]
+        self.at_once.append(AtOnce(change, args, list(keys), list(replies), events))
         if isinstance(self.at_once_returns, BaseException):
             raise self.at_once_returns
-        if self.at_once_returns is None:
-            self.events.clear()
-            return False
-        self.committed = []
-        return True
+        written = self.at_once_returns or [key is not None for key in keys]
+        self.committed_at_once = True
+        for ctx, done in zip(self.each, written, strict=True):
+            if done:
+                ctx.committed = []
+            else:
+                ctx.events.clear()
+        return list(written)
 
 
-def choosing_context(deps: Deps, message: Message, **fields: Any) -> ChoosingContext:
-    envelope = Envelope.wrap(message, correlation_id="c")
-    return ChoosingContext(NO_CONNECTION, deps, envelope, **fields)
+def choosing_batch(deps: Deps, *messages: Message, **fields: Any) -> ChoosingBatch:
+    """The batch of these commands, on no connection (the repository is in memory)."""
+    each = [
+        Context(NO_CONNECTION, deps, Envelope.wrap(message, correlation_id="c"))
+        for message in messages
+    ]
+    return ChoosingBatch(NO_CONNECTION, deps, each, **fields)
 
 
 def emitted(ctx: Context[Deps]) -> list[str]:

@@ -29,7 +29,7 @@ from tests.unit.badges.fakes import (
     BASE_URL,
     FakeRepository,
     Row,
-    choosing_context,
+    choosing_batch,
     emitted,
     event,
     request_context,
@@ -57,22 +57,23 @@ class TestAwardBadge:
     ) -> None:
         badge = repo.add_badge(system["id"], "reader")
         cmd = award_badge(comment="Well read", evidence="https://example.org/essay")
-        ctx = choosing_context(deps, cmd)
+        batch = choosing_batch(deps, cmd)
 
-        reply = await handlers.award_badge(cmd, ctx)
+        [reply] = await handlers.award_badge([cmd], batch)
 
-        [committed] = ctx.at_once
-        assert ctx.began == 0
+        [committed] = batch.at_once
+        assert batch.began == 0
         assert committed.statement == instances.INSERT
         args = committed.args
+        [uid] = args[2]
         planned = NewAward(
-            uid=args[2],
+            uid=uid,
             slug=reply["slug"],
             badge_id=badge["id"],
             system_id=system["id"],
             email=ADA,
-            salt=args[5],
-            issued_on=args[6],
+            salt=args[5][0],
+            issued_on=args[6][0],
             expires=None,
             claim_code=None,
             comment="Well read",
@@ -80,23 +81,69 @@ class TestAwardBadge:
             unique=False,
             credential=None,
         )
-        assert args == instances.insert_args(planned, None)
-        assert committed.reply == reply
+        assert args == instances.insert_args([planned], None)
+        assert (committed.keys, committed.replies) == ([uid], [reply])
         assert reply == {
             "slug": reply["slug"],
             "email": ADA,
             "expires": None,
-            "issuedOn": args[6].isoformat(),
+            "issuedOn": planned.issued_on.isoformat(),
             "claimCode": None,
             "assertionUrl": f"{BASE_URL}/public/assertions/{reply['slug']}",
             "openBadgeCredentialUrl": f"{BASE_URL}/public/credentials/{reply['slug']}",
             "badge": None,
         }
         # Its event is written by the same statement, so it is emitted before it.
-        assert [e.type for e in committed.events] == ["badge.awarded"]
-        assert committed.events[0].data["uid"] == reply["slug"]
+        [[awarded]] = committed.events
+        assert (awarded.type, awarded.data["uid"]) == ("badge.awarded", reply["slug"])
         assert repo.ran("instances") == []
-        assert ctx.system_id == system["id"]
+        assert batch.each[0].system_id == system["id"]
+
+    async def test_awards_arriving_together_commit_in_one_statement_each_with_its_answer(
+        self, deps: Deps, repo: FakeRepository, system: Row
+    ) -> None:
+        reader = repo.add_badge(system["id"], "reader", is_unique=True)
+        cmds = [
+            award_badge(email="bob@example.org"),
+            award_badge(),
+            AwardBadge(scope=SCOPE, badge="missing", award=AwardFields(email=ADA)),
+            award_badge(email="cy@example.org"),
+        ]
+        # The second award is refused by the statement (Ada holds the unique badge meanwhile).
+        held = repo.add_award(reader, ADA)
+        batch = choosing_batch(deps, *cmds, at_once_returns=[True, False, False, True])
+
+        outcomes = await handlers.award_badge(cmds, batch)
+
+        [committed] = batch.at_once
+        assert len(committed.args[0]) == 3  # the unknown badge takes no part
+        assert committed.keys[2] is None
+        assert [o["email"] for o in (outcomes[0], outcomes[3])] == [
+            "bob@example.org",
+            "cy@example.org",
+        ]
+        assert isinstance(outcomes[1], Conflict) and "already been awarded" in str(outcomes[1])
+        assert outcomes[1].details == {
+            "assertionUrl": f"{BASE_URL}/public/assertions/{held['slug']}"
+        }
+        assert isinstance(outcomes[2], NotFound)
+        assert [emitted(ctx) for ctx in batch.each] == [
+            ["badge.awarded"],
+            [],
+            [],
+            ["badge.awarded"],
+        ]
+
+    async def test_the_badge_is_read_once_per_batch(
+        self, deps: Deps, repo: FakeRepository, system: Row
+    ) -> None:
+        repo.add_badge(system["id"], "reader")
+        cmds = [award_badge(email=f"{name}@example.org") for name in ("a", "b", "c")]
+
+        outcomes = await handlers.award_badge(cmds, choosing_batch(deps, *cmds))
+
+        assert [o["email"] for o in outcomes] == [cmd.award.email for cmd in cmds]
+        assert repo.ran("badges.find") == ["badges.find"]
 
     @pytest.mark.parametrize(
         ("badge_fields", "award_fields"),
@@ -124,15 +171,35 @@ class TestAwardBadge:
             repo.add_milestone(system["id"], primary["id"], [badge["id"]], required=2)
         repo.add_claim_code(badge["id"], "read-2024")
         cmd = award_badge(**award_fields)
-        ctx = choosing_context(deps, cmd)
+        batch = choosing_batch(deps, cmd)
 
-        reply = await handlers.award_badge(cmd, ctx)
+        [reply] = await handlers.award_badge([cmd], batch)
 
-        assert (ctx.began, ctx.at_once) == (1, [])
+        assert (batch.began, batch.at_once) == (1, [])
         [stored] = repo.awards(badge)
         assert reply["slug"] == stored["slug"]
         assert repo.ran("instances.insert") == ["instances.insert"]
-        assert "badge.awarded" in emitted(ctx)
+        assert "badge.awarded" in emitted(batch.each[0])
+
+    async def test_in_a_transaction_each_award_of_a_batch_has_its_savepoint(
+        self, deps: Deps, repo: FakeRepository, system: Row
+    ) -> None:
+        badge = repo.add_badge(system["id"], "reader", award_limit=1)
+        repo.add_claim_code(badge["id"], "read-2024")
+        cmds = [award_badge(email="bob@example.org"), award_badge(claimCode="read-2024")]
+        batch = choosing_batch(deps, *cmds)
+
+        outcomes = await handlers.award_badge(cmds, batch)
+
+        assert batch.began == 1
+        assert outcomes[0]["email"] == "bob@example.org"
+        # The limit refused the second: its claim code is not consumed, its events are gone.
+        assert isinstance(outcomes[1], Conflict)
+        [code] = repo.tables.claim_codes.values()
+        assert code["claimed"] is False
+        assert [emitted(ctx) for ctx in batch.each] == [["badge.awarded"], []]
+        # Every recipient's lock, then the badge's, before the first award.
+        assert repo.ran()[1:3] == ["milestones.lock_recipients", "instances.lock_badge"]
 
     async def test_the_transaction_is_chosen_before_anything_is_written(
         self, deps: Deps, repo: FakeRepository, system: Row
@@ -140,18 +207,18 @@ class TestAwardBadge:
         badge = repo.add_badge(system["id"], "reader")
         repo.add_claim_code(badge["id"], "read-2024")
         cmd = award_badge(claimCode="read-2024")
-        ctx = choosing_context(deps, cmd)
+        batch = choosing_batch(deps, cmd)
         began_at = []
-        open_transaction = ctx._begin
+        open_transaction = batch._begin
 
         async def begin() -> None:
             began_at.append(len(repo.calls))
             assert open_transaction is not None
             await open_transaction()
 
-        ctx._begin = begin
+        batch._begin = begin
 
-        await handlers.award_badge(cmd, ctx)
+        await handlers.award_badge([cmd], batch)
 
         assert began_at == [repo.ran().index("claim_codes.claim")]
 
@@ -161,17 +228,15 @@ class TestAwardBadge:
         badge = repo.add_badge(system["id"], "reader", is_unique=True)
         held = repo.add_award(badge, "ADA@example.org")
         cmd = award_badge()
-        ctx = choosing_context(deps, cmd, at_once_returns=None)
+        batch = choosing_batch(deps, cmd, at_once_returns=[False])
 
-        with pytest.raises(Conflict) as refused:
-            await handlers.award_badge(cmd, ctx)
+        [refused] = await handlers.award_badge([cmd], batch)
 
-        assert str(refused.value) == f"User {ADA} has already been awarded badge reader"
-        assert refused.value.details == {
-            "assertionUrl": f"{BASE_URL}/public/assertions/{held['slug']}"
-        }
-        assert len(ctx.at_once) == 1
-        assert ctx.events == []
+        assert isinstance(refused, Conflict)
+        assert str(refused) == f"User {ADA} has already been awarded badge reader"
+        assert refused.details == {"assertionUrl": f"{BASE_URL}/public/assertions/{held['slug']}"}
+        assert len(batch.at_once) == 1
+        assert batch.each[0].events == []
 
     async def test_nothing_inserted_and_nothing_held_still_answers_409(
         self, deps: Deps, repo: FakeRepository, system: Row
@@ -179,11 +244,13 @@ class TestAwardBadge:
         """The held award was revoked between the statement and the look-up."""
         repo.add_badge(system["id"], "reader", is_unique=True)
         cmd = award_badge()
-        ctx = choosing_context(deps, cmd, at_once_returns=None)
 
-        with pytest.raises(Conflict, match="already been awarded") as refused:
-            await handlers.award_badge(cmd, ctx)
-        assert refused.value.details is None
+        [refused] = await handlers.award_badge(
+            [cmd], choosing_batch(deps, cmd, at_once_returns=[False])
+        )
+
+        assert isinstance(refused, Conflict) and "already been awarded" in str(refused)
+        assert refused.details is None
 
     async def test_a_taken_slug_answers_409(
         self, deps: Deps, repo: FakeRepository, system: Row
@@ -191,27 +258,40 @@ class TestAwardBadge:
         repo.add_badge(system["id"], "reader")
         cmd = award_badge(slug="ada-reads")
         taken = asyncpg.UniqueViolationError("instances_slug_key")
-        ctx = choosing_context(deps, cmd, at_once_returns=taken)
 
-        with pytest.raises(Conflict, match="slug") as refused:
-            await handlers.award_badge(cmd, ctx)
-        assert refused.value.details == {"slug": "ada-reads", "email": ADA}
+        [refused] = await handlers.award_badge(
+            [cmd], choosing_batch(deps, cmd, at_once_returns=taken)
+        )
+
+        assert isinstance(refused, Conflict) and "slug" in str(refused)
+        assert refused.details == {"slug": "ada-reads", "email": ADA}
+
+    async def test_a_taken_slug_in_a_batch_fails_the_batch_for_each_to_be_answered_alone(
+        self, deps: Deps, repo: FakeRepository, system: Row
+    ) -> None:
+        repo.add_badge(system["id"], "reader")
+        cmds = [award_badge(slug="ada-reads"), award_badge(email="bob@example.org")]
+        taken = asyncpg.UniqueViolationError("instances_slug_key")
+
+        with pytest.raises(asyncpg.UniqueViolationError):
+            await handlers.award_badge(cmds, choosing_batch(deps, *cmds, at_once_returns=taken))
 
     async def test_an_archived_badge_is_refused_before_choosing(
         self, deps: Deps, repo: FakeRepository, system: Row
     ) -> None:
         repo.add_badge(system["id"], "reader", archived=True)
         cmd = award_badge()
-        ctx = choosing_context(deps, cmd)
+        batch = choosing_batch(deps, cmd)
 
-        with pytest.raises(Conflict, match="archived"):
-            await handlers.award_badge(cmd, ctx)
-        assert (ctx.began, ctx.at_once) == (0, [])
+        [refused] = await handlers.award_badge([cmd], batch)
+
+        assert isinstance(refused, Conflict) and "archived" in str(refused)
+        assert (batch.began, batch.at_once) == (0, [])
 
     async def test_an_unknown_badge_is_a_404(self, deps: Deps, system: Row) -> None:
         cmd = award_badge()
-        with pytest.raises(NotFound, match="badge"):
-            await handlers.award_badge(cmd, choosing_context(deps, cmd))
+        [refused] = await handlers.award_badge([cmd], choosing_batch(deps, cmd))
+        assert isinstance(refused, NotFound) and "badge" in str(refused)
 
 
 class TestRevokeBadge:

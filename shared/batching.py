@@ -13,6 +13,10 @@ import asyncio
 from collections.abc import Awaitable, Callable, Coroutine, Hashable
 from typing import Any, Generic, TypeVar
 
+import structlog
+
+log = structlog.get_logger()
+
 K = TypeVar("K", bound=Hashable)
 T = TypeVar("T")
 
@@ -60,6 +64,9 @@ class Batches(Generic[K, T]):
     async def _running(self, key: K, batch: list[T]) -> None:
         try:
             await self._run(key, batch)
+        except Exception:
+            # A runner settles its items whatever happens; what escapes it is a bug, said here.
+            log.exception("batch.runner_failed", key=str(key), size=len(batch))
         finally:
             self._in_flight[key] -= 1
             self._start(key)

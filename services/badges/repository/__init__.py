@@ -2,7 +2,7 @@
 statements; `Repository` gathers them on one connection (`repo.instances.insert(...)`).
 
 Statements that a commit mode runs itself stay module constants (`instances.INSERT`, with
-`instances.insert_args`), since `Context.commit_at_once` takes the SQL."""
+`instances.insert_args`), since `BatchContext.commit_at_once` takes the SQL."""
 
 from __future__ import annotations
 

@@ -122,7 +122,8 @@ class TestAwardBadge:
             "bob@example.org",
             "cy@example.org",
         ]
-        assert isinstance(outcomes[1], Conflict) and "already been awarded" in str(outcomes[1])
+        assert isinstance(outcomes[1], Conflict)
+        assert "already been awarded" in str(outcomes[1])
         assert outcomes[1].details == {
             "assertionUrl": f"{BASE_URL}/public/assertions/{held['slug']}"
         }
@@ -249,7 +250,8 @@ class TestAwardBadge:
             [cmd], choosing_batch(deps, cmd, at_once_returns=[False])
         )
 
-        assert isinstance(refused, Conflict) and "already been awarded" in str(refused)
+        assert isinstance(refused, Conflict)
+        assert "already been awarded" in str(refused)
         assert refused.details is None
 
     async def test_a_taken_slug_answers_409(
@@ -263,7 +265,8 @@ class TestAwardBadge:
             [cmd], choosing_batch(deps, cmd, at_once_returns=taken)
         )
 
-        assert isinstance(refused, Conflict) and "slug" in str(refused)
+        assert isinstance(refused, Conflict)
+        assert "slug" in str(refused)
         assert refused.details == {"slug": "ada-reads", "email": ADA}
 
     async def test_a_taken_slug_in_a_batch_fails_the_batch_for_each_to_be_answered_alone(
@@ -285,13 +288,15 @@ class TestAwardBadge:
 
         [refused] = await handlers.award_badge([cmd], batch)
 
-        assert isinstance(refused, Conflict) and "archived" in str(refused)
+        assert isinstance(refused, Conflict)
+        assert "archived" in str(refused)
         assert (batch.began, batch.at_once) == (0, [])
 
     async def test_an_unknown_badge_is_a_404(self, deps: Deps, system: Row) -> None:
         cmd = award_badge()
         [refused] = await handlers.award_badge([cmd], choosing_batch(deps, cmd))
-        assert isinstance(refused, NotFound) and "badge" in str(refused)
+        assert isinstance(refused, NotFound)
+        assert "badge" in str(refused)
 
 
 class TestRevokeBadge:

@@ -10,14 +10,7 @@ import pytest
 from aiohttp import web
 
 from services.gateway.read_cache import ENTRY_OVERHEAD, Found, LookUp, ReadCache, Reply
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.unit.gateway.caches import Clock, until_asked
 
 
 class FakeBadges:
@@ -52,15 +45,6 @@ async def read(cache: ReadCache, badges: FakeBadges, key: str, system: str = "de
     response = await cache.get(key, badges.look_up(key, system))
     assert isinstance(response.body, bytes)
     return response.body.decode().strip()
-
-
-async def until_asked(badges: FakeBadges, count: int) -> None:
-    """Let the look-up tasks run until badges has been asked `count` times."""
-    for _ in range(100):
-        if len(badges.calls) >= count:
-            return
-        await asyncio.sleep(0)
-    raise AssertionError(f"badges was asked {len(badges.calls)} times, not {count}")
 
 
 class TestReply:
@@ -102,7 +86,7 @@ class TestHitsAndMisses:
         badges, cache = FakeBadges(), cache_of()
         badges.release.clear()
         waiting = [asyncio.create_task(read(cache, badges, "list")) for _ in range(5)]
-        await until_asked(badges, 1)
+        await until_asked(badges.calls, 1)
         badges.release.set()
         assert await asyncio.gather(*waiting) == ["list@0"] * 5
         assert badges.calls == ["list"]
@@ -112,7 +96,7 @@ class TestHitsAndMisses:
         badges.release.clear()
         first = asyncio.create_task(read(cache, badges, "list"))
         second = asyncio.create_task(read(cache, badges, "list"))
-        await until_asked(badges, 1)
+        await until_asked(badges.calls, 1)
         first.cancel()
         badges.release.set()
         assert await second == "list@0"
@@ -191,12 +175,12 @@ class TestDrops:
         badges, cache = FakeBadges(), cache_of()
         badges.release.clear()
         early = asyncio.create_task(read(cache, badges, "list"))
-        await until_asked(badges, 1)  # it read version 0 ...
+        await until_asked(badges.calls, 1)  # it read version 0 ...
         badges.version = 1
         cache.forget_system("demo")  # ... which this change replaced
         # A caller after the drop does not join the stale look-up: it asks again.
         late = asyncio.create_task(read(cache, badges, "list"))
-        await until_asked(badges, 2)
+        await until_asked(badges.calls, 2)
         badges.release.set()
         assert await early == "list@0"  # its own waiters get what it read
         assert await late == "list@1"
@@ -210,7 +194,7 @@ class TestDrops:
         badges, cache = FakeBadges(), cache_of()
         badges.release.clear()
         early = asyncio.create_task(read(cache, badges, "assertion", system="demo"))
-        await until_asked(badges, 1)
+        await until_asked(badges.calls, 1)
         cache.forget_system("demo")
         badges.release.set()
         await early
@@ -220,7 +204,7 @@ class TestDrops:
         badges, cache = FakeBadges(), cache_of()
         badges.release.clear()
         early = asyncio.create_task(read(cache, badges, "other", system="other"))
-        await until_asked(badges, 1)
+        await until_asked(badges.calls, 1)
         cache.forget_system("demo")
         badges.release.set()
         await early
@@ -232,7 +216,7 @@ class TestDrops:
         await read(cache, badges, "list", system="demo")
         badges.release.clear()
         early = asyncio.create_task(read(cache, badges, "other", system="other"))
-        await until_asked(badges, 2)
+        await until_asked(badges.calls, 2)
         cache.clear()
         badges.release.set()
         await early

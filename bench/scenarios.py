@@ -85,6 +85,36 @@ async def list_webhooks(setup: Setup) -> CallFactory:
     return lambda index: read
 
 
+def badge_fields(slug: str) -> dict[str, Any]:
+    return {
+        "slug": slug,
+        "name": f"Bench badge {slug}",
+        "earnerDescription": "Awarded by the benchmark",
+        "consumerDescription": "Awarded by the benchmark",
+        "criteriaUrl": "https://example.org/criteria",
+        "unique": True,
+        "imageUrl": "https://example.org/badge.png",
+    }
+
+
+# What a site's badge catalogue page might show: a system with a score of badges.
+LISTED_BADGES = 20
+
+
+@scenario(
+    "badge-list",
+    f"GET /systems/<slug>/badges: one system with {LISTED_BADGES} badges, created before the run,"
+    " listed",
+)
+async def badge_list(setup: Setup) -> CallFactory:
+    system = f"/systems/{setup.run_id}-catalogue"
+    await setup.call(Call.json("POST", "/systems", system_fields(f"{setup.run_id}-catalogue")))
+    for number in range(LISTED_BADGES):
+        await setup.call(Call.json("POST", f"{system}/badges", badge_fields(f"badge-{number}")))
+    read = Call("GET", f"{system}/badges")
+    return lambda index: read
+
+
 async def _award_path(setup: Setup) -> str:
     """A program-level unique badge, made for the run; the path its awards are posted to."""
     system = f"/systems/{setup.run_id}-awards"
@@ -93,16 +123,7 @@ async def _award_path(setup: Setup) -> str:
     await setup.call(Call.json("POST", "/systems", system_fields(f"{setup.run_id}-awards")))
     await setup.call(Call.json("POST", f"{system}/issuers", system_fields("issuer")))
     await setup.call(Call.json("POST", f"{issuer}/programs", system_fields("program")))
-    badge = {
-        "slug": "bench-badge",
-        "name": "Bench badge",
-        "earnerDescription": "Awarded by the benchmark",
-        "consumerDescription": "Awarded by the benchmark",
-        "criteriaUrl": "https://example.org/criteria",
-        "unique": True,
-        "imageUrl": "https://example.org/badge.png",
-    }
-    await setup.call(Call.json("POST", f"{program}/badges", badge))
+    await setup.call(Call.json("POST", f"{program}/badges", badge_fields("bench-badge")))
     return f"{program}/badges/bench-badge/instances"
 
 
@@ -132,3 +153,15 @@ async def award_keyed(setup: Setup) -> CallFactory:
         return Call.json("POST", path, {"email": f"{setup.run_id}-{index}@example.org"}, key)
 
     return call
+
+
+@scenario(
+    "public-assertion",
+    "GET /public/assertions/<slug>: the hosted Open Badges 2.0 assertion of one award, made"
+    " before the run (a public route: the signature the harness adds is not read)",
+)
+async def public_assertion(setup: Setup) -> CallFactory:
+    path = await _award_path(setup)
+    award = await setup.call(Call.json("POST", path, {"email": f"{setup.run_id}@example.org"}))
+    read = Call("GET", f"/public/assertions/{award['instance']['slug']}")
+    return lambda index: read

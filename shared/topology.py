@@ -24,7 +24,21 @@ from shared.messages.credentials import (
     CredentialIssued,
     IssueCredential,
 )
-from shared.messages.events import SystemDeleted
+from shared.messages.events import (
+    BadgeCreated,
+    BadgeDeleted,
+    BadgeUpdated,
+    ConsumerDeleted,
+    IssuerDeleted,
+    IssuerUpdated,
+    MilestoneCreated,
+    MilestoneDeleted,
+    MilestoneUpdated,
+    ProgramDeleted,
+    ProgramUpdated,
+    SystemDeleted,
+    SystemUpdated,
+)
 from shared.messages.instances import BadgeAwarded, BadgeRevoked
 from shared.messages.webhooks import FANNED_OUT
 
@@ -101,8 +115,26 @@ BADGES_EVENTS = EventQueue(
 )
 EVENT_QUEUES = (ISSUER_EVENTS, WEBHOOKS_EVENTS, BADGES_EVENTS)
 
+# Every change to what a gateway's read cache holds (a badge, a badge list, a public assertion:
+# the badges, the systems, issuers and programs they show, their milestones, the awards'
+# revocations), each carrying its system's slug, whose cached reads it drops.
+CHANGES_READS = (
+    SystemUpdated.TYPE,
+    SystemDeleted.TYPE,
+    IssuerUpdated.TYPE,
+    IssuerDeleted.TYPE,
+    ProgramUpdated.TYPE,
+    ProgramDeleted.TYPE,
+    BadgeCreated.TYPE,
+    BadgeUpdated.TYPE,
+    BadgeDeleted.TYPE,
+    MilestoneCreated.TYPE,
+    MilestoneUpdated.TYPE,
+    MilestoneDeleted.TYPE,
+    BadgeRevoked.TYPE,
+)
 # What every gateway process must hear at once, on its own exclusive queue.
-GATEWAY_BROADCASTS = ("consumer.deleted", "system.deleted")
+GATEWAY_BROADCASTS = (ConsumerDeleted.TYPE, *CHANGES_READS)
 
 SERVICES = ("badges", "issuer", "webhooks")
 

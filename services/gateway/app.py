@@ -16,6 +16,9 @@ from services.gateway.config import (
     CLIENT_MAX_SIZE,
     CONSUMER_CACHE_SIZE,
     CONSUMER_CACHE_TTL_S,
+    READ_CACHE_BYTES,
+    READ_CACHE_SIZE,
+    READ_CACHE_TTL_S,
     REQUEST_TIMEOUT_S,
     SERVICE,
     SYSTEM_CACHE_SIZE,
@@ -31,13 +34,20 @@ from services.gateway.keys import (
     bus_key,
     consumers_key,
     rate_limiter_key,
+    read_cache_key,
     rpc_key,
     settings_key,
     systems_key,
     verify_limiter_key,
 )
-from services.gateway.middleware import auth_middleware, frame_middleware, parameters_middleware
+from services.gateway.middleware import (
+    auth_middleware,
+    frame_middleware,
+    parameters_middleware,
+    writes_middleware,
+)
 from services.gateway.ratelimit import RateLimiter
+from services.gateway.read_cache import ReadCache
 from services.gateway.route_table import setup_routes
 from services.gateway.systems import System, SystemCache
 from shared import topology
@@ -88,6 +98,7 @@ def create_app(settings: Settings) -> web.Application:
             middlewares=[
                 frame_middleware,
                 auth_middleware,
+                writes_middleware,
                 parameters_middleware,
                 idempotency_middleware,
             ],
@@ -96,6 +107,9 @@ def create_app(settings: Settings) -> web.Application:
     app[settings_key] = settings
     app[rate_limiter_key] = RateLimiter(settings.rate_limit_per_s, settings.rate_limit_burst)
     app[verify_limiter_key] = RateLimiter(VERIFY_RATE_PER_S, VERIFY_RATE_BURST)
+    app[read_cache_key] = ReadCache(
+        ttl_s=READ_CACHE_TTL_S, max_entries=READ_CACHE_SIZE, max_bytes=READ_CACHE_BYTES
+    )
     app.cleanup_ctx.append(_broker)
     setup_routes(app)
     return app
@@ -141,6 +155,8 @@ async def _broker(app: web.Application) -> AsyncIterator[None]:
         max_size=SYSTEM_CACHE_SIZE,
     )
 
+    reads = app[read_cache_key]
+
     async def on_broadcast(message: AbstractIncomingMessage) -> None:
         envelope = Envelope.from_bytes(message.body)
         if envelope.type == "consumer.deleted":
@@ -148,6 +164,8 @@ async def _broker(app: web.Application) -> AsyncIterator[None]:
         elif envelope.type == "system.deleted":
             consumers.forget_system(envelope.data["system"])
             systems.forget(envelope.data["system"])
+        if envelope.type in topology.CHANGES_READS:
+            reads.forget_system(envelope.data["system"])
 
     broadcasts = await bus.consume_private(
         f"{SERVICE}.broadcasts.{uuid.uuid4().hex[:12]}",
@@ -158,9 +176,11 @@ async def _broker(app: web.Application) -> AsyncIterator[None]:
     app[rpc_key] = rpc
     app[consumers_key] = consumers
     app[systems_key] = systems
-    # While the connection was down this process's broadcast queue was gone, and a deletion
-    # published then never reaches it: the reconnected queue is bound again before this runs.
+    # While the connection was down this process's broadcast queue was gone, and a deletion or
+    # a change published then never reaches it: the reconnected queue is bound again before
+    # this runs.
     bus.connection.reconnect_callbacks.add(lambda _connection: systems.clear())
+    bus.connection.reconnect_callbacks.add(lambda _connection: reads.clear())
     app[authenticator_key] = Authenticator(
         master_secret=settings.master_secret_value,
         lookup=consumers.get,

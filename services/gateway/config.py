@@ -36,6 +36,15 @@ SYSTEM_CACHE_TTL_S = 60.0
 # answers 404 here for at most this long.
 SYSTEM_CACHE_UNKNOWN_TTL_S = 1.0
 SYSTEM_CACHE_SIZE = 10_000
+# The hot reads' answers (a badge, a badge list, a public assertion): dropped at once on a change
+# (by this gateway's own writes, by the change's event on the others, by a reconnection), so the
+# TTL bounds only a change whose event was lost. DESIGN.md allows a public document 10 s to show
+# a revocation, server-side caches included.
+READ_CACHE_TTL_S = 5.0
+READ_CACHE_SIZE = 10_000
+# Bytes of answers kept (bodies and a fixed overhead each): a list of every badge of a large
+# system is a few MB, and the gateway must stay under 100 MB RSS.
+READ_CACHE_BYTES = 16 * 1024 * 1024
 # Time allowed to finish requests in flight on SIGTERM.
 SHUTDOWN_TIMEOUT_S = 10.0
 # Kept alive between requests this long (web.run_app's default).

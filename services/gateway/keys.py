@@ -10,6 +10,7 @@ from aiohttp import web
 from services.gateway.auth import Authenticator, Principal
 from services.gateway.consumers import ConsumerCache
 from services.gateway.ratelimit import RateLimiter
+from services.gateway.read_cache import ReadCache
 from services.gateway.systems import SystemCache
 from shared.bus import Bus
 from shared.config import Settings
@@ -20,6 +21,7 @@ bus_key = web.AppKey("bus", Bus)
 rpc_key = web.AppKey("rpc", RpcClient)
 consumers_key = web.AppKey("consumers", ConsumerCache)
 systems_key = web.AppKey("systems", SystemCache)
+read_cache_key = web.AppKey("read_cache", ReadCache)
 authenticator_key = web.AppKey("authenticator", Authenticator)
 rate_limiter_key = web.AppKey("rate_limiter", RateLimiter)
 # `POST /public/verify`: unauthenticated, so limited per client address instead of per key.

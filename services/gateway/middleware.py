@@ -1,6 +1,6 @@
 """The gateway's middlewares: the request's frame (correlation id, access log, metrics, BadgeKit
-error bodies), its authentication (JWT, key scope, rate limit) and its parameters (what the
-store can hold)."""
+error bodies), its authentication (JWT, key scope, rate limit), its parameters (what the
+store can hold) and, for a write, the read cache it makes stale."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from services.gateway.keys import (
     correlation_key,
     principal_key,
     rate_limiter_key,
+    read_cache_key,
 )
 from services.gateway.render import json_response
 from shared.errors import (
@@ -40,6 +41,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 H = TypeVar("H", bound=Handler)
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 REQUEST_ID_HEADER = "X-Request-Id"
+READS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def public(handler: H) -> H:
@@ -150,3 +152,17 @@ async def parameters_middleware(request: web.Request, handler: Handler) -> web.S
         if not (storable(name) and storable(value)):
             raise InvalidParameter(name, f"`{name}` cannot contain the NUL character (\\u0000)")
     return await handler(request)
+
+
+@web.middleware
+async def writes_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """A write under a system (every write route but `POST /systems` and `POST /public/verify`
+    is) drops this gateway's cached reads of that system before its answer leaves, so the client
+    reads what it wrote; whatever the answer, since even a timeout may have committed."""
+    system = request.match_info.get("system")
+    if system is None or request.method in READS:
+        return await handler(request)
+    try:
+        return await handler(request)
+    finally:
+        request.app[read_cache_key].forget_system(system)

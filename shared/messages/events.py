@@ -41,3 +41,60 @@ class BadgeDeleted(Event):
     TYPE = "badge.deleted"
     system: str
     badge: dict[str, Any]
+
+
+# Changes that no subscribing service acts on, yet every gateway hears (`GATEWAY_BROADCASTS`):
+# what a system, issuer or program shows and the milestones a badge leads to appear in the
+# badges the gateways keep in their read caches.
+
+
+class SystemUpdated(Event):
+    """`system` is the slug, as in every event; `profile` the system as shown after the PUT."""
+
+    TYPE = "system.updated"
+    system: str
+    profile: dict[str, Any]
+
+
+class IssuerUpdated(Event):
+    TYPE = "issuer.updated"
+    system: str
+    issuer: dict[str, Any]
+
+
+class IssuerDeleted(Event):
+    TYPE = "issuer.deleted"
+    system: str
+    issuer: dict[str, Any]
+
+
+class ProgramUpdated(Event):
+    TYPE = "program.updated"
+    system: str
+    program: dict[str, Any]
+
+
+class ProgramDeleted(Event):
+    TYPE = "program.deleted"
+    system: str
+    program: dict[str, Any]
+
+
+class MilestoneCreated(Event):
+    TYPE = "milestone.created"
+    system: str
+    milestone: dict[str, Any]
+
+
+class MilestoneUpdated(Event):
+    """Its fields or its support badges changed."""
+
+    TYPE = "milestone.updated"
+    system: str
+    milestone: dict[str, Any]
+
+
+class MilestoneDeleted(Event):
+    TYPE = "milestone.deleted"
+    system: str
+    milestone: dict[str, Any]

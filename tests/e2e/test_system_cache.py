@@ -5,13 +5,8 @@ gateway and, through `system.deleted`, on another."""
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-import urllib.request
 import uuid
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 
 import aiohttp
 import asyncpg
@@ -21,7 +16,7 @@ from services.gateway.config import SYSTEM_CACHE_TTL_S
 from tests.support.client import Client
 from tests.support.events import eventually, system_id_of
 from tests.support.factories import created, make_system, oc_body, organization_body, unique
-from tests.support.stack import Stack, free_port, wait_for
+from tests.support.stack import Stack
 
 pytestmark = pytest.mark.e2e
 
@@ -113,40 +108,6 @@ async def test_a_recreated_slug_maps_to_its_new_system_at_once(
     answer = await client.post(f"{system}/credentials", json=oc_body(unique("ref")))
     assert answer.status == 202, answer.body
     assert await owner_of(stack, "issuer.credentials", answer.body["credential"]["id"]) == new_id
-
-
-@pytest.fixture
-def second_gateway(stack: Stack, tmp_path: Path) -> Iterator[str]:
-    """Another gateway process on the shared stack (as `PLAUDIT_SCALE=gateway=2` runs); its
-    base URL."""
-    port = free_port()
-    base_url = f"http://127.0.0.1:{port}"
-    with (tmp_path / "gateway2.log").open("ab") as log_file:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "services.gateway"],
-            env={**stack.env, "GATEWAY_PORT": str(port)},
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-        )
-
-    def ready() -> bool:
-        assert process.poll() is None, (tmp_path / "gateway2.log").read_text()[-3000:]
-        try:
-            with urllib.request.urlopen(f"{base_url}/readyz", timeout=2) as response:
-                return bool(json.loads(response.read())["services"].get("badges") == "ok")
-        except (OSError, ValueError):
-            return False
-
-    try:
-        wait_for(ready, timeout_s=30, what="the second gateway to be ready")
-        yield base_url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
 
 
 async def test_another_gateway_forgets_a_deleted_system_on_the_broadcast(

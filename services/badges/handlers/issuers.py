@@ -11,6 +11,7 @@ from services.badges.handlers import organizations
 from services.badges.repository.scopes import Place
 from shared.context import Handler
 from shared.messages.base import Message
+from shared.messages.events import IssuerDeleted, IssuerUpdated, ProgramDeleted, ProgramUpdated
 from shared.messages.issuers import (
     CreateIssuer,
     CreateProgram,
@@ -67,7 +68,9 @@ async def update_issuer(cmd: UpdateIssuer, ctx: Ctx) -> dict[str, Any]:
     await organizations.update(
         ctx, "issuers", place.issuer_id, place.system_id, cmd.changes, cmd.image
     )
-    return await _issuer(ctx, place.issuer_id)
+    shown = await _issuer(ctx, place.issuer_id)
+    ctx.emit(IssuerUpdated(system=place.system, issuer=shown), system_id=place.system_id)
+    return shown
 
 
 async def delete_issuer(cmd: DeleteIssuer, ctx: Ctx) -> dict[str, Any]:
@@ -76,6 +79,7 @@ async def delete_issuer(cmd: DeleteIssuer, ctx: Ctx) -> dict[str, Any]:
     assert place.issuer_id is not None
     shown = await _issuer(ctx, place.issuer_id)
     await organizations.delete_with_badges(ctx, "issuers", place.issuer_id, place)
+    ctx.emit(IssuerDeleted(system=place.system, issuer=shown), system_id=place.system_id)
     return shown
 
 
@@ -106,7 +110,9 @@ async def update_program(cmd: UpdateProgram, ctx: Ctx) -> dict[str, Any]:
     await organizations.update(
         ctx, "programs", place.program_id, place.system_id, cmd.changes, cmd.image
     )
-    return await _program(ctx, place.program_id)
+    shown = await _program(ctx, place.program_id)
+    ctx.emit(ProgramUpdated(system=place.system, program=shown), system_id=place.system_id)
+    return shown
 
 
 async def delete_program(cmd: DeleteProgram, ctx: Ctx) -> dict[str, Any]:
@@ -115,6 +121,7 @@ async def delete_program(cmd: DeleteProgram, ctx: Ctx) -> dict[str, Any]:
     assert place.program_id is not None
     shown = await _program(ctx, place.program_id)
     await organizations.delete_with_badges(ctx, "programs", place.program_id, place)
+    ctx.emit(ProgramDeleted(system=place.system, program=shown), system_id=place.system_id)
     return shown
 
 

@@ -15,6 +15,7 @@ from shared.context import Handler
 from shared.errors import ValidationFailed
 from shared.messages.base import Message
 from shared.messages.common import Scope
+from shared.messages.events import MilestoneCreated, MilestoneDeleted, MilestoneUpdated
 from shared.messages.milestones import (
     AddMilestoneBadge,
     CreateMilestone,
@@ -51,6 +52,18 @@ async def _reloaded(ctx: Ctx, place: Place, milestone_id: int) -> dict[str, Any]
     row = await repository(ctx).milestones.find(place.system_id, milestone_id)
     assert row is not None
     return (await shown_milestones(ctx, [row]))[0]
+
+
+async def _announced(
+    ctx: Ctx,
+    place: Place,
+    milestone_id: int,
+    event: type[MilestoneCreated] | type[MilestoneUpdated] = MilestoneUpdated,
+) -> dict[str, Any]:
+    """The milestone as changed, its change emitted (a badge shows its milestones)."""
+    milestone = await _reloaded(ctx, place, milestone_id)
+    ctx.emit(event(system=place.system, milestone=milestone), system_id=place.system_id)
+    return milestone
 
 
 async def _check_badges(ctx: Ctx, place: Place, named: list[tuple[str, int]]) -> None:
@@ -91,7 +104,7 @@ async def create_milestone(cmd: CreateMilestone, ctx: Ctx) -> dict[str, Any]:
     repo = repository(ctx)
     milestone_id = await repo.milestones.insert(place.system_id, fields.model_dump())
     await repo.milestones.add_support(milestone_id, fields.support_badges)
-    return await _reloaded(ctx, place, milestone_id)
+    return await _announced(ctx, place, milestone_id, MilestoneCreated)
 
 
 async def update_milestone(cmd: UpdateMilestone, ctx: Ctx) -> dict[str, Any]:
@@ -105,7 +118,7 @@ async def update_milestone(cmd: UpdateMilestone, ctx: Ctx) -> dict[str, Any]:
     await repo.milestones.update(row["id"], changes.model_dump(exclude_unset=True))
     if changes.support_badges is not None:
         await repo.milestones.replace_support(row["id"], changes.support_badges)
-    return await _reloaded(ctx, place, row["id"])
+    return await _announced(ctx, place, row["id"])
 
 
 async def delete_milestone(cmd: DeleteMilestone, ctx: Ctx) -> dict[str, Any]:
@@ -113,6 +126,7 @@ async def delete_milestone(cmd: DeleteMilestone, ctx: Ctx) -> dict[str, Any]:
     row = await _find(ctx, place, cmd.id)
     milestone = (await shown_milestones(ctx, [row]))[0]
     await repository(ctx).milestones.delete(row["id"])
+    ctx.emit(MilestoneDeleted(system=place.system, milestone=milestone), system_id=place.system_id)
     return milestone
 
 
@@ -121,14 +135,14 @@ async def add_milestone_badge(cmd: AddMilestoneBadge, ctx: Ctx) -> dict[str, Any
     row = await _find(ctx, place, cmd.id)
     await _check_badges(ctx, place, [("badgeId", cmd.badge_id)])
     await repository(ctx).milestones.add_support(row["id"], [cmd.badge_id])
-    return await _reloaded(ctx, place, row["id"])
+    return await _announced(ctx, place, row["id"])
 
 
 async def remove_milestone_badge(cmd: RemoveMilestoneBadge, ctx: Ctx) -> dict[str, Any]:
     place = await _system(ctx, cmd.system)
     row = await _find(ctx, place, cmd.id)
     await repository(ctx).milestones.remove_support(row["id"], cmd.badge_id)
-    return await _reloaded(ctx, place, row["id"])
+    return await _announced(ctx, place, row["id"])
 
 
 HANDLERS: dict[type[Message], Handler[Deps]] = {

@@ -31,8 +31,9 @@ async def get_image(query: GetImage, ctx: Ctx) -> dict[str, Any]:
 
 
 async def get_assertion(query: GetAssertion, ctx: Ctx) -> dict[str, Any]:
-    """`{assertion, revoked, image}`: the gateway answers a revoked one with 410 Gone; `image`
-    is the badge's image URL (what its BadgeClass shows), for baking."""
+    """`{assertion, revoked, image, system}`: the gateway answers a revoked one with 410 Gone;
+    `image` is the badge's image URL (what its BadgeClass shows), for baking; `system` the slug
+    of the award's system (whose changes drop the gateway's cached copy)."""
     row = await repository(ctx).instances.assertion(query.slug)
     if row is None:
         raise NotFound("Could not find badge instance")
@@ -40,6 +41,7 @@ async def get_assertion(query: GetAssertion, ctx: Ctx) -> dict[str, Any]:
         "assertion": documents.assertion(row, ctx.deps.base_url),
         "revoked": row["revoked_at"] is not None,
         "image": image_url(dict(row), ctx.deps.base_url),
+        "system": row["system"],
     }
 
 

@@ -17,6 +17,7 @@ from shared.messages.base import Message
 from shared.messages.events import (
     ConsumerDeleted,
     SystemDeleted,
+    SystemUpdated,
 )
 from shared.messages.systems import (
     CreateConsumer,
@@ -63,7 +64,9 @@ async def list_systems(query: ListSystems, ctx: Ctx) -> dict[str, Any]:
 async def update_system(cmd: UpdateSystem, ctx: Ctx) -> dict[str, Any]:
     system_id = await _system_id(ctx, cmd.slug)
     await organizations.update(ctx, "systems", system_id, system_id, cmd.changes, cmd.image)
-    return await _shown(ctx, system_id)
+    shown = await _shown(ctx, system_id)
+    ctx.emit(SystemUpdated(system=cmd.slug, profile=shown), system_id=system_id)
+    return shown
 
 
 async def delete_system(cmd: DeleteSystem, ctx: Ctx) -> dict[str, Any]:

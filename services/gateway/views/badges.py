@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal, cast
+from typing import Any, Literal, cast
 
 from aiohttp import web
 
@@ -15,7 +15,7 @@ from services.gateway.responses.badges import Badge
 from services.gateway.responses.public import BadgeLocation
 from services.gateway.routes import Route, in_contexts
 from services.gateway.validation import choice, pagination, validate
-from services.gateway.views.common import ask_badges, body, here, scope
+from services.gateway.views.common import ask_badges, body, cached_read, here, scope
 from shared.messages.badges import (
     BadgeChanges,
     BadgeFields,
@@ -36,10 +36,17 @@ def archived(request: web.Request) -> Archived:
     return cast(Archived, choice(request, "archived", _ARCHIVED, "false"))
 
 
+def _in_scope(query: ListBadges | GetBadge, _answer: Any) -> str:
+    return query.scope.system
+
+
+def _badge_list(query: ListBadges, found: Any) -> web.Response:
+    return listing("badges", found, query.page)
+
+
 async def list_badges(request: web.Request) -> web.Response:
-    page = pagination(request)
-    query = ListBadges(scope=scope(request), archived=archived(request), page=page)
-    return listing("badges", await ask_badges(request, query), page)
+    query = ListBadges(scope=scope(request), archived=archived(request), page=pagination(request))
+    return await cached_read(request, query, _badge_list, _in_scope)
 
 
 async def create_badge(request: web.Request) -> web.Response:
@@ -55,9 +62,13 @@ async def create_badge(request: web.Request) -> web.Response:
     return created("badge", badge, location=here(request, badge["slug"]))
 
 
+def _badge(_query: GetBadge, found: Any) -> web.Response:
+    return json_response({"badge": found})
+
+
 async def get_badge(request: web.Request) -> web.Response:
     query = GetBadge(scope=scope(request), slug=request.match_info["badge"])
-    return json_response({"badge": await ask_badges(request, query)})
+    return await cached_read(request, query, _badge, _in_scope)
 
 
 async def update_badge(request: web.Request) -> web.Response:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 import structlog
@@ -12,15 +13,24 @@ from services.gateway.body import Body, parse_body
 from services.gateway.config import REQUEST_TIMEOUT_S
 from services.gateway.idempotency import keyed_request_key
 from services.gateway.images import image_fields
-from services.gateway.keys import body_key, correlation_key, rpc_key, settings_key, systems_key
+from services.gateway.keys import (
+    body_key,
+    correlation_key,
+    read_cache_key,
+    rpc_key,
+    settings_key,
+    systems_key,
+)
+from services.gateway.read_cache import Found, Reply
 from services.gateway.systems import System
 from services.gateway.validation import validate
 from shared.errors import NotFound, ServiceUnavailable
-from shared.messages.base import Command, Message
+from shared.messages.base import Command, Message, Query
 from shared.messages.common import ImageUpload, Scope
 from shared.messages.fields import Fields
 
 M = TypeVar("M", bound=Fields)
+Q = TypeVar("Q", bound=Query)
 
 log = structlog.get_logger()
 
@@ -51,6 +61,24 @@ async def ask(request: web.Request, service: str, message: Message) -> Any:
 
 async def ask_badges(request: web.Request, message: Message) -> Any:
     return await ask(request, "badges", message)
+
+
+async def cached_read(
+    request: web.Request,
+    query: Q,
+    render: Callable[[Q, Any], web.Response],
+    system: Callable[[Q, Any], str],
+) -> web.Response:
+    """A hot read from the gateway's read cache (`read_cache.py`): the badges service's answer
+    to `query` as `render` renders it, kept under both, as an answer about the system `system`
+    names. `render` must depend on nothing but the query and the answer."""
+
+    async def look_up() -> Found:
+        answer = await ask_badges(request, query)
+        return Found(system(query, answer), Reply.of(render(query, answer)))
+
+    key = (render, query.TYPE, query.model_dump_json())
+    return await request.app[read_cache_key].get(key, look_up)
 
 
 async def path_system(request: web.Request) -> System:

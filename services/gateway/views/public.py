@@ -7,6 +7,7 @@ beside `application/ld+json` and which BadgeKit clients expect.
 from __future__ import annotations
 
 import base64
+from typing import Any
 
 from aiohttp import web
 
@@ -19,7 +20,7 @@ from services.gateway.responses.public import (
     RevokedAssertion,
 )
 from services.gateway.routes import CONTEXTS, Answer, Raw, Route
-from services.gateway.views.common import ask_badges, scope
+from services.gateway.views.common import ask_badges, cached_read, scope
 from shared.messages.public import GetAssertion, GetBadgeClass, GetImage, GetIssuerProfile
 
 # An image's slug changes whenever it is replaced, so its bytes can be cached for good.
@@ -49,11 +50,19 @@ def _document(body: object, status: int = 200) -> web.Response:
     return json_response(body, status=status, headers={"Cache-Control": DOCUMENT_CACHE_CONTROL})
 
 
+def _assertion(_query: GetAssertion, found: Any) -> web.Response:
+    return _document(found["assertion"], 410 if found["revoked"] else 200)
+
+
+def _assertion_system(_query: GetAssertion, found: Any) -> str:
+    return str(found["system"])
+
+
 @public
 async def get_assertion(request: web.Request) -> web.Response:
     """A hosted Assertion; a revoked award answers 410 Gone with `revoked: true`."""
-    found = await ask_badges(request, GetAssertion(slug=request.match_info["slug"]))
-    return _document(found["assertion"], 410 if found["revoked"] else 200)
+    query = GetAssertion(slug=request.match_info["slug"])
+    return await cached_read(request, query, _assertion, _assertion_system)
 
 
 @public

@@ -213,6 +213,10 @@ class FakeOrganizations(_Part):
         rows[row_id] = {"id": row_id, **parents, "image_id": None, **fields}
         return row_id
 
+    async def update(self, table: str, row_id: int, changes: dict[str, Any]) -> None:
+        self.ran("update", table, row_id, changes)
+        getattr(self.t, table)[row_id].update(changes)
+
     async def delete(self, table: str, row_id: int) -> None:
         self.ran("delete", table, row_id)
         del getattr(self.t, table)[row_id]
@@ -290,6 +294,10 @@ def _shown_consumer(row: Row) -> Row:
 
 class FakeBadges(_Part):
     family = "badges"
+
+    async def ids_in(self, column: str, owner_id: int) -> list[int]:
+        self.ran("ids_in", column, owner_id)
+        return sorted(i for i, row in self.t.badges.items() if row.get(column) == owner_id)
 
     async def find(self, scope: Scope, slug: str) -> Row | None:
         self.ran("find", scope, slug)
@@ -567,6 +575,10 @@ class FakeMilestones(_Part):
         self.ran("find", system_id, milestone_id)
         row = self.t.milestones.get(milestone_id)
         return self._row(milestone_id) if row and row["system_id"] == system_id else None
+
+    async def delete(self, milestone_id: int) -> None:
+        self.ran("delete", milestone_id)
+        del self.t.milestones[milestone_id]
 
     async def with_primary(self, badge_id: int) -> list[Row]:
         self.ran("with_primary", badge_id)

@@ -7,14 +7,7 @@ import pytest
 from services.gateway.auth import Credentials
 from services.gateway.consumers import ConsumerCache
 from services.gateway.ratelimit import RateLimiter
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.unit.gateway.caches import Clock
 
 
 class TestRateLimiter:

@@ -5,16 +5,9 @@ import asyncio
 import pytest
 
 from services.gateway.systems import System, SystemCache
+from tests.unit.gateway.caches import Clock, until_asked
 
 DEMO = System(id=7, slug="demo")
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 class FakeBadges:
@@ -42,15 +35,6 @@ def cache_of(badges: FakeBadges, clock: Clock | None = None, max_size: int = 10)
     )
 
 
-async def until_asked(badges: FakeBadges, count: int) -> None:
-    """Let the look-up tasks run until badges has been asked `count` times."""
-    for _ in range(100):
-        if len(badges.calls) >= count:
-            return
-        await asyncio.sleep(0)
-    raise AssertionError(f"badges was asked {len(badges.calls)} times, not {count}")
-
-
 class TestHitsAndMisses:
     async def test_a_miss_asks_badges_and_the_next_get_is_a_hit(self) -> None:
         badges = FakeBadges()
@@ -76,7 +60,7 @@ class TestHitsAndMisses:
         badges.release.clear()
         cache = cache_of(badges)
         waiting = [asyncio.create_task(cache.get("demo")) for _ in range(5)]
-        await until_asked(badges, 1)
+        await until_asked(badges.calls, 1)
         badges.release.set()
         assert await asyncio.gather(*waiting) == [DEMO] * 5
         assert badges.calls == ["demo"]
@@ -87,7 +71,7 @@ class TestHitsAndMisses:
         cache = cache_of(badges)
         first = asyncio.create_task(cache.get("demo"))
         second = asyncio.create_task(cache.get("demo"))
-        await until_asked(badges, 1)
+        await until_asked(badges.calls, 1)
         first.cancel()
         badges.release.set()
         assert await second == DEMO
@@ -164,12 +148,12 @@ class TestForget:
         badges.release.clear()
         cache = cache_of(badges)
         before = asyncio.create_task(cache.get("demo"))
-        await until_asked(badges, 1)
+        await until_asked(badges.calls, 1)
         cache.forget("demo")
         # A request after the deletion does not join the look-up made before it.
         badges.systems["demo"] = System(id=70, slug="demo")
         after = asyncio.create_task(cache.get("demo"))
-        await until_asked(badges, 2)
+        await until_asked(badges.calls, 2)
         badges.release.set()
         await before
         assert await after == System(id=70, slug="demo")

@@ -14,12 +14,13 @@ from shared.errors import NotFound, ValidationFailed
 from shared.messages.milestones import (
     AddMilestoneBadge,
     CreateMilestone,
+    DeleteMilestone,
     GetMilestone,
     MilestoneChanges,
     MilestoneFields,
     UpdateMilestone,
 )
-from tests.unit.badges.fakes import FakeRepository, Row, request_context
+from tests.unit.badges.fakes import FakeRepository, Row, emitted, event, request_context
 
 
 @pytest.fixture
@@ -164,3 +165,31 @@ class TestUpdateMilestone:
             await handlers.add_milestone_badge(cmd, request_context(deps, cmd))
         assert refused.value.details[0]["field"] == "badgeId"
         assert repo.tables.milestones[milestone]["support"] == {badges["first-book"]}
+
+
+class TestAnnounced:
+    """A badge shows the milestones it leads to: every change is announced."""
+
+    async def test_created_updated_and_deleted(self, deps: Deps, badges: dict[str, int]) -> None:
+        cmd = create(badges["bookworm"], [badges["first-book"]])
+        ctx = request_context(deps, cmd)
+        shown = await handlers.create_milestone(cmd, ctx)
+        assert event(ctx, "milestone.created") == {"system": "chicago", "milestone": shown}
+
+        changes = MilestoneChanges.model_validate({"numberRequired": 1})
+        update = UpdateMilestone(system="chicago", id=str(shown["id"]), changes=changes)
+        ctx = request_context(deps, update)
+        shown = await handlers.update_milestone(update, ctx)
+        assert event(ctx, "milestone.updated") == {"system": "chicago", "milestone": shown}
+
+        add = AddMilestoneBadge(
+            system="chicago", id=str(shown["id"]), badge_id=badges["second-book"]
+        )
+        ctx = request_context(deps, add)
+        shown = await handlers.add_milestone_badge(add, ctx)
+        assert emitted(ctx) == ["milestone.updated"]
+
+        delete = DeleteMilestone(system="chicago", id=str(shown["id"]))
+        ctx = request_context(deps, delete)
+        shown = await handlers.delete_milestone(delete, ctx)
+        assert event(ctx, "milestone.deleted") == {"system": "chicago", "milestone": shown}

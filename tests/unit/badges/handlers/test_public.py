@@ -52,6 +52,15 @@ class TestAssertion:
         assert found["assertion"]["id"] == f"{BASE_URL}/public/assertions/{award['slug']}"
         assert "ada@example.org" not in str(found)
 
+    async def test_names_its_system(self, deps: Deps, repo: FakeRepository, badge: Row) -> None:
+        # The gateway's read cache files the answer under it, to drop it on the system's changes.
+        award = repo.add_award(badge, "ada@example.org")
+        query = GetAssertion(slug=award["slug"])
+
+        found = await handlers.get_assertion(query, request_context(deps, query))
+
+        assert found["system"] == "chicago"
+
     async def test_names_its_badges_image_for_baking(
         self, deps: Deps, repo: FakeRepository, badge: Row
     ) -> None:

@@ -18,8 +18,10 @@ from shared.messages.systems import (
     DeleteSystem,
     GetConsumerCredentials,
     GetSystem,
+    OrganizationChanges,
     OrganizationFields,
     ResolveSystem,
+    UpdateSystem,
 )
 from tests.unit.badges.fakes import (
     SECRETS,
@@ -74,6 +76,19 @@ class TestReads:
 
         assert await handlers.resolve_system(query, ctx) == {"id": system["id"], "slug": "chicago"}
         assert ctx.system_id == system["id"]
+
+
+class TestUpdateSystem:
+    async def test_announced(self, deps: Deps, system: Row) -> None:
+        changes = OrganizationChanges.model_validate({"name": "Renamed"})
+        cmd = UpdateSystem(slug="chicago", changes=changes)
+        ctx = request_context(deps, cmd)
+
+        shown = await handlers.update_system(cmd, ctx)
+
+        assert shown["name"] == "Renamed"
+        assert event(ctx, "system.updated") == {"system": "chicago", "profile": shown}
+        assert ctx.events[0].system_id == system["id"]
 
 
 class TestDeleteSystem:

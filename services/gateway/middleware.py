@@ -50,6 +50,13 @@ def public(handler: H) -> H:
     return handler
 
 
+def keeps_cached_reads(handler: H) -> H:
+    """Mark a write that changes none of the reads the read cache holds (an award: a badge and
+    its list show nothing of their awards, and a new assertion was never cached)."""
+    handler.plaudit_keeps_cached_reads = True  # type: ignore[attr-defined]
+    return handler
+
+
 def master_only(handler: H) -> H:
     """Mark a route that an API consumer key may never call, even under its own system."""
     handler.plaudit_master_only = True  # type: ignore[attr-defined]
@@ -160,7 +167,11 @@ async def writes_middleware(request: web.Request, handler: Handler) -> web.Strea
     is) drops this gateway's cached reads of that system before its answer leaves, so the client
     reads what it wrote; whatever the answer, since even a timeout may have committed."""
     system = request.match_info.get("system")
-    if system is None or request.method in READS:
+    if (
+        system is None
+        or request.method in READS
+        or _route_flag(request, "plaudit_keeps_cached_reads")
+    ):
         return await handler(request)
     try:
         return await handler(request)

@@ -7,6 +7,7 @@ from urllib.parse import quote
 
 from aiohttp import web
 
+from services.gateway.middleware import keeps_cached_reads
 from services.gateway.render import json_response
 from services.gateway.responses import envelopes
 from services.gateway.responses.badges import BadgeByCode, ClaimCodeList, ClaimCodeReply
@@ -79,6 +80,7 @@ async def delete_claim_code(request: web.Request) -> web.Response:
     return json_response({"status": "deleted", **await ask_badges(request, command)})
 
 
+@keeps_cached_reads
 async def claim(request: web.Request) -> web.Response:
     email = fields_of(request, ClaimFields).email
     command = ClaimCode(

@@ -7,6 +7,7 @@ from typing import Any
 
 from aiohttp import web
 
+from services.gateway.middleware import keeps_cached_reads
 from services.gateway.render import created, json_response, listing
 from services.gateway.responses import envelopes
 from services.gateway.responses.awards import Instance, InstancesCreated
@@ -32,6 +33,7 @@ def _badge(request: web.Request) -> str:
     return request.match_info["badge"]
 
 
+@keeps_cached_reads
 async def award_badge(request: web.Request) -> web.Response:
     command = AwardBadge(
         scope=scope(request), badge=_badge(request), award=fields_of(request, AwardFields)
@@ -49,6 +51,7 @@ def _per_email(detail: dict[str, Any]) -> dict[str, Any]:
     return {**detail, "field": "email", "index": int(found.group(1))}
 
 
+@keeps_cached_reads
 async def award_badge_in_bulk(request: web.Request) -> web.Response:
     try:
         fields = fields_of(request, BulkAwardFields)

@@ -10,7 +10,7 @@ import pytest
 from aiohttp import web
 
 from services.gateway.keys import read_cache_key
-from services.gateway.middleware import writes_middleware
+from services.gateway.middleware import keeps_cached_reads, writes_middleware
 from services.gateway.read_cache import Found, ReadCache, Reply
 from shared.errors import NotFound
 from tests.support.local_http import serving
@@ -25,6 +25,11 @@ async def refused(request: web.Request) -> web.Response:
     raise NotFound("no such thing")
 
 
+@keeps_cached_reads
+async def awarded(request: web.Request) -> web.Response:
+    return await answered(request)
+
+
 @pytest.fixture
 async def gateway() -> AsyncIterator[tuple[str, ReadCache]]:
     app = web.Application(middlewares=[writes_middleware])
@@ -33,6 +38,7 @@ async def gateway() -> AsyncIterator[tuple[str, ReadCache]]:
     for method in ("GET", "HEAD", "POST", "PUT", "DELETE"):
         app.router.add_route(method, "/systems/{system}/badges", answered)
     app.router.add_post("/systems/{system}/refused", refused)
+    app.router.add_post("/systems/{system}/instances", awarded)
     app.router.add_post("/public/verify", answered)
     async with serving(app) as base_url:
         yield base_url, cache
@@ -83,9 +89,10 @@ class TestWritesMiddleware:
             ("GET", "/systems/demo/badges"),
             ("HEAD", "/systems/demo/badges"),
             ("POST", "/public/verify"),
+            ("POST", "/systems/demo/instances"),
         ],
     )
-    async def test_reads_and_writes_outside_a_system_drop_nothing(
+    async def test_reads_writes_outside_a_system_and_awards_drop_nothing(
         self, gateway: tuple[str, ReadCache], method: str, path: str
     ) -> None:
         base_url, cache = gateway

@@ -13,10 +13,11 @@ type that arrive together: those of one event-loop tick, and those that arrive w
 `BATCHES_IN_FLIGHT` batches of the type are being handled, up to `MAX_BATCH` in a batch. A batch
 is one transaction: the inbox rows of all its events in one statement (only the fresh ones go
 to the handler; a duplicate is acked), the handler once (`BatchContext`, with one `Context` per
-event), the outbox rows, one commit; then every message is acked. Should anything of it fail,
-nothing of it is kept, and each of its messages is handled again alone, as a batch of one, so a
-poison message is dead-lettered (or requeued) by itself and never takes the others with it. A
-batch of one is the same path.
+event), the outbox rows, one commit; then every message is acked, with one `basic.ack`
+(`multiple`) where no other delivery below the batch's highest is still open on its channel.
+Should anything of it fail, nothing of it is kept, and each of its messages is handled again
+alone, as a batch of one, so a poison message is dead-lettered (or requeued) by itself and never
+takes the others with it. A batch of one is the same path.
 """
 
 from __future__ import annotations
@@ -103,6 +104,8 @@ class EventDispatcher(Generic[DepsT]):
         self._batches = Batches[str, _Waiting](
             self._run_batch, max_batch=MAX_BATCH, in_flight=BATCHES_IN_FLIGHT
         )
+        # The delivery tags not yet settled, by consumer (one a channel).
+        self._open: dict[str | None, set[int | None]] = {}
 
     @property
     def event_types(self) -> frozenset[str]:
@@ -117,6 +120,17 @@ class EventDispatcher(Generic[DepsT]):
     async def __call__(self, message: AbstractIncomingMessage) -> None:
         """Handle one delivery: ack after commit, requeue on a transient failure, dead-letter a
         message that can never succeed."""
+        # Open until settled. Deliveries start here in the order of their tags (aiormq makes
+        # their tasks in that order), so when a batch is settled every lower tag of its
+        # channel that is not in it is in this set (`_ack`).
+        tags = self._open.setdefault(message.consumer_tag, set())
+        tags.add(message.delivery_tag)
+        try:
+            await self._settle(message)
+        finally:
+            tags.discard(message.delivery_tag)
+
+    async def _settle(self, message: AbstractIncomingMessage) -> None:
         try:
             envelope = Envelope.from_bytes(message.body)
         except ValueError:
@@ -220,15 +234,37 @@ class EventDispatcher(Generic[DepsT]):
                 for waiting in batch:
                     spawn(self._alone(waiting))
         else:
-            acks = await asyncio.gather(
-                *(waiting.message.ack() for waiting in batch), return_exceptions=True
-            )
-            failed = sum(isinstance(ack, BaseException) for ack in acks)
+            failed = await self._ack([waiting.message for waiting in batch])
             if failed:
                 # The channel went away: those messages come again, and the inbox skips them.
                 log.warning("event.ack_failed", type=event_type, count=failed)
             for waiting in batch:
                 waiting.done()
+
+    async def _ack(self, messages: list[AbstractIncomingMessage]) -> int:
+        """Ack a batch's messages; how many acks failed. One `basic.ack` with `multiple` up to
+        the batch's highest delivery tag where no other delivery below it is open on the
+        channel (a delivery of another batch, or one being handled alone); one each
+        otherwise."""
+        top = max(messages, key=lambda message: message.delivery_tag or 0)
+        mine = {message.delivery_tag for message in messages}
+        open_tags = self._open.get(top.consumer_tag, set())
+        alone_below = any(
+            tag not in mine
+            for tag in open_tags
+            if tag is not None and tag < (top.delivery_tag or 0)
+        )
+        one_channel = all(message.consumer_tag == top.consumer_tag for message in messages)
+        if len(messages) > 1 and one_channel and not alone_below:
+            try:
+                await top.ack(multiple=True)
+            except Exception:
+                return len(messages)
+            return 0
+        acks = await asyncio.gather(
+            *(message.ack() for message in messages), return_exceptions=True
+        )
+        return sum(isinstance(ack, BaseException) for ack in acks)
 
     async def _alone(self, waiting: _Waiting) -> None:
         """A message of a failed batch, handled again as a batch of its own."""

@@ -15,7 +15,7 @@ from shared.envelope import Envelope
 from shared.errors import PermanentError
 from shared.event_dispatch import EventDispatcher
 from shared.messages.events import BadgeCreated, SystemDeleted
-from tests.integration.shared.dispatching import Delivery, Deps, created, delivery_of
+from tests.integration.shared.dispatching import Delivery, Deps, ack_frames, created, delivery_of
 
 pytestmark = pytest.mark.integration
 
@@ -262,6 +262,37 @@ class TestEventsInBatches:
         assert sum(sizes) == 150
         assert max(sizes) <= 64
         assert await pool.fetchval("SELECT count(*) FROM notes") == 150
+
+    async def test_a_batch_is_acked_with_one_frame(
+        self, events: EventDispatcher[Deps], pool: asyncpg.Pool
+    ) -> None:
+        messages = [delivery_of(created(name))[1] for name in ("a", "b", "c")]
+        ack_frames.clear()
+        await self.deliver(events, *messages)
+        assert [message.outcome for message in messages] == ["ack"] * 3
+        assert ack_frames == [(messages[-1].delivery_tag, True)]
+
+    async def test_a_delivery_still_open_below_a_batch_keeps_its_acks_one_by_one(
+        self, pool: asyncpg.Pool, deps: Deps
+    ) -> None:
+        """A `multiple` ack would settle the slow delivery before it is handled."""
+        release = asyncio.Event()
+
+        async def slow(event: SystemDeleted, ctx: Context[Deps]) -> None:
+            await release.wait()
+
+        events = EventDispatcher(pool, deps, {BadgeCreated: [remember_all], SystemDeleted: [slow]})
+        _, first = delivery_of(SystemDeleted(system="slow"))
+        messages = [delivery_of(created(name))[1] for name in ("a", "b")]
+        ack_frames.clear()
+        slow_one = asyncio.ensure_future(events(first))  # type: ignore[arg-type]
+        await self.deliver(events, *messages)
+        assert [message.outcome for message in messages] == ["ack", "ack"]
+        assert first.outcome == ""
+        assert sorted(ack_frames) == [(m.delivery_tag, False) for m in messages]
+        release.set()
+        await slow_one
+        assert first.outcome == "ack"
 
     def test_a_batch_handler_is_its_events_only_one(self, pool: asyncpg.Pool) -> None:
         with pytest.raises(RuntimeError, match="is the only one"):

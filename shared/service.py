@@ -61,7 +61,8 @@ class ServiceSpec(Generic[DepsT]):
     event_queue: str | None
     # SQL run every hour to drop what has outlived its use (the inbox is always pruned).
     housekeeping: tuple[str, ...] = ()
-    workers: Callable[[DepsT], Sequence[Worker]] = lambda deps: ()
+    # Its background work, given its dependencies and its pool.
+    workers: Callable[[DepsT, asyncpg.Pool], Sequence[Worker]] = lambda deps, pool: ()
 
 
 @dataclass
@@ -105,7 +106,7 @@ async def running(spec: ServiceSpec[DepsT], settings: Settings) -> AsyncIterator
             if spec.event_queue is not None:
                 prefetch = BATCH_EVENT_PREFETCH if runtime.events.batches else EVENT_PREFETCH
                 consumer = await bus.consume(spec.event_queue, runtime.events, prefetch=prefetch)
-            workers = spec.workers(deps)
+            workers = spec.workers(deps, pool)
             for worker in workers:
                 await worker.start(relay)
             janitor = asyncio.create_task(_housekeeping(pool, spec.housekeeping))

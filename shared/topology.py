@@ -40,6 +40,7 @@ from shared.messages.events import (
     SystemUpdated,
 )
 from shared.messages.instances import BadgeAwarded, BadgeRevoked
+from shared.messages.open_badges import SignOpenBadgeCredential
 from shared.messages.webhooks import FANNED_OUT
 
 EVENTS_EXCHANGE = "plaudit.events"
@@ -94,6 +95,7 @@ ISSUER_EVENTS = EventQueue(
         CancelCredential.TYPE,
         BadgeAwarded.TYPE,
         BadgeRevoked.TYPE,
+        SignOpenBadgeCredential.TYPE,
     ),
     obsolete=("system.*",),
 )

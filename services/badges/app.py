@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from services.badges import handlers
+from services.badges.backfill import OpenBadgeBackfill
 from services.badges.config import MIGRATIONS, SERVICE
 from services.badges.deps import make_deps
 from shared import topology
@@ -15,4 +16,5 @@ SPEC = ServiceSpec(
     request_handlers=handlers.REQUEST_HANDLERS,
     event_handlers=handlers.EVENT_HANDLERS,
     event_queue=topology.BADGES_EVENTS.name,
+    workers=lambda deps, pool: [OpenBadgeBackfill(pool, deps.base_url)],
 )

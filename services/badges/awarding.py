@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
@@ -106,26 +106,38 @@ def plan(
     return Planned(award, body, domain.instance(award.row(), ctx.deps.base_url))
 
 
+def awarded_event(
+    badge: dict[str, Any],
+    shown_badge: dict[str, Any],
+    shown: dict[str, Any],
+    fields: Mapping[str, Any],
+) -> BadgeAwarded:
+    """The `badge.awarded` of an award: `fields` its values (a `NewAward`'s, or a stored row's
+    of `Instances.take_open_badge_pending`), `shown` the award as responses show it."""
+    expires = fields["expires"]
+    return BadgeAwarded(
+        system=badge["system"]["slug"],
+        uid=fields["slug"],
+        badge=shown_badge,
+        email=fields["email"],
+        assertion_url=shown["assertionUrl"],
+        open_badge_credential_url=shown["openBadgeCredentialUrl"],
+        issued_on=domain.unix_seconds(fields["issued_on"]),
+        comment=fields["comment"],
+        credential=shown.get("credential"),
+        salt=fields["salt"],
+        expires=domain.unix_seconds(expires) if expires is not None else None,
+        evidence=fields["evidence_url"],
+    )
+
+
 def emit_awarded(
     ctx: Ctx, badge: dict[str, Any], shown_badge: dict[str, Any], planned: Planned
 ) -> None:
     """The award's events: `badge.awarded`, and the command that issues its credential."""
     award = planned.award
     ctx.emit(
-        BadgeAwarded(
-            system=badge["system"]["slug"],
-            uid=award.slug,
-            badge=shown_badge,
-            email=award.email,
-            assertion_url=planned.shown["assertionUrl"],
-            open_badge_credential_url=planned.shown["openBadgeCredentialUrl"],
-            issued_on=domain.unix_seconds(award.issued_on),
-            comment=award.comment,
-            credential=planned.shown.get("credential"),
-            salt=award.salt,
-            expires=domain.unix_seconds(award.expires) if award.expires is not None else None,
-            evidence=award.evidence_url,
-        ),
+        awarded_event(badge, shown_badge, planned.shown, vars(award)),
         system_id=badge["system_id"],
     )
     if award.credential is not None and planned.credential_body is not None:

@@ -15,5 +15,5 @@ SPEC = ServiceSpec(
     request_handlers=handlers.REQUEST_HANDLERS,
     event_handlers=handlers.EVENT_HANDLERS,
     event_queue=topology.ISSUER_EVENTS.name,
-    workers=lambda deps: [deps.scheduler, deps.fetcher, deps.image_fetcher],
+    workers=lambda deps, pool: [deps.scheduler, deps.fetcher, deps.image_fetcher],
 )

@@ -15,5 +15,5 @@ SPEC = ServiceSpec(
     request_handlers=handlers.REQUEST_HANDLERS,
     event_handlers=handlers.EVENT_HANDLERS,
     event_queue=topology.WEBHOOKS_EVENTS.name,
-    workers=lambda deps: [deps.dispatcher],
+    workers=lambda deps, pool: [deps.dispatcher],
 )

@@ -8,6 +8,7 @@ from typing import Annotated
 from pydantic import Field
 
 from shared.messages.base import Command, Query
+from shared.messages.instances import BadgeAwarded
 
 
 class ListSigningKeys(Query):
@@ -52,3 +53,14 @@ class GetStatusList(Query):
     TYPE = "issuer.get_status_list"
     system_id: int
     list_id: Annotated[str, Field(max_length=200)]
+
+
+class SignOpenBadgeCredential(Command):
+    """From the badges service, through its outbox: sign the credential of an award made before
+    Open Badges 3.0 credentials existed, as its `badge.awarded` would have had it signed;
+    `revoked` when the award has been revoked since (its credential is born revoked). An award
+    whose credential exists already is skipped."""
+
+    TYPE = "issuer.sign_open_badge_credential"
+    awarded: BadgeAwarded
+    revoked: bool

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
+import aio_pika
 import aiohttp
 import jsonschema
 import openbadgeslib.ob3.verifier
@@ -394,6 +395,53 @@ class TestThroughCrashes:
         for slug in (slugs[0], slugs[self.AWARDS // 2], slugs[-1]):
             instance = {"openBadgeCredentialUrl": f"{stack.base_url}/public/credentials/{slug}"}
             await verify_ldp(client, await credential_of(client, instance))
+
+
+class TestBackfill:
+    """Awards made before credentials existed (their `badge.awarded` never reached a signer) get
+    theirs when the badges service starts: verified by the independent verifier, a revoked one
+    born revoked, and an award signed already left as it is."""
+
+    async def test_old_awards_are_signed_once_after_an_upgrade(
+        self, own_stack: Callable[..., Stack], http: aiohttp.ClientSession
+    ) -> None:
+        stack = own_stack()
+        stack.start()
+        client = Client(http, stack.base_url, stack.settings.master_secret_value)
+        badge = await make_badge(client)
+        signed_before = await award(client, badge, email())
+        kept = await credential_of(client, signed_before)
+        # The awards of an older version: no signer hears of them.
+        stack.stop("issuer")
+        recipients = [email() for _ in range(3)]
+        old = [await award(client, badge, recipient) for recipient in recipients]
+        assert (await client.delete(f"{badge}/instances/{recipients[2]}")).status == 200
+        connection = await aio_pika.connect(stack.isolation.amqp_url)
+        async with connection:
+            queue = await (await connection.channel()).get_queue("issuer.events")
+            await queue.purge()
+        # As the migration marks every award present when credentials came.
+        await query(stack, "UPDATE badges.instances SET open_badge_pending = true")
+        stack.stop("badges")
+        stack.start("badges", "issuer")
+        stack.wait_ready()
+
+        async def all_signed() -> bool:
+            count = (await query(stack, "SELECT count(*) FROM issuer.open_badges"))[0][0]
+            return bool(count == 4)
+
+        await eventually(all_signed, "the old awards' credentials", timeout_s=30)
+        assert await credential_of(client, signed_before) == kept
+        for instance in old[:2]:
+            verified = await verify_ldp(client, await credential_of(client, instance))
+            assert verified is not None
+        with pytest.raises(OB3VerificationError, match="'revocation' is set"):
+            await verify_ldp(client, await credential_of(client, old[2]))
+        assert (
+            await query(stack, "SELECT count(*) FROM badges.instances WHERE open_badge_pending")
+        )[0][0] == 0
+        # Nothing more to do: a restart finds no mark left.
+        assert "open_badge.backfill_finished" in stack.log_text("badges")
 
 
 class TestWhatVerifiersSee:

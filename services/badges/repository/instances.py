@@ -242,6 +242,25 @@ class Instances(Statements):
         total = await self._conn.fetchval(f"SELECT count(*){where}", *args) if page else len(rows)
         return rows, total
 
+    async def take_open_badge_pending(self, limit: int) -> list[Record]:
+        """Up to `limit` awards still marked for the Open Badges 3.0 backfill, oldest first,
+        unmarked in the caller's transaction (which writes their commands); rows another
+        transaction holds are skipped. Each with what its `badge.awarded` shows."""
+        rows: list[Record] = await self._conn.fetch(
+            "UPDATE instances i SET open_badge_pending = false FROM ("
+            " SELECT id FROM instances WHERE open_badge_pending ORDER BY id LIMIT $1"
+            " FOR UPDATE SKIP LOCKED) pending"
+            f" WHERE i.id = pending.id RETURNING {_prefixed('i')}, i.system_id, i.salt,"
+            " i.comment, i.evidence_url, i.revoked_at",
+            limit,
+        )
+        return rows
+
+    async def count_open_badge_pending(self) -> int:
+        return int(
+            await self._conn.fetchval("SELECT count(*) FROM instances WHERE open_badge_pending")
+        )
+
     async def badges(self, badge_ids: list[int]) -> dict[int, dict[str, Any]]:
         """Badges (as `repository.badges` reads them) by id."""
         rows = await self._conn.fetch(f"{BADGE_SELECT} WHERE b.id = ANY($1::bigint[])", badge_ids)

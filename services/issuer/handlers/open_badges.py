@@ -24,7 +24,11 @@ from shared.context import Handler, MessageHandler, handles_batches
 from shared.errors import NotFound
 from shared.messages.base import Message
 from shared.messages.instances import BadgeAwarded, BadgeRevoked
-from shared.messages.open_badges import GetOpenBadgeCredential, GetStatusList
+from shared.messages.open_badges import (
+    GetOpenBadgeCredential,
+    GetStatusList,
+    SignOpenBadgeCredential,
+)
 from shared.public_urls import badge_class_url, status_list_url
 
 log = structlog.get_logger()
@@ -136,11 +140,38 @@ def _signed(
 
 @handles_batches
 async def sign_credentials(events: list[BadgeAwarded], batch: BatchCtx) -> None:
+    await _sign(batch, list(zip(events, batch.each, strict=True)))
+
+
+@handles_batches
+async def sign_backfilled(commands: list[SignOpenBadgeCredential], batch: BatchCtx) -> None:
+    """Awards made before credentials existed, as their `badge.awarded` would have had them
+    signed: one whose credential exists is skipped (a command may come twice); a revoked one is
+    born revoked."""
+    repo = batch.deps.repository(batch.conn)
+    signed = await repo.open_badges.signed([command.awarded.uid for command in commands])
+    awards: dict[str, tuple[BadgeAwarded, Ctx]] = {}
+    for command, ctx in zip(commands, batch.each, strict=True):
+        uid = command.awarded.uid
+        if uid in signed or uid in awards:
+            continue
+        assert ctx.system_id is not None
+        if command.revoked:
+            await repo.open_badges.revoke_early(ctx.system_id, uid)
+        awards[uid] = (command.awarded, ctx)
+    await _sign(batch, list(awards.values()))
+    log.info("open_badge.backfilled", signed=len(awards), skipped=len(commands) - len(awards))
+
+
+async def _sign(batch: BatchCtx, awards: list[tuple[BadgeAwarded, Ctx]]) -> None:
+    """Sign and store the credentials of awards, per system in one go."""
+    if not awards:
+        return
     repo = batch.deps.repository(batch.conn)
     base_url = batch.deps.settings.base_url
     keys: dict[int, CurrentKeys] = {}
     waiting: dict[int, list[tuple[BadgeAwarded, Ctx]]] = {}
-    for event, ctx in zip(events, batch.each, strict=True):
+    for event, ctx in awards:
         assert ctx.system_id is not None
         if ctx.system_id not in keys:
             keys[ctx.system_id] = await batch.deps.keyring.current(
@@ -169,7 +200,7 @@ async def sign_credentials(events: list[BadgeAwarded], batch: BatchCtx) -> None:
             # Another credential filled a list or took an index since the draw: draw again.
             log.info("open_badge.slots_lost", lost=sum(map(len, lost.values())))
         waiting = lost
-    log.info("open_badge.signed", count=len(events), systems=len(keys))
+    log.info("open_badge.signed", count=len(awards), systems=len(keys))
     for event, ctx in revoked_early:
         # The award was revoked before its credential was signed (its events came in that
         # order): the credential is born revoked.
@@ -239,4 +270,5 @@ HANDLERS: dict[type[Message], Handler[Deps]] = {
 EVENT_HANDLERS: dict[type[Message], list[MessageHandler[Deps]]] = {
     BadgeAwarded: [sign_credentials],
     BadgeRevoked: [revoke_credential],
+    SignOpenBadgeCredential: [sign_backfilled],
 }

@@ -66,6 +66,13 @@ class OpenBadges:
         held = {row["status_index"] for row in taken}
         return [index for index in candidates if index not in held]
 
+    async def signed(self, slugs: Sequence[str]) -> set[str]:
+        """Which of these awards have their credential."""
+        rows = await self._conn.fetch(
+            "SELECT slug FROM open_badges WHERE slug = ANY($1::text[])", list(slugs)
+        )
+        return {row["slug"] for row in rows}
+
     async def insert(self, credentials: Sequence[SignedCredential]) -> dict[str, bool]:
         """Store signed credentials and count each on its list, in one statement: for each one
         stored, by slug, whether its award was revoked before (the caller then revokes it). One

@@ -369,3 +369,24 @@ async def test_a_badge_knows_whether_it_supports_a_milestone(
     await repo.milestones.delete(second)
     assert not await supports(support)
     assert not await supports(primary)
+
+
+class TestOpenBadgeBackfill:
+    async def test_marked_awards_are_taken_once_oldest_first_and_new_ones_are_never_marked(
+        self, conn: Connection, repo: Repository, place: Place
+    ) -> None:
+        badge_id = await add_badge(repo, place)
+        awards = [award(place, badge_id, f"{name}@example.org") for name in ("a", "b", "c")]
+        for new in awards:
+            await repo.instances.insert(new, None)
+        assert await repo.instances.count_open_badge_pending() == 0
+        # As the migration marks the awards made before credentials existed.
+        await conn.execute("UPDATE instances SET open_badge_pending = true")
+        await repo.instances.revoke_newest(badge_id, "c@example.org")
+        first = await repo.instances.take_open_badge_pending(2)
+        rest = await repo.instances.take_open_badge_pending(2)
+        assert [row["slug"] for row in first + rest] == [new.slug for new in awards]
+        assert (rest[0]["salt"], rest[0]["system_id"]) == ("salt", place.system_id)
+        assert rest[0]["revoked_at"] is not None
+        assert await repo.instances.take_open_badge_pending(2) == []
+        assert await repo.instances.count_open_badge_pending() == 0

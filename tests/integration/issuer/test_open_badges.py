@@ -23,6 +23,7 @@ from shared.envelope import Envelope
 from shared.event_dispatch import EventDispatcher
 from shared.messages.events import SystemDeleted
 from shared.messages.instances import BadgeAwarded, BadgeRevoked
+from shared.messages.open_badges import SignOpenBadgeCredential
 
 pytestmark = pytest.mark.integration
 
@@ -273,6 +274,40 @@ class TestSigningInBatches:
         await events.handle_batch([kept, gone])
         assert await bit(issuer_pool, gone.data["uid"])
         assert not await bit(issuer_pool, kept.data["uid"])
+        assert await issuer_pool.fetchval("SELECT count(*) FROM early_revocations") == 0
+
+
+def backfill(slug: str, *, revoked: bool = False) -> Envelope:
+    """The badges service's command for an award made before credentials existed."""
+    event = BadgeAwarded.from_data(awarded(slug).data)
+    command = SignOpenBadgeCredential(awarded=event, revoked=revoked)
+    return Envelope.wrap(command, correlation_id="backfill", system_id=SYSTEM_ID)
+
+
+class TestBackfill:
+    async def test_old_awards_are_signed_as_their_award_would_have_had_them(
+        self, issuer_pool: asyncpg.Pool, events: EventDispatcher[Deps]
+    ) -> None:
+        """A new one is signed, one signed already is skipped (its credential unchanged), one
+        twice in the batch is signed once, and a revoked one is born revoked."""
+        signed_before = awarded()
+        await events.handle(signed_before)
+        kept = await stored(issuer_pool, signed_before.data["uid"])
+        old, gone = uuid.uuid4().hex, uuid.uuid4().hex
+        batch = [
+            backfill(old),
+            backfill(signed_before.data["uid"]),
+            backfill(old),
+            backfill(gone, revoked=True),
+        ]
+        assert await events.handle_batch(batch) == [True] * 4
+        assert await issuer_pool.fetchval("SELECT count(*) FROM open_badges") == 3
+        assert await stored(issuer_pool, signed_before.data["uid"]) == kept
+        assert await issuer_pool.fetchval("SELECT used FROM status_lists") == 3
+        document = orjson.loads((await stored(issuer_pool, old))["document"])
+        assert document["credentialSubject"]["identifier"][0]["salt"] == "5a17"
+        assert not await bit(issuer_pool, old)
+        assert await bit(issuer_pool, gone)
         assert await issuer_pool.fetchval("SELECT count(*) FROM early_revocations") == 0
 
 

@@ -140,11 +140,18 @@ async def _commit_at_once(batch: BatchCtx, planned: dict[int, _Award], outcomes:
 
 async def _write_each(batch: BatchCtx, planned: dict[int, _Award], outcomes: list[Any]) -> None:
     """The awards of a batch in its transaction, each in a savepoint of its own when there are
-    others (alone, its error rolls the transaction back). The recipients' locks, then the
-    badges', are taken first, for all, in the order every award takes them."""
+    others (alone, its error rolls the transaction back). With others, the locks are taken
+    first, for all, in the order a lone award takes them (its claim code's row, its recipient,
+    its badge), each kind sorted, so that neither another batch nor a lone award can wait on
+    this one while it waits on them."""
     alone = len(batch.each) == 1
     if not alone:
         repo = repository(batch.each[0])
+        await repo.claim_codes.lock(
+            (a.badge["id"], a.planned.award.claim_code)
+            for a in planned.values()
+            if a.planned.award.claim_code is not None
+        )
         await repo.milestones.lock_recipients(
             (award.badge["system_id"], award.planned.award.email) for award in planned.values()
         )

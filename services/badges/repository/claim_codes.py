@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import asyncpg
 
 from services.badges.repository.common import Statements, limit_clause
@@ -66,6 +68,20 @@ class ClaimCodes(Statements):
             code,
         )
         return row
+
+    async def lock(self, codes: Iterable[tuple[int, str]]) -> None:
+        """Lock the rows of these codes (badge id, code) until the transaction ends, always in
+        the same order: what a batch of awards does before anything else, as a lone award's
+        claim (its first write) does for its one code."""
+        pairs = sorted(set(codes))
+        await self._conn.execute(
+            "SELECT 1 FROM claim_codes c"
+            " JOIN unnest($1::bigint[], $2::text[]) AS p(badge_id, code)"
+            " ON c.badge_id = p.badge_id AND c.code = p.code"
+            " ORDER BY c.id FOR UPDATE OF c",
+            [badge_id for badge_id, _ in pairs],
+            [code for _, code in pairs],
+        )
 
     async def claim(self, badge_id: int, code: str, email: str | None) -> Record | None:
         """Mark the code claimed (by `email`, when given); None when it does not exist or is a

@@ -151,6 +151,19 @@ class TestInsert:
 
 
 class TestClaimCodes:
+    async def test_locked_codes_hold_off_a_claim_until_the_transaction_ends(
+        self, badges_pool: asyncpg.Pool, repo: Repository, place: Place
+    ) -> None:
+        badge_id = await add_badge(repo, place)
+        await repo.claim_codes.insert(badge_id, "read", claimed=False, multiuse=True, email=None)
+        async with badges_pool.acquire() as other, other.transaction():
+            await Repository(other).claim_codes.lock([(badge_id, "read"), (badge_id, "nope")])
+            async with badges_pool.acquire() as third, third.transaction():
+                await third.execute("SET LOCAL lock_timeout = '100ms'")
+                with pytest.raises(asyncpg.LockNotAvailableError):
+                    await Repository(third).claim_codes.claim(badge_id, "read", ADA)
+        assert await repo.claim_codes.claim(badge_id, "read", ADA) is not None
+
     async def test_a_single_use_code_is_claimed_once(self, repo: Repository, place: Place) -> None:
         badge_id = await add_badge(repo, place)
         await repo.claim_codes.insert(badge_id, "read", claimed=False, multiuse=False, email=None)

@@ -490,6 +490,9 @@ class FakeInstances(_Part):
 class FakeClaimCodes(_Part):
     family = "claim_codes"
 
+    async def lock(self, codes: Iterable[tuple[int, str]]) -> None:
+        self.ran("lock", sorted(codes))
+
     def _of(self, badge_id: int, code: str) -> Row | None:
         return next(
             (

@@ -199,8 +199,12 @@ class TestAwardBadge:
         [code] = repo.tables.claim_codes.values()
         assert code["claimed"] is False
         assert [emitted(ctx) for ctx in batch.each] == [["badge.awarded"], []]
-        # Every recipient's lock, then the badge's, before the first award.
-        assert repo.ran()[1:3] == ["milestones.lock_recipients", "instances.lock_badge"]
+        # Every claim code's lock, every recipient's, then the badge's, before the first award.
+        assert repo.ran()[1:4] == [
+            "claim_codes.lock",
+            "milestones.lock_recipients",
+            "instances.lock_badge",
+        ]
 
     async def test_the_transaction_is_chosen_before_anything_is_written(
         self, deps: Deps, repo: FakeRepository, system: Row

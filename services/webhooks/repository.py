@@ -46,6 +46,10 @@ FAN_OUT = (
 FAN_OUT_WANTED = f"EXISTS (SELECT FROM {_TAKERS})"
 
 
+# A delivery to attempt now.
+_DUE = "status = 'pending' AND next_attempt_at <= now()"
+
+
 class Repository:
     """The webhooks schema's statements, on the connection the repository is built with (in
     the caller's transaction, if it opened one)."""
@@ -193,16 +197,25 @@ class Repository:
         slots. The claim commits before any send: the attempt is counted and the delivery is due
         again after the lease, should this process die."""
         rows = await self._conn.fetch(
-            "WITH busy AS ("
+            # The endpoints with due deliveries, one index probe each (a loose index scan),
+            # then the oldest due deliveries of each that has free slots: the cost follows the
+            # endpoints waiting, not the backlog.
+            "WITH RECURSIVE waiting AS ("
+            f"  (SELECT endpoint_id FROM deliveries WHERE {_DUE}"
+            "   ORDER BY endpoint_id LIMIT 1)"
+            "  UNION ALL"
+            "  SELECT (SELECT d.endpoint_id FROM deliveries d"
+            f"   WHERE {_DUE} AND d.endpoint_id > w.endpoint_id ORDER BY d.endpoint_id LIMIT 1)"
+            "  FROM waiting w WHERE w.endpoint_id IS NOT NULL),"
+            " busy AS ("
             "  SELECT * FROM unnest($3::uuid[], $5::int[]) AS b(endpoint_id, in_flight)),"
             " due AS ("
-            "  SELECT id FROM ("
-            "    SELECT d.id, d.next_attempt_at, coalesce(b.in_flight, 0) AS in_flight,"
-            "      row_number() OVER (PARTITION BY d.endpoint_id ORDER BY d.next_attempt_at) AS n"
-            "    FROM deliveries d LEFT JOIN busy b ON b.endpoint_id = d.endpoint_id"
-            "    WHERE d.status = 'pending' AND d.next_attempt_at <= now()"
-            "      AND coalesce(b.in_flight, 0) < $2) ranked"
-            "  WHERE n <= $2 - in_flight ORDER BY next_attempt_at LIMIT $1),"
+            "  SELECT d.id FROM waiting w LEFT JOIN busy b ON b.endpoint_id = w.endpoint_id"
+            "  CROSS JOIN LATERAL (SELECT id, next_attempt_at FROM deliveries"
+            f"    WHERE endpoint_id = w.endpoint_id AND {_DUE}"
+            "    ORDER BY next_attempt_at LIMIT greatest($2 - coalesce(b.in_flight, 0), 0)) d"
+            "  WHERE w.endpoint_id IS NOT NULL"
+            "  ORDER BY d.next_attempt_at LIMIT $1),"
             " claimed AS ("
             "  UPDATE deliveries d SET attempts = d.attempts + 1, updated_at = now(),"
             "    next_attempt_at = now() + $4 * interval '1 second'"

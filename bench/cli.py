@@ -11,6 +11,7 @@ import os
 import signal
 import uuid
 from collections.abc import Callable, Coroutine
+from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,8 +20,10 @@ from typing import Any, TypeVar
 import aiohttp
 import orjson
 
-from bench import credentials
+from bench import credentials, deliveries, memory
 from bench.cpu import CpuMeter
+from bench.deliveries import WebhookTargets
+from bench.memory import MemoryMeter
 from bench.runner import (
     BEHIND_LIMIT_S,
     RATE_LIMIT_HINT,
@@ -30,9 +33,9 @@ from bench.runner import (
     Runner,
     say,
 )
-from bench.scenarios import SCENARIOS, Scenario, SetupFailed
+from bench.scenarios import BULK_AWARDS, SCENARIOS, WEBHOOKS, Scenario, SetupFailed
 from bench.signing import Call, RequestSource, Signer
-from bench.stats import Recorder
+from bench.stats import Recorder, format_ms
 from shared.config import DEV_MASTER_SECRET
 
 DEFAULT_URL = "http://127.0.0.1:8080"
@@ -47,8 +50,14 @@ MAX_TOKEN_TTL_S = 3600
 PRESIGN_RATE = 3000
 PRESIGN_MAX = 500_000
 SIGN_SLACK_S = 60
+# A closed loop of --requests has no duration: its tokens must live as long as the run takes at
+# this rate (100,000 requests: 2,000 s).
+SLOWEST_RATE = 50
+DEFAULT_WARMUP_S = 2.0
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+# CPU report lines that are shares of the machine, not processes of the run.
+SHARED_LABELS = ("machine", "everything else")
 
 T = TypeVar("T")
 
@@ -97,10 +106,24 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--duration", type=_positive_float, default=10.0, help="measured seconds (default 10)"
     )
     parser.add_argument(
+        "--requests",
+        type=_positive_int,
+        help="closed loop: send exactly this many requests (warm-up included), instead of "
+        "--duration",
+    )
+    parser.add_argument(
         "--warmup",
         type=_non_negative_float,
-        default=2.0,
-        help="seconds before the measured window, left out of the results (default 2)",
+        help=f"seconds before the measured window, left out of the results (default "
+        f"{DEFAULT_WARMUP_S:g}; 0 for the {WEBHOOKS} scenario, whose every event counts)",
+    )
+    parser.add_argument(
+        "--rss-every",
+        type=_positive_int,
+        metavar="N",
+        help="also sample every service's resident memory (RSS) after each N answered "
+        "requests (warm-up included), print it and report each process's growth from the "
+        "second sample to the last",
     )
     parser.add_argument(
         "--timeout", type=_positive_float, default=30.0, help="per request, seconds (default 30)"
@@ -148,7 +171,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         type=_positive_float,
         default=credentials.DEFAULT_DRAIN_S,
         help="with --credential-lag: seconds to wait after the run for credentials still being "
-        "signed (default %(default)g)",
+        f"signed; with the {WEBHOOKS} scenario, for deliveries (default %(default)g)",
     )
     parser.add_argument(
         "--database-url",
@@ -158,6 +181,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.stop and not args.spawn:
         parser.error("--stop needs --spawn")
+    if args.requests and args.rate:
+        parser.error("--requests is for a closed loop: an open loop sends --rate x --duration")
+    if args.warmup is None:
+        args.warmup = 0.0 if args.scenario == WEBHOOKS else DEFAULT_WARMUP_S
+    if args.scenario == WEBHOOKS:
+        if args.warmup:
+            parser.error(f"the {WEBHOOKS} scenario counts every event: --warmup 0")
+        if "webhooks" in args.stop:
+            parser.error(f"the {WEBHOOKS} scenario needs the webhooks service running")
     if args.credential_lag:
         if args.scenario not in AWARD_SCENARIOS:
             parser.error(f"--credential-lag needs an award scenario ({', '.join(AWARD_SCENARIOS)})")
@@ -205,6 +237,7 @@ class SetupClient:
     session: aiohttp.ClientSession
     signer: Signer
     run_id: str
+    webhooks: WebhookTargets | None = None
 
     async def call(self, call: Call) -> Any:
         prepared = self.signer.sign(call)
@@ -247,9 +280,12 @@ def signing_plan(args: argparse.Namespace, plan: Plan) -> tuple[int, int]:
         or args.presign
         or min(PRESIGN_MAX, math.ceil((plan.warmup_s + plan.duration_s) * PRESIGN_RATE))
     )
+    if plan.requests is not None and args.presign:
+        count = min(plan.requests, args.presign)  # the rest signed inline
+    lasts_s = plan.duration_s if plan.requests is None else plan.requests / SLOWEST_RATE
     ttl = math.ceil(
         plan.warmup_s
-        + plan.duration_s
+        + lasts_s
         + BEHIND_LIMIT_S
         + args.timeout
         + SIGN_SLACK_S
@@ -274,15 +310,21 @@ async def benchmark(
     database_url: str | None = None,
     before_run: Callable[[], None] | None = None,
 ) -> dict[str, Any]:
-    plan = Plan(args.connections, args.duration, args.warmup, args.rate)
+    plan = Plan(args.connections, args.duration, args.warmup, args.rate, args.requests)
     connector = aiohttp.TCPConnector(limit=plan.connections)
     timeout = aiohttp.ClientTimeout(total=args.timeout)
-    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
+    async with (
+        aiohttp.ClientSession(connector=connector, timeout=timeout) as session,
+        AsyncExitStack() as stack,
+    ):
         await check_target(session, target)
         run_id = f"bench-{uuid.uuid4().hex[:8]}"
         presign, ttl_s = signing_plan(args, plan)
         signer = Signer(target, secret, ttl_s=ttl_s)
-        make = await scenario.prepare(SetupClient(session, signer, run_id))
+        targets = None
+        if scenario.name == WEBHOOKS:
+            targets = await stack.enter_async_context(deliveries.receiving(run_id))
+        make = await scenario.prepare(SetupClient(session, signer, run_id, targets))
         if before_run is not None:
             before_run()
         if presign:
@@ -293,8 +335,11 @@ async def benchmark(
         # Everything allocated so far lives through the run: keep the collector off it.
         gc.collect()
         gc.freeze()
-        recorder = Recorder(answer_times=args.credential_lag)
+        recorder = Recorder(answer_times=args.credential_lag or targets is not None)
         cpu = CpuMeter(services)
+        rss = MemoryMeter(services, args.rss_every)
+        # The webhooks scenario: from the first request to the last delivery.
+        delivery_cpu = CpuMeter(services)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
 
@@ -312,10 +357,24 @@ async def benchmark(
             loop.add_signal_handler(signum, interrupt)
         say(f"{scenario.name}: {_mode(plan)}, {plan.warmup_s:g} s warm-up")
         started_at = datetime.now(UTC)
+        on_answer = rss.answered if args.rss_every else None
+        delivery_cpu.mark_start()
         try:
-            outcome = await Runner(session, source, plan, recorder, cpu, stop).run()
+            outcome = await Runner(session, source, plan, recorder, cpu, stop, on_answer).run()
         finally:
             release_signals()
+        delivered = None
+        if targets is not None and not outcome.interrupted:
+            assert recorder.answered_at is not None
+            expected = len(recorder.answered_at) * BULK_AWARDS
+            say(f"webhooks: waiting up to {args.drain:g} s for {expected:,} deliveries")
+            drained_s = await deliveries.drain(targets.tally, expected, args.drain)
+            delivery_cpu.mark_end()
+            delivered = deliveries.summarise(
+                targets.tally, recorder.answered_at, BULK_AWARDS, drained_s, targets.hung
+            )
+            delivered["cpu_ms_per_delivery"] = _per_delivery(delivery_cpu, delivered["delivered"])
+            delivered["cpu_cores"] = delivery_cpu.usage()
         lag = None
         if args.credential_lag and not outcome.interrupted:
             assert database_url is not None
@@ -323,6 +382,7 @@ async def benchmark(
             say(f"credentials: waiting up to {args.drain:g} s for the run's credentials")
             lag = await credentials.measure(database_url, run_id, recorder.answered_at, args.drain)
             lag["issuer_cpu_s"] = cpu.spent_since_start("issuer")
+        rss.mark_end()
     report = _report(
         scenario=scenario,
         plan=plan,
@@ -337,8 +397,22 @@ async def benchmark(
         cpu=cpu,
     )
     report["credential_lag"] = lag
+    report["webhooks"] = delivered
+    report["memory"] = rss.summary()
     report["stopped"] = list(args.stop)
     return report
+
+
+def _per_delivery(cpu: CpuMeter, delivered: int) -> dict[str, float] | None:
+    """CPU milliseconds per delivery of each process (not the machine's shares)."""
+    usage, wall = cpu.usage(), cpu.wall_s
+    if usage is None or wall is None or not delivered:
+        return None
+    return {
+        label: cores * wall / delivered * 1000
+        for label, cores in usage.items()
+        if label not in SHARED_LABELS
+    }
 
 
 def _report(
@@ -358,7 +432,7 @@ def _report(
     measured = recorder.measured
     # From the window's start to its last answer, or the window itself if that came sooner.
     window_s = (recorder.last_done_at or outcome.measure_from) - outcome.measure_from
-    if not outcome.interrupted:
+    if not outcome.interrupted and plan.requests is None:
         window_s = max(window_s, plan.duration_s)
     signing: dict[str, Any] = {
         "approach": "ahead" if source.presigned else "inline",
@@ -378,6 +452,7 @@ def _report(
         "event_loop": event_loop,
         "connections": plan.connections,
         "rate_offered": plan.rate,
+        "requests_planned": plan.requests,
         "duration_s": plan.duration_s,
         "warmup_s": plan.warmup_s,
         "timeout_s": timeout_s,
@@ -410,12 +485,18 @@ def _mode(plan: Plan) -> str:
             f"open loop at {plan.rate:g} req/s, at most {plan.connections} in flight, "
             f"{plan.duration_s:g} s measured"
         )
+    if plan.requests is not None:
+        return f"closed loop, {plan.connections} connections, {plan.requests:,} requests"
     return f"closed loop, {plan.connections} connections, {plan.duration_s:g} s measured"
 
 
 def _plan(report: dict[str, Any]) -> Plan:
     return Plan(
-        report["connections"], report["duration_s"], report["warmup_s"], report["rate_offered"]
+        report["connections"],
+        report["duration_s"],
+        report["warmup_s"],
+        report["rate_offered"],
+        report["requests_planned"],
     )
 
 
@@ -479,8 +560,7 @@ def render(report: dict[str, Any]) -> str:
     latency = report["latency_ms"]
     if latency:
         lines.append(
-            "latency ms   "
-            + "  ".join(f"{name} {value:.1f}" for name, value in latency.items())
+            f"latency ms   {format_ms(latency)}"
             + ("  (from each request's scheduled time)" if report["mode"] == "open" else "")
         )
     if report["max_behind_schedule_ms"] is not None:
@@ -498,7 +578,7 @@ def render(report: dict[str, Any]) -> str:
         answered = 0 if unclean(report) else report["throughput_rps"]
         lines.append(f"cpu          cores busy over the measured window ({os.cpu_count()} cores)")
         for label, cores in cpu.items():
-            shared = label in ("machine", "everything else")
+            shared = label in SHARED_LABELS
             per_request = f"{cores / answered * 1000:6.2f} ms/request" if answered else ""
             per_request = "" if shared else per_request
             lines.append(f"  {label:<30} {cores:5.2f}  {per_request}")
@@ -511,6 +591,14 @@ def render(report: dict[str, Any]) -> str:
         lines.append(f"stopped      {', '.join(report['stopped'])}, before the run")
     if report["credential_lag"] is not None:
         lines += credentials.render(report["credential_lag"])
+    if report["webhooks"] is not None:
+        lines += deliveries.render(
+            report["webhooks"], unclean(report), report["webhooks"]["cpu_ms_per_delivery"]
+        )
+        other = (report["webhooks"]["cpu_cores"] or {}).get("everything else")
+        if other is not None:
+            lines.append(f"  other load over the same time: {other:.2f} cores (everything else)")
+    lines += memory.render(report["memory"])
     if report["interrupted"]:
         lines.append("interrupted: the results cover the part that ran")
     return "\n".join(lines)
@@ -574,5 +662,7 @@ def main(argv: list[str] | None = None) -> int:
         say(f"results written to {args.json}")
     lag = report["credential_lag"]
     if lag is not None and lag["missing"]:
+        return 1
+    if report["webhooks"] is not None and deliveries.failed(report["webhooks"]):
         return 1
     return 0 if report["requests"]["ok"] and not unclean(report) else 1

@@ -38,6 +38,15 @@ def _machine() -> tuple[float, float]:
     return (sum(ticks) - idle) / _TICKS_PER_S, sum(ticks) / _TICKS_PER_S
 
 
+def process_groups(services: dict[str, int]) -> dict[str, list[int]]:
+    """The processes to account for, by label: each service of a stack this run started (name
+    -> pid), and the shared servers, all their processes."""
+    groups: dict[str, list[int]] = {name: [pid] for name, pid in services.items()}
+    for label, names in SHARED_SERVERS.items():
+        groups[label] = _pids_named(names)
+    return groups
+
+
 def _pids_named(names: tuple[str, ...]) -> list[int]:
     pids = []
     for entry in _PROC.iterdir():
@@ -71,9 +80,7 @@ class CpuMeter:
 
     def snapshot(self) -> Snapshot:
         busy, total = _machine()
-        groups: dict[str, list[int]] = {name: [pid] for name, pid in self._services.items()}
-        for label, names in SHARED_SERVERS.items():
-            groups[label] = _pids_named(names)
+        groups = process_groups(self._services)
         return Snapshot(
             at=time.perf_counter(),
             machine_busy_s=busy,
@@ -102,12 +109,18 @@ class CpuMeter:
         after = self.snapshot().groups.get(label, {})
         return sum(cpu - before.get(pid, 0.0) for pid, cpu in after.items())
 
-    def usage(self) -> dict[str, float] | None:
-        """Cores busy on average over the window, per process group (and `machine`)."""
+    @property
+    def wall_s(self) -> float | None:
         start, end = self.start, self.end
         if start is None or end is None or end.at <= start.at:
             return None
-        wall = end.at - start.at
+        return end.at - start.at
+
+    def usage(self) -> dict[str, float] | None:
+        """Cores busy on average over the window, per process group (and `machine`)."""
+        start, end, wall = self.start, self.end, self.wall_s
+        if start is None or end is None or wall is None:
+            return None
         cores = os.cpu_count() or 1
         machine_share = (end.machine_busy_s - start.machine_busy_s) / max(
             end.machine_total_s - start.machine_total_s, 1e-9

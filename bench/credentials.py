@@ -26,7 +26,7 @@ from typing import Any
 
 import asyncpg
 
-from bench.stats import PERCENTILES, percentile
+from bench.stats import format_ms, summary_ms
 
 DEFAULT_DRAIN_S = 30.0
 POLL_S = 0.5
@@ -82,17 +82,6 @@ async def drain(conn: Any, run_id: str, expected: int, deadline_s: float) -> flo
         await asyncio.sleep(POLL_S)
 
 
-def _summary(lags_s: list[float]) -> dict[str, float]:
-    ordered = sorted(lags_s)
-    if not ordered:
-        return {}
-    summary = {f"p{p:g}": percentile(ordered, p) * 1000 for p in PERCENTILES}
-    summary["max"] = ordered[-1] * 1000
-    summary["min"] = ordered[0] * 1000
-    summary["mean"] = sum(ordered) / len(ordered) * 1000
-    return summary
-
-
 def summarise(
     answered_at: Mapping[int, float], stored: Mapping[int, Stored], drained_s: float
 ) -> dict[str, Any]:
@@ -115,8 +104,8 @@ def summarise(
         # Signed before the 201 reached the load generator: the event and the reply leave the
         # award's commit together.
         "before_answer": sum(1 for lag in from_answer if lag < 0),
-        "from_answer_ms": _summary(from_answer),
-        "from_award_ms": _summary(from_award),
+        "from_answer_ms": summary_ms(from_answer),
+        "from_award_ms": summary_ms(from_award),
     }
 
 
@@ -145,11 +134,7 @@ def render(lag: dict[str, Any]) -> list[str]:
     for key, label in (("from_answer_ms", "from the 201"), ("from_award_ms", "from the award row")):
         summary = lag[key]
         if summary:
-            lines.append(
-                f"  {label:<19} "
-                + "  ".join(f"{name} {value:.1f}" for name, value in summary.items())
-                + " ms"
-            )
+            lines.append(f"  {label:<19} {format_ms(summary)} ms")
     if lag["before_answer"]:
         lines.append(f"  ({lag['before_answer']:,} stored before their 201 arrived)")
     if lag.get("issuer_cpu_s") is not None:

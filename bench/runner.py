@@ -1,7 +1,8 @@
 """The two ways to load the gateway, and a progress line on stderr every second while they run.
 
 Closed loop: `connections` workers, each sending its next request as soon as the last one is
-answered; latency runs from the actual send. Open loop: requests are due at a fixed rate whether
+answered, for a duration or (`requests`) until that many were sent; latency runs from the
+actual send. Open loop: requests are due at a fixed rate whether
 or not earlier ones were answered, at most `connections` in flight, and latency runs from the
 time a request was due, so a stall counts against every request it delays (no coordinated
 omission).
@@ -14,6 +15,7 @@ import itertools
 import math
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import aiohttp
@@ -38,6 +40,8 @@ class Plan:
     duration_s: float
     warmup_s: float
     rate: float | None = None  # requests per second: open loop; None: closed loop
+    # Closed loop: stop after this many requests (warm-up included) instead of the duration.
+    requests: int | None = None
 
     @property
     def open_loop(self) -> bool:
@@ -45,10 +49,16 @@ class Plan:
 
     @property
     def planned(self) -> int | None:
-        """How many requests an open loop sends; a closed loop sends as many as it can."""
+        """How many requests an open loop, or a closed loop of `requests`, sends; a closed loop
+        for a duration sends as many as it can."""
         if self.rate is None:
-            return None
+            return self.requests
         return math.ceil(self.rate * (self.warmup_s + self.duration_s))
+
+    @property
+    def measure_s(self) -> float:
+        """The measured window: the duration, unbounded for a closed loop of `requests`."""
+        return math.inf if self.requests is not None else self.duration_s
 
 
 @dataclass
@@ -90,6 +100,7 @@ class Runner:
         recorder: Recorder,
         cpu: CpuMeter,
         stop: asyncio.Event,
+        on_answer: Callable[[int], None] | None = None,
     ) -> None:
         self.session = session
         self.source = source
@@ -97,6 +108,8 @@ class Runner:
         self.recorder = recorder
         self.cpu = cpu
         self.stop = stop
+        # Called after each answer with the run's count of answered requests (warm-up included).
+        self.on_answer = on_answer
         self._next_due = math.inf  # open loop: when the next request is due to be sent
 
     async def run(self) -> Outcome:
@@ -104,12 +117,13 @@ class Runner:
         started = time.perf_counter()
         outcome = Outcome(
             measure_from=started + self.plan.warmup_s,
-            measure_until=started + self.plan.warmup_s + self.plan.duration_s,
+            measure_until=started + self.plan.warmup_s + self.plan.measure_s,
         )
-        marks = [
-            loop.call_later(self.plan.warmup_s, self.cpu.mark_start),
-            loop.call_later(self.plan.warmup_s + self.plan.duration_s, self.cpu.mark_end),
-        ]
+        marks = [loop.call_later(self.plan.warmup_s, self.cpu.mark_start)]
+        if self.plan.requests is None:
+            marks.append(
+                loop.call_later(self.plan.warmup_s + self.plan.duration_s, self.cpu.mark_end)
+            )
         progress = asyncio.create_task(self._progress(started, outcome))
         try:
             if self.plan.open_loop:
@@ -130,6 +144,8 @@ class Runner:
         async def worker() -> None:
             while not self.stop.is_set():
                 number = next(numbers)
+                if self.plan.requests is not None and number >= self.plan.requests:
+                    return
                 prepared = self.source.get(number)
                 sent_at = time.perf_counter()
                 if sent_at >= outcome.measure_until:
@@ -146,6 +162,7 @@ class Runner:
                     body=body,
                     number=number,
                 )
+                self._answered()
 
         await asyncio.gather(*(worker() for _ in range(self.plan.connections)))
 
@@ -195,8 +212,13 @@ class Runner:
                 body=body,
                 number=number,
             )
+            self._answered()
         finally:
             slots.release()
+
+    def _answered(self) -> None:
+        if self.on_answer is not None:
+            self.on_answer(self.recorder.answered)
 
     async def _progress(self, started: float, outcome: Outcome) -> None:
         warned = False

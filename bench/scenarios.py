@@ -15,11 +15,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from bench.deliveries import WebhookTargets
 from bench.signing import Call, CallFactory
 
 
 class Setup(Protocol):
     run_id: str  # unique per run: a prefix for slugs, so runs never collide
+    webhooks: WebhookTargets | None  # the receivers the harness runs for the webhooks scenario
 
     async def call(self, call: Call) -> Any:
         """Send one signed request; its JSON answer, or `SetupFailed` unless it is a 2xx."""
@@ -151,6 +153,38 @@ async def award_keyed(setup: Setup) -> CallFactory:
     def call(index: int) -> Call:
         key = (("Idempotency-Key", f"{setup.run_id}-{index}"),)
         return Call.json("POST", path, {"email": f"{setup.run_id}-{index}@example.org"}, key)
+
+    return call
+
+
+# Awards per request of the `webhooks` scenario: each one `badge.awarded`, one delivery per
+# endpoint.
+BULK_AWARDS = 100
+WEBHOOKS = "webhooks"
+
+
+@scenario(
+    WEBHOOKS,
+    f"POST {{B}}/instances/bulk, {BULK_AWARDS} new emails per request, to a system with two "
+    "endpoints for badge.awarded: a receiver the harness runs, answering 200 at once, and one "
+    "that never answers; reports deliveries/s to the healthy one (see bench/deliveries.py)",
+)
+async def webhooks(setup: Setup) -> CallFactory:
+    targets = setup.webhooks
+    if targets is None:
+        raise SetupFailed("the webhooks scenario needs the harness's receivers")
+    path = await _award_path(setup)
+    hooks = f"/systems/{setup.run_id}-awards/webhooks"
+    healthy = {"url": targets.healthy_url, "events": ["badge.awarded"], "description": "healthy"}
+    created = await setup.call(Call.json("POST", hooks, healthy))
+    targets.secret = created["webhook"]["secret"]
+    hanging = {"url": targets.hanging_url, "events": ["badge.awarded"], "description": "hangs"}
+    await setup.call(Call.json("POST", hooks, hanging))
+
+    def call(index: int) -> Call:
+        first = index * BULK_AWARDS
+        emails = [f"{setup.run_id}-{first + n}@example.org" for n in range(BULK_AWARDS)]
+        return Call.json("POST", f"{path}/bulk", {"emails": emails})
 
     return call
 

@@ -34,7 +34,10 @@ class Call:
     def json(
         cls, method: str, path: str, payload: Any, headers: tuple[tuple[str, str], ...] = ()
     ) -> Call:
-        return cls(method, path, orjson.dumps(payload), "application/json", headers)
+        # A copy of orjson's bytes: its own keep the 4 KB buffer they were written in (about
+        # 400 MB for the bodies of 100,000 pre-signed requests; a copy holds what it needs).
+        body = bytes(memoryview(orjson.dumps(payload)))
+        return cls(method, path, body, "application/json", headers)
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,6 +19,23 @@ def percentile(ordered: list[float], p: float) -> float:
     return ordered[min(rank, len(ordered)) - 1]
 
 
+def format_ms(summary: dict[str, float]) -> str:
+    """`p50 1.2  p90 3.4 ...` of a `summary_ms`."""
+    return "  ".join(f"{name} {value:.1f}" for name, value in summary.items())
+
+
+def summary_ms(seconds: list[float]) -> dict[str, float]:
+    """Percentiles, max, min and mean of durations in seconds, in milliseconds ({} for none)."""
+    ordered = sorted(seconds)
+    if not ordered:
+        return {}
+    summary = {f"p{p:g}": percentile(ordered, p) * 1000 for p in PERCENTILES}
+    summary["max"] = ordered[-1] * 1000
+    summary["min"] = ordered[0] * 1000
+    summary["mean"] = sum(ordered) / len(ordered) * 1000
+    return summary
+
+
 @dataclass
 class Tally:
     sent: int = 0
@@ -77,6 +94,11 @@ class Recorder:
             self.last_done_at = at
 
     @property
+    def answered(self) -> int:
+        """Requests answered so far, warm-up included."""
+        return self.warmup.done + self.measured.done
+
+    @property
     def in_flight(self) -> int:
         return self.warmup.sent + self.measured.sent - self.warmup.done - self.measured.done
 
@@ -86,10 +108,6 @@ class Recorder:
         return interval, errors
 
     def latency_ms(self) -> dict[str, float]:
-        ordered = sorted(self.latencies)
-        if not ordered:
-            return {}
-        summary = {f"p{p:g}": percentile(ordered, p) * 1000 for p in PERCENTILES}
-        summary["max"] = ordered[-1] * 1000
-        summary["mean"] = sum(ordered) / len(ordered) * 1000
+        summary = summary_ms(self.latencies)
+        summary.pop("min", None)
         return summary

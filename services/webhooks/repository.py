@@ -237,9 +237,11 @@ class Repository:
     async def lock_for_settling(self, endpoint_id: uuid.UUID, delivery_id: uuid.UUID) -> bool:
         """Lock an endpoint, then one of its deliveries, to record an attempt; False when either is
         gone (deleted while the request was out). The order is a deletion's own (the endpoint, then
-        its deliveries by cascade), so the two never deadlock."""
+        its deliveries by cascade), so the two never deadlock. The endpoint's lock is shared
+        (`KEY SHARE`: only its deletion waits for it), so the attempts of one endpoint are
+        recorded side by side."""
         endpoint_found = await self._conn.fetchval(
-            "SELECT true FROM endpoints WHERE id = $1 FOR NO KEY UPDATE", endpoint_id
+            "SELECT true FROM endpoints WHERE id = $1 FOR KEY SHARE", endpoint_id
         )
         if not endpoint_found:
             return False
@@ -282,8 +284,13 @@ class Repository:
         )
 
     async def endpoint_succeeded(self, endpoint_id: uuid.UUID) -> None:
+        """Clear the endpoint's failing streak. `last_success_at` (for operators) is kept to the
+        second: a healthy endpoint's row is not written by every delivery, which would make
+        its attempts wait on each other."""
         await self._conn.execute(
-            "UPDATE endpoints SET failing_since = NULL, last_success_at = now() WHERE id = $1",
+            "UPDATE endpoints SET failing_since = NULL, last_success_at = now() WHERE id = $1"
+            " AND (failing_since IS NOT NULL OR last_success_at IS NULL"
+            " OR last_success_at < now() - interval '1 second')",
             endpoint_id,
         )
 

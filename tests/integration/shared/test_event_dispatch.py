@@ -169,6 +169,26 @@ def again(message: Delivery) -> Delivery:
     return Delivery(body=message.body, routing_key=message.routing_key, redelivered=True)
 
 
+async def fail_a_batch(
+    events: EventDispatcher[Deps], pool: asyncpg.Pool, deps: Deps, *, committing: list[str]
+) -> list[Delivery]:
+    """Deliver a batch that fails (one of its events is poison, one flaky): only the poison
+    message is dead-lettered, only the flaky one requeued; the others commit, each alone (what
+    their commits add to the calls: `committing`), and the failed batch left nothing behind.
+    The messages."""
+    names = ("a", "poison", "b", "flaky")
+    messages = [delivery_of(created(name))[1] for name in names]
+    await deliver(events, *messages)
+    outcomes = dict(zip(names, (m.outcome for m in messages), strict=True))
+    assert outcomes == {"a": "ack", "poison": "dead-letter", "b": "ack", "flaky": "requeue"}
+    assert deps.calls[0] == "a poison b flaky"
+    assert sorted(deps.calls[1:]) == sorted([*names, *committing])
+    notes = await pool.fetch("SELECT text FROM notes ORDER BY text")
+    assert [row["text"] for row in notes] == ["a", "b"]
+    assert await pool.fetchval("SELECT count(*) FROM inbox") == 2
+    return messages
+
+
 class TestEventsHandledAtOnce:
     @pytest.fixture
     def deps(self) -> Deps:
@@ -222,18 +242,7 @@ class TestEventsHandledAtOnce:
     async def test_a_failing_batch_is_handled_again_one_by_one(
         self, events: EventDispatcher[Deps], pool: asyncpg.Pool, deps: Deps
     ) -> None:
-        names = ("a", "poison", "b", "flaky")
-        messages = [delivery_of(created(name))[1] for name in names]
-        await deliver(events, *messages)
-        outcomes = dict(zip(names, (m.outcome for m in messages), strict=True))
-        assert outcomes == {"a": "ack", "poison": "dead-letter", "b": "ack", "flaky": "requeue"}
-        assert deps.calls[0] == "a poison b flaky"
-        assert sorted(deps.calls[1:]) == sorted(
-            ["a", "a:fresh:1", "poison", "b", "b:fresh:1", "flaky"]
-        )
-        notes = await pool.fetch("SELECT text FROM notes ORDER BY text")
-        assert [row["text"] for row in notes] == ["a", "b"]
-        assert await pool.fetchval("SELECT count(*) FROM inbox") == 2
+        messages = await fail_a_batch(events, pool, deps, committing=["a:fresh:1", "b:fresh:1"])
         # The requeued one, delivered again, commits.
         await events(again(messages[3]))  # type: ignore[arg-type]
         assert await pool.fetchval("SELECT count(*) FROM notes") == 3
@@ -317,20 +326,7 @@ class TestEventsInBatches:
     async def test_a_failing_batch_is_handled_again_one_by_one(
         self, events: EventDispatcher[Deps], pool: asyncpg.Pool, deps: Deps
     ) -> None:
-        """Only the poison message is dead-lettered, only the flaky one requeued; the others
-        commit, each alone, and the failed batch left nothing behind."""
-        names = ("a", "poison", "b", "flaky")
-        messages = [delivery_of(created(name))[1] for name in names]
-        await deliver(events, *messages)
-        outcomes = dict(zip(names, (m.outcome for m in messages), strict=True))
-        assert outcomes == {"a": "ack", "poison": "dead-letter", "b": "ack", "flaky": "requeue"}
-        assert deps.calls[0] == "a poison b flaky"
-        assert sorted(deps.calls[1:]) == sorted(
-            ["a", "poison", "b", "flaky", "committed", "committed"]
-        )
-        notes = await pool.fetch("SELECT text FROM notes ORDER BY text")
-        assert [row["text"] for row in notes] == ["a", "b"]
-        assert await pool.fetchval("SELECT count(*) FROM inbox") == 2
+        await fail_a_batch(events, pool, deps, committing=["committed", "committed"])
         assert await pool.fetchval("SELECT count(*) FROM outbox") == 2
 
     async def test_a_malformed_event_is_dead_lettered_alone(

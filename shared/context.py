@@ -14,7 +14,8 @@ answers with (that command then wrote nothing, and emitted nothing).
 A handler marked `@chooses_commit` picks its commit mode itself, up front, before it writes: a
 command batch handler `await ctx.begin()` for the one transaction, or `ctx.commit_at_once(...)`
 to commit the batch's whole effect in one statement without a transaction (fewer round trips
-to Postgres); an event handler `ctx.handle_at_once(...)`. Either way the same SQL and the same
+to Postgres); an event batch handler (`@handles_batches` too) `ctx.handle_at_once(...)`, one
+statement for the whole batch, its inbox rows included. Either way the same SQL and the same
 events serve, and nothing runs twice.
 """
 
@@ -40,8 +41,8 @@ H = TypeVar("H", bound=Callable[..., Awaitable[Any]])
 
 def chooses_commit(handler: H) -> H:
     """Mark a handler that picks its own commit mode (`BatchContext.begin` or
-    `commit_at_once` for commands, `Context.handle_at_once` for an event) before it writes; the
-    dispatcher then opens no transaction for it."""
+    `commit_at_once` for commands, `BatchContext.handle_at_once` for events, whose handler also
+    `@handles_batches`) before it writes; the dispatcher then opens no transaction for it."""
     handler.plaudit_chooses_commit = True  # type: ignore[attr-defined]
     return handler
 
@@ -102,7 +103,7 @@ class Context(Generic[DepsT]):
     """A handler's connection (in its transaction, unless it chooses its commit mode), the
     service's dependencies, the message's envelope, and `emit` to add an event (or a command for
     another service) to the outbox. `committed` holds the outbox rows of a message committed at
-    once (`BatchContext.commit_at_once`, `handle_at_once`)."""
+    once (`BatchContext.commit_at_once`, `BatchContext.handle_at_once`)."""
 
     conn: Connection
     deps: DepsT
@@ -127,21 +128,6 @@ class Context(Generic[DepsT]):
             )
         )
 
-    async def handle_at_once(self, change: str, *args: Any, wanted: str = "true") -> int:
-        """Handle an event in one statement: mark it handled and make `change` (a data-modifying
-        statement with a RETURNING clause, its parameters `$1`...`$n` given as `args`), which
-        must act only `WHERE EXISTS (SELECT FROM <inbox.FRESH>)`. How many rows `change`
-        returned. Raises `inbox.AlreadyHandled` for a redelivery (nothing done), which the
-        dispatcher acks. Where `wanted` (a condition on the same parameters) is false, nothing
-        is written, the inbox row included (`inbox.event_at_once`)."""
-        if self.committed is not None or self.in_transaction:
-            raise CommitModeError("handle_at_once is for handlers marked @chooses_commit")
-        count = await inbox.event_at_once(self.conn, self.envelope, change, args, wanted=wanted)
-        if count is None:
-            raise inbox.AlreadyHandled
-        self.committed = []
-        return count
-
 
 @dataclass
 class BatchContext(Generic[DepsT]):
@@ -157,6 +143,8 @@ class BatchContext(Generic[DepsT]):
     after_commit: list[Callable[[], None]] = field(default_factory=list)
     in_transaction: bool = False
     committed_at_once: bool = False
+    # What each event of a batch handled at once came to (`handle_at_once`).
+    handled: list[inbox.Handled] | None = None
     # Set by the dispatcher for a handler that chooses its commit mode: opens the transaction.
     _begin: Callable[[], Awaitable[None]] | None = None
 
@@ -218,6 +206,38 @@ class BatchContext(Generic[DepsT]):
                 context.committed = rows
                 done[i] = True
         return done
+
+    async def handle_at_once(
+        self,
+        change: str,
+        *args: Any,
+        keys: Sequence[uuid.UUID | None],
+        wanted: str = "true",
+    ) -> list[inbox.Handled]:
+        """Handle a batch of events in one statement, without a transaction: the inbox rows of
+        those that are new and wanted, and `change` (a data-modifying statement, its parameters
+        `$1`...`$n` given as `args`) acting only for those (`WHERE ... IN (SELECT key FROM
+        <inbox.FRESH>)`), whose RETURNING clause gives, `AS key`, the key of the event each row
+        is for. `keys[i]` is event i's key (None: it takes no part; it is unwanted). Where
+        `wanted` (a condition on `<inbox.EVENT>`, the batch's rows) is false, nothing at all is
+        written for an event. For each event, what it came to (`inbox.Handled`): fresh (with
+        how many rows `change` returned for it), a duplicate (a redelivery: nothing done, and
+        the dispatcher acks it) or unwanted (`inbox.events_at_once`). Events caused by events
+        handled so are not supported: the statement writes no outbox rows."""
+        if self.in_transaction or self._begin is not None:
+            raise CommitModeError("handle_at_once is for event handlers marked @chooses_commit")
+        if self.handled is not None:
+            raise CommitModeError("this batch has been handled at once already")
+        if any(context.events for context in self.each):
+            raise CommitModeError("an event handled at once emits nothing")
+        envelopes = [context.envelope for context in self.each]
+        self.handled = await inbox.events_at_once(
+            self.conn, envelopes, keys, change, args, wanted=wanted
+        )
+        self.committed_at_once = True
+        for context in self.each:
+            context.committed = []
+        return self.handled
 
 
 Handler = Callable[[Any, Context[DepsT]], Awaitable[Any]]

@@ -5,8 +5,7 @@ redelivery finds it there and is skipped; the message is acked after the commit.
 A service's queue is bound to exactly the event types it has handlers for (`shared.topology`),
 so every delivery has one. A transient failure requeues the message after a pause; one that can
 never succeed (a `PermanentError`, a message breaking its contract, or the queue's delivery
-limit) is dead-lettered. A handler marked `@chooses_commit` handles its event in one statement
-instead (`Context.handle_at_once`), and is then the event's only handler.
+limit) is dead-lettered.
 
 A handler marked `@handles_batches` (its event's only handler) takes the deliveries of its event
 type that arrive together: those of one event-loop tick, and those that arrive while
@@ -18,6 +17,12 @@ event), the outbox rows, one commit; then every message is acked, with one `basi
 Should anything of it fail, nothing of it is kept, and each of its messages is handled again
 alone, as a batch of one, so a poison message is dead-lettered (or requeued) by itself and never
 takes the others with it. A batch of one is the same path.
+
+A batch handler also marked `@chooses_commit` gets no transaction and writes no inbox row of
+the dispatcher's: it handles its whole batch in one statement (`BatchContext.handle_at_once`),
+which records the inbox rows of the events that are new and wanted, and changes what it changes
+for those only; a redelivery does nothing and is acked, an event the handler does not want
+writes nothing at all. The rest is the same: a failed batch is handled again one by one.
 """
 
 from __future__ import annotations
@@ -45,6 +50,7 @@ from shared.context import (
     does_choose_commit,
     does_handle_batches,
 )
+from shared.db import Connection
 from shared.envelope import Envelope
 from shared.errors import PermanentError, RetryableError
 from shared.messages.base import Message
@@ -95,7 +101,9 @@ class EventDispatcher(Generic[DepsT]):
             alone = [h for h in subscribers if does_choose_commit(h) or does_handle_batches(h)]
             if len(subscribers) > 1 and alone:
                 raise RuntimeError(f"{model.TYPE}: a handler that commits itself is the only one")
-            if alone and does_handle_batches(alone[0]):
+            if alone and not does_handle_batches(alone[0]):
+                raise RuntimeError(f"{model.TYPE}: an event handler that commits itself batches")
+            if alone:
                 self._batched[model.TYPE] = cast(BatchHandler[DepsT], alone[0])
             else:
                 self._handlers[model.TYPE] = [cast(Handler[DepsT], h) for h in subscribers]
@@ -159,25 +167,14 @@ class EventDispatcher(Generic[DepsT]):
             raise PermanentError(f"{envelope.type} has no handler in this service")
         event = model.from_data(envelope.data)
         subscribers = self._handlers[envelope.type]
-        async with self._pool.acquire() as conn:
+        async with self._pool.acquire() as conn, conn.transaction():
             context = Context(conn, self._deps, envelope, system_id=envelope.system_id)
-            if does_choose_commit(subscribers[0]):
-                try:
-                    await subscribers[0](event, context)
-                except inbox.AlreadyHandled:
-                    fresh, outbox_rows = False, []
-                else:
-                    if context.committed is None:
-                        raise RuntimeError(f"{envelope.type}: its handler did not commit")
-                    fresh, outbox_rows = True, context.committed
-            else:
-                async with conn.transaction():
-                    context.in_transaction = True
-                    fresh = await inbox.record_event(conn, envelope)
-                    if fresh:
-                        for handler in subscribers:
-                            await handler(event, context)
-                    outbox_rows = await write_events(conn, context.events) if fresh else []
+            context.in_transaction = True
+            fresh = await inbox.record_event(conn, envelope)
+            if fresh:
+                for handler in subscribers:
+                    await handler(event, context)
+            outbox_rows = await write_events(conn, context.events) if fresh else []
         if not fresh:
             log.info("event.duplicate_skipped")
             return False
@@ -195,19 +192,26 @@ class EventDispatcher(Generic[DepsT]):
         handler = self._batched[event_type]
         model = self._models[event_type]
         events = [model.from_data(envelope.data) for envelope in envelopes]
-        async with self._pool.acquire() as conn, conn.transaction():
-            fresh = await inbox.record_events(conn, envelopes)
-            contexts = [
-                Context(conn, self._deps, envelope, system_id=envelope.system_id)
-                for envelope, new in zip(envelopes, fresh, strict=True)
-                if new
-            ]
-            for context in contexts:
-                context.in_transaction = True
-            batch = BatchContext(conn, self._deps, contexts)
-            if contexts:
-                await handler([e for e, new in zip(events, fresh, strict=True) if new], batch)
-            outbox_rows = await write_events(conn, [e for c in contexts for e in c.events])
+        async with self._pool.acquire() as conn:
+            if does_choose_commit(handler):
+                batch, fresh = await _at_once(handler, events, conn, self._deps, envelopes)
+                contexts, outbox_rows = batch.each, []
+            else:
+                async with conn.transaction():
+                    fresh = await inbox.record_events(conn, envelopes)
+                    contexts = [
+                        Context(conn, self._deps, envelope, system_id=envelope.system_id)
+                        for envelope, new in zip(envelopes, fresh, strict=True)
+                        if new
+                    ]
+                    for context in contexts:
+                        context.in_transaction = True
+                    batch = BatchContext(conn, self._deps, contexts, in_transaction=True)
+                    if contexts:
+                        await handler(
+                            [e for e, new in zip(events, fresh, strict=True) if new], batch
+                        )
+                    outbox_rows = await write_events(conn, [e for c in contexts for e in c.events])
         if outbox_rows and self._relay is not None:
             self._relay.relay_soon(outbox_rows)
         for context in contexts:
@@ -215,7 +219,18 @@ class EventDispatcher(Generic[DepsT]):
                 callback()
         for callback in batch.after_commit:
             callback()
-        log.info("event.batch_handled", type=event_type, size=len(envelopes), fresh=len(contexts))
+        for envelope, new in zip(envelopes, fresh, strict=True):
+            # One line an event, with its ids, as for an event handled alone (passed, not bound:
+            # cheaper), and its batch's size.
+            log.info(
+                "event.handled" if new else "event.duplicate_skipped",
+                correlation_id=envelope.correlation_id,
+                message_id=str(envelope.message_id),
+                type=event_type,
+                system_id=envelope.system_id,
+                batch=len(envelopes),
+                at_once=batch.committed_at_once,
+            )
         return fresh
 
     async def _join(self, waiting: _Waiting) -> None:
@@ -284,6 +299,26 @@ class EventDispatcher(Generic[DepsT]):
                 await _fail(waiting.message, error)
             finally:
                 waiting.done()
+
+
+async def _at_once(
+    handler: BatchHandler[DepsT],
+    events: list[Message],
+    conn: Connection,
+    deps: DepsT,
+    envelopes: Sequence[Envelope],
+) -> tuple[BatchContext[DepsT], list[bool]]:
+    """Run a batch handler that handles its events at once (`BatchContext.handle_at_once`, no
+    transaction: its one statement records the inbox rows); the batch, and for each event
+    whether it was fresh or unwanted (False: a redelivery, acked without running again)."""
+    contexts = [
+        Context(conn, deps, envelope, system_id=envelope.system_id) for envelope in envelopes
+    ]
+    batch = BatchContext(conn, deps, contexts)
+    await handler(events, batch)
+    if batch.handled is None:
+        raise RuntimeError(f"{envelopes[0].type}: its handler did not commit")
+    return batch, [handled.state != "duplicate" for handled in batch.handled]
 
 
 def _bound(envelope: Envelope) -> AbstractContextManager[None]:

@@ -10,8 +10,9 @@ may be used again); a deleted system's rows are purged with it.
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 from collections.abc import Sequence
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 import asyncpg
 
@@ -37,8 +38,10 @@ class AlreadyHandled(Exception):
     """The message was handled already (by a concurrent run that committed first)."""
 
 
-# In an event's statement (`event_at_once`), the relation that has a row when the event is new
-# and none for a redelivery: its change acts only `WHERE EXISTS (SELECT FROM <FRESH>)`.
+# In the statement of a batch of events (`events_at_once`): the relation of the batch's wanted
+# events (its `wanted` condition is on it), and that of those among them that are new (not
+# redeliveries): its change acts only `WHERE ... IN (SELECT key FROM <FRESH>)`.
+EVENT = "event"
 FRESH = "fresh"
 
 
@@ -197,42 +200,79 @@ async def record_events(conn: Connection, envelopes: Sequence[Envelope]) -> list
     return fresh
 
 
-async def event_at_once(
+class Handled(NamedTuple):
+    """What one event of a batch handled at once (`events_at_once`) came to: `fresh` (recorded
+    now, and `rows`: how many rows the change returned for it), `duplicate` (handled before, or
+    earlier in the same batch: nothing done) or `unwanted` (nothing written, not even its inbox
+    row)."""
+
+    state: Literal["fresh", "duplicate", "unwanted"]
+    rows: int = 0
+
+
+DUPLICATE = Handled("duplicate")
+UNWANTED = Handled("unwanted")
+
+
+async def events_at_once(
     conn: Connection,
-    envelope: Envelope,
+    envelopes: Sequence[Envelope],
+    keys: Sequence[uuid.UUID | None],
     change: str,
     args: tuple[Any, ...],
     *,
     wanted: str = "true",
-) -> int | None:
-    """An event in one statement: mark it handled and make `change` (a data-modifying statement
-    with a RETURNING clause, its parameters `$1`...`$n` given as `args`), which acts only when
-    the event is new (`WHERE EXISTS (SELECT FROM <FRESH>)`). How many rows `change` returned;
-    None for a redelivery.
-
-    `wanted` (a condition on the same parameters) says whether the event is anything to this
-    subscriber: when it is false, nothing at all is written, not even the inbox row, and the
-    answer is 0. (A redelivery of such an event is then judged again, and acts if the condition
-    has become true meanwhile: for an event nobody wanted, that is what a subscriber added later
-    would expect.)"""
+) -> list[Handled]:
+    """A batch of events in one statement: the inbox rows of those that are new and wanted, and
+    `change` (a data-modifying statement, its parameters `$1`...`$n` given as `args`), which
+    must act only for the events of `<FRESH>` (`WHERE ... IN (SELECT key FROM <FRESH>)`) and
+    give, `AS key`, the key of the event each row it returns is for. `keys[i]` is event i's key
+    (None: it takes no part, as an unwanted one). `wanted`, a condition on `<EVENT>` (the
+    batch's rows: `key`, `message_id`, `type`, `system_id`) and the same parameters, says
+    whether an event is anything to this subscriber: where it is false, nothing at all is
+    written for it. (A redelivery of such an event is then judged again, and acts if the
+    condition has become true meanwhile: for an event nobody wanted, that is what a subscriber
+    added later would expect.) For each event, what it came to."""
+    # A message delivered twice in one batch takes part once: its second is a duplicate.
+    first: dict[uuid.UUID, int] = {}
+    for i, (envelope, key) in enumerate(zip(envelopes, keys, strict=True)):
+        if key is not None:
+            first.setdefault(envelope.message_id, i)
+    taking = list(first.values())
+    if not taking:
+        return [UNWANTED] * len(envelopes)
     n = len(args)
     row = await conn.fetchrow(
-        f"WITH {FRESH} AS ("
+        f"WITH {EVENT} AS ("
+        " SELECT * FROM unnest("
+        f"${n + 1}::uuid[], ${n + 2}::uuid[], ${n + 3}::text[], ${n + 4}::bigint[])"
+        f" AS {EVENT}(key, message_id, type, system_id) WHERE {wanted}),"
+        " recorded AS ("
         " INSERT INTO inbox (message_id, type, system_id)"
-        f" SELECT ${n + 1}::uuid, ${n + 2}::text, ${n + 3}::bigint WHERE {wanted}"
-        " ON CONFLICT DO NOTHING RETURNING true),"
+        f" SELECT message_id, type, system_id FROM {EVENT}"
+        " ON CONFLICT DO NOTHING RETURNING message_id),"
+        f" {FRESH} AS (SELECT * FROM {EVENT}"
+        " WHERE message_id IN (SELECT message_id FROM recorded)),"
         f" change AS ({change})"
-        f" SELECT EXISTS (SELECT FROM {FRESH}), (SELECT count(*) FROM change), {wanted}",
+        f" SELECT ARRAY(SELECT key FROM {EVENT}), ARRAY(SELECT key FROM {FRESH}),"
+        " ARRAY(SELECT key FROM change)",
         *args,
-        envelope.message_id,
-        envelope.type,
-        envelope.system_id,
+        [keys[i] for i in taking],
+        [envelopes[i].message_id for i in taking],
+        [envelopes[i].type for i in taking],
+        [envelopes[i].system_id for i in taking],
     )
     assert row is not None
-    fresh, count, is_wanted = row
-    if not is_wanted:
-        return 0
-    return int(count) if fresh else None
+    is_wanted, fresh, rows = set(row[0]), set(row[1]), Counter(row[2])
+    handled: list[Handled] = []
+    for i, (envelope, key) in enumerate(zip(envelopes, keys, strict=True)):
+        if key is None or key not in is_wanted:
+            handled.append(UNWANTED)
+        elif key in fresh and first[envelope.message_id] == i:
+            handled.append(Handled("fresh", rows[key]))
+        else:
+            handled.append(DUPLICATE)
+    return handled
 
 
 async def forget_system(conn: Connection, system_id: int, keep: Envelope) -> None:

@@ -10,7 +10,7 @@ import asyncpg
 from services.webhooks.dispatcher import Dispatcher
 from services.webhooks.repository import Repository
 from shared.config import Settings
-from shared.context import Context
+from shared.context import BatchContext, Context
 from shared.crypto import SecretBox
 from shared.db import Connection
 
@@ -30,3 +30,4 @@ def make_deps(settings: Settings, pool: asyncpg.Pool) -> Deps:
 
 
 Ctx = Context[Deps]
+BatchCtx = BatchContext[Deps]

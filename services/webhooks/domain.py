@@ -73,6 +73,10 @@ _BADGEKIT = {
 }
 
 
+# The events BadgeKit's format has (its endpoints take no other).
+BADGEKIT_TYPES = tuple(_BADGEKIT)
+
+
 def badgekit_payload(event_type: str, data: Mapping[str, Any]) -> bytes | None:
     """The body BadgeKit itself sent for this event, or None: BadgeKit announced only awards,
     revocations and reviews."""

@@ -11,9 +11,9 @@ from typing import Any
 import structlog
 
 from services.webhooks import domain, repository
-from services.webhooks.deps import Ctx, Deps
+from services.webhooks.deps import BatchCtx, Ctx, Deps
 from services.webhooks.repository import Repository
-from shared.context import Handler, Sensitive, chooses_commit
+from shared.context import Handler, MessageHandler, Sensitive, chooses_commit, handles_batches
 from shared.errors import NotFound, ValidationFailed
 from shared.guard import BlockedTarget, check_url
 from shared.messages import MESSAGE_TYPES
@@ -47,24 +47,34 @@ def _payload(
     return domain.standard_payload(event_type, occurred_at, data)
 
 
+@handles_batches
 @chooses_commit
-async def fan_out(event: Message, ctx: Ctx) -> None:
-    """Record one delivery per matching endpoint of the event's system, in the same statement
-    as the event's inbox row; the dispatcher sends them. An event no endpoint takes writes
-    nothing (most systems have no endpoint: their awards cost the webhooks service no write)."""
-    envelope = ctx.envelope
-    created = await ctx.handle_at_once(
+async def fan_out(events: list[Message], ctx: BatchCtx) -> None:
+    """Record one delivery per event of the batch and endpoint of its system that takes it, in
+    one statement with the events' inbox rows; the dispatcher sends them. An event no endpoint
+    takes writes nothing (most systems have no endpoint: their awards cost the webhooks service
+    no write), and a redelivered one nothing more."""
+    envelopes = [each.envelope for each in ctx.each]
+    keys = [envelope.message_id for envelope in envelopes]
+    handled = await ctx.handle_at_once(
         repository.FAN_OUT,
-        envelope.system_id,
-        envelope.message_id,
-        envelope.type,
-        domain.standard_payload(envelope.type, envelope.occurred_at, envelope.data),
-        domain.badgekit_payload(envelope.type, envelope.data),
+        list(domain.BADGEKIT_TYPES),
+        keys,
+        [domain.standard_payload(e.type, e.occurred_at, e.data) for e in envelopes],
+        [domain.badgekit_payload(e.type, e.data) for e in envelopes],
+        keys=keys,
         wanted=repository.FAN_OUT_WANTED,
     )
-    if created:
+    fanned_out = [(e, done.rows) for e, done in zip(envelopes, handled, strict=True) if done.rows]
+    if fanned_out:
         ctx.after_commit.append(ctx.deps.dispatcher.wake)
-        log.info("webhooks.fanned_out", deliveries=created)
+    for envelope, deliveries in fanned_out:
+        log.info(
+            "webhooks.fanned_out",
+            message_id=str(envelope.message_id),
+            type=envelope.type,
+            deliveries=deliveries,
+        )
 
 
 async def purge_system(event: SystemDeleted, ctx: Ctx) -> None:
@@ -240,7 +250,7 @@ REQUEST_HANDLERS: dict[type[Message], Handler[Deps]] = {
 }
 
 
-EVENT_HANDLERS: dict[type[Message], list[Handler[Deps]]] = {
+EVENT_HANDLERS: dict[type[Message], list[MessageHandler[Deps]]] = {
     SystemDeleted: [purge_system],
     **{MESSAGE_TYPES[event_type]: [fan_out] for event_type in FANNED_OUT},
 }

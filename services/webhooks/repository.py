@@ -25,25 +25,35 @@ def _page(page: Page | None) -> str:
     return f" LIMIT {int(page.count)} OFFSET {(int(page.page) - 1) * int(page.count)}"
 
 
-# The endpoints an event goes to: enabled ones of its system (`$1`) that take its type (`$3`),
-# in a format that has the event (`$5`, BadgeKit's payload, is NULL when BadgeKit had no such).
-_TAKERS = (
-    "endpoints WHERE system_id = $1::bigint AND enabled"
-    " AND ('*' = ANY(events) OR $3::text = ANY(events))"
-    " AND (format <> 'badgekit' OR $5::bytea IS NOT NULL)"
-)
-# A new event's deliveries, one per endpoint that takes it, each in the endpoint's format (`$4`
-# standard, `$5` BadgeKit's), due now; for `Context.handle_at_once`, so nothing happens for a
-# redelivery, and nothing at all is written for an event no endpoint takes (`FAN_OUT_WANTED`).
+def _takes(event: str) -> str:
+    """Whether `endpoints` takes the event of `event` (a relation with its `system_id` and
+    `type`): an enabled endpoint of its system that takes its type, in a format that has the
+    event (BadgeKit's has only the types `$1` lists)."""
+    return (
+        f"endpoints.system_id = {event}.system_id AND endpoints.enabled"
+        f" AND ('*' = ANY(endpoints.events) OR {event}.type = ANY(endpoints.events))"
+        f" AND (endpoints.format <> 'badgekit' OR {event}.type = ANY($1::text[]))"
+    )
+
+
+# A batch of new events' deliveries, one per event and endpoint that takes it, each in the
+# endpoint's format (`$2` the events' keys, their message ids; `$3` their standard payloads, `$4`
+# BadgeKit's), due now; for `BatchContext.handle_at_once`, so nothing happens for a redelivery,
+# and nothing at all is written for an event no endpoint takes (`FAN_OUT_WANTED`).
 FAN_OUT = (
     "INSERT INTO deliveries (id, endpoint_id, system_id, event_id, event_type, payload,"
     " next_attempt_at)"
-    " SELECT gen_random_uuid(), id, $1::bigint, $2::uuid, $3::text,"
-    " CASE format WHEN 'badgekit' THEN $5::bytea ELSE $4::bytea END, now()"
-    f" FROM {_TAKERS} AND EXISTS (SELECT FROM {inbox.FRESH})"
-    " ON CONFLICT (event_id, endpoint_id) DO NOTHING RETURNING id"
+    f" SELECT gen_random_uuid(), endpoints.id, {inbox.FRESH}.system_id, {inbox.FRESH}.message_id,"
+    f" {inbox.FRESH}.type,"
+    " CASE endpoints.format WHEN 'badgekit' THEN payloads.badgekit ELSE payloads.standard END,"
+    " now()"
+    f" FROM {inbox.FRESH}"
+    " JOIN unnest($2::uuid[], $3::bytea[], $4::bytea[]) AS payloads(key, standard, badgekit)"
+    " USING (key)"
+    f" JOIN endpoints ON {_takes(inbox.FRESH)}"
+    " ON CONFLICT (event_id, endpoint_id) DO NOTHING RETURNING event_id AS key"
 )
-FAN_OUT_WANTED = f"EXISTS (SELECT FROM {_TAKERS})"
+FAN_OUT_WANTED = f"EXISTS (SELECT FROM endpoints WHERE {_takes(inbox.EVENT)})"
 
 
 # A delivery to attempt now.

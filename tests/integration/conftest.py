@@ -14,7 +14,9 @@ from tests.support.infra import Isolation, Servers
 
 pytestmark = pytest.mark.integration
 
-NOTES_MIGRATION = "CREATE TABLE notes (id bigint GENERATED ALWAYS AS IDENTITY, text text UNIQUE);"
+NOTES_MIGRATION = (
+    "CREATE TABLE notes (id bigint GENERATED ALWAYS AS IDENTITY, text text UNIQUE, key uuid);"
+)
 
 
 @pytest.fixture

@@ -10,7 +10,13 @@ import asyncpg
 import pytest
 
 from shared import inbox
-from shared.context import BatchContext, Context, chooses_commit, handles_batches
+from shared.context import (
+    BatchContext,
+    CommitModeError,
+    Context,
+    chooses_commit,
+    handles_batches,
+)
 from shared.envelope import Envelope
 from shared.errors import PermanentError
 from shared.event_dispatch import EventDispatcher
@@ -33,15 +39,42 @@ async def forget(event: SystemDeleted, ctx: Context[Deps]) -> None:
     ctx.emit(SystemDeleted(system=event.system), system_id=ctx.system_id or 0)
 
 
+# Notes each event of a batch that is new and wanted, its key (its message id) beside it, in one
+# statement. An event named "ignored..." takes no part (its key is None); one named
+# "unwanted..." is not wanted by the statement's condition.
+NOTE_AT_ONCE = (
+    "INSERT INTO notes (text, key)"
+    f" SELECT n.text, n.key FROM {inbox.FRESH} JOIN unnest($1::uuid[], $2::text[]) AS n(key, text)"
+    " USING (key) ON CONFLICT DO NOTHING RETURNING key"
+)
+NOT_UNWANTED = (
+    f"{inbox.EVENT}.key NOT IN (SELECT n.key FROM unnest($1::uuid[], $2::text[]) AS n(key, text)"
+    " WHERE n.text LIKE 'unwanted%')"
+)
+
+
+@handles_batches
 @chooses_commit
-async def note_at_once(event: BadgeCreated, ctx: Context[Deps]) -> None:
-    if event.system == "poison":
+async def note_at_once(events: list[BadgeCreated], ctx: BatchContext[Deps]) -> None:
+    names = [event.system for event in events]
+    ctx.deps.calls.append(" ".join(names))
+    if "poison" in names:
         raise PermanentError("cannot ever work")
-    written = await ctx.handle_at_once(
-        f"INSERT INTO notes (text) SELECT $1 WHERE EXISTS (SELECT FROM {inbox.FRESH}) RETURNING 1",
-        event.system,
+    if "flaky" in names and ctx.deps.calls.count("flaky") == 1:
+        raise ConnectionError("database went away")
+    ids = [each.envelope.message_id for each in ctx.each]
+    handled = await ctx.handle_at_once(
+        NOTE_AT_ONCE,
+        ids,
+        names,
+        keys=[
+            None if name.startswith("ignored") else key
+            for name, key in zip(names, ids, strict=True)
+        ],
+        wanted=NOT_UNWANTED,
     )
-    ctx.after_commit.append(lambda: ctx.deps.calls.append(f"{event.system}: {written}"))
+    came_to = " ".join(f"{name}:{h.state}:{h.rows}" for name, h in zip(names, handled, strict=True))
+    ctx.after_commit.append(lambda: ctx.deps.calls.append(came_to))
 
 
 @handles_batches
@@ -126,6 +159,36 @@ class TestEvents:
         assert events.event_types == {"badge.created", "system.deleted"}
 
 
+async def deliver(events: EventDispatcher[Deps], *messages: Delivery) -> None:
+    """Deliver the messages in one event-loop tick, as a consumer's burst arrives."""
+    await asyncio.gather(*(events(message) for message in messages))  # type: ignore[arg-type]
+
+
+def again(message: Delivery) -> Delivery:
+    """The same message delivered again."""
+    return Delivery(body=message.body, routing_key=message.routing_key, redelivered=True)
+
+
+async def fail_a_batch(
+    events: EventDispatcher[Deps], pool: asyncpg.Pool, deps: Deps, *, committing: list[str]
+) -> list[Delivery]:
+    """Deliver a batch that fails (one of its events is poison, one flaky): only the poison
+    message is dead-lettered, only the flaky one requeued; the others commit, each alone (what
+    their commits add to the calls: `committing`), and the failed batch left nothing behind.
+    The messages."""
+    names = ("a", "poison", "b", "flaky")
+    messages = [delivery_of(created(name))[1] for name in names]
+    await deliver(events, *messages)
+    outcomes = dict(zip(names, (m.outcome for m in messages), strict=True))
+    assert outcomes == {"a": "ack", "poison": "dead-letter", "b": "ack", "flaky": "requeue"}
+    assert deps.calls[0] == "a poison b flaky"
+    assert sorted(deps.calls[1:]) == sorted([*names, *committing])
+    notes = await pool.fetch("SELECT text FROM notes ORDER BY text")
+    assert [row["text"] for row in notes] == ["a", "b"]
+    assert await pool.fetchval("SELECT count(*) FROM inbox") == 2
+    return messages
+
+
 class TestEventsHandledAtOnce:
     @pytest.fixture
     def deps(self) -> Deps:
@@ -135,28 +198,54 @@ class TestEventsHandledAtOnce:
     def events(self, pool: asyncpg.Pool, deps: Deps) -> EventDispatcher[Deps]:
         return EventDispatcher(pool, deps, {SystemDeleted: [forget], BadgeCreated: [note_at_once]})
 
-    async def test_recorded_and_changed_in_one_go_and_only_once(
+    async def test_only_the_wanted_new_events_of_a_batch_are_recorded_and_changed(
         self, events: EventDispatcher[Deps], pool: asyncpg.Pool, deps: Deps
     ) -> None:
-        _, message = delivery_of(created("a"))
-        await events(message)  # type: ignore[arg-type]
-        assert message.outcome == "ack"
-        assert await pool.fetchval("SELECT system_id FROM inbox") == 5
-        assert deps.calls == ["a: 1"]
-        # A redelivery changes nothing and runs no callback.
-        await events(message)  # type: ignore[arg-type]
-        assert message.outcome == "ack"
+        _, handled = delivery_of(created("a"))
+        await events(handled)  # type: ignore[arg-type]
+        _, fresh = delivery_of(created("b"))
+        others = [delivery_of(created(name))[1] for name in ("unwanted", "ignored")]
+        batch = [again(handled), fresh, *others, again(fresh)]
+        await deliver(events, *batch)
+        assert [message.outcome for message in batch] == ["ack"] * 5
+        assert deps.calls == [
+            "a",
+            "a:fresh:1",
+            "a b unwanted ignored b",
+            "a:duplicate:0 b:fresh:1 unwanted:unwanted:0 ignored:unwanted:0 b:duplicate:0",
+        ]
+        notes = await pool.fetch("SELECT text, key FROM notes ORDER BY text")
+        assert [(row["text"], row["key"]) for row in notes] == [
+            ("a", Envelope.from_bytes(handled.body).message_id),
+            ("b", Envelope.from_bytes(fresh.body).message_id),
+        ]
+        recorded = await pool.fetch("SELECT message_id FROM inbox")
+        assert {row[0] for row in recorded} == {
+            Envelope.from_bytes(message.body).message_id for message in (handled, fresh)
+        }
+        # Nothing in a transaction, nothing in the outbox.
+        assert await pool.fetchval("SELECT count(*) FROM outbox") == 0
+
+    async def test_a_redelivery_of_each_does_nothing_more(
+        self, events: EventDispatcher[Deps], pool: asyncpg.Pool, deps: Deps
+    ) -> None:
+        names = ("a", "unwanted", "ignored")
+        envelopes = [delivery_of(created(name))[0] for name in names]
+        assert await events.handle_batch(envelopes) == [True, True, True]
+        for envelope, name in zip(envelopes, names, strict=True):
+            # A redelivered event is reported handled before; an unwanted one is judged again.
+            assert await events.handle(envelope) is (name != "a")
+        assert deps.calls[-2:] == ["ignored", "ignored:unwanted:0"]
         assert await pool.fetchval("SELECT count(*) FROM notes") == 1
         assert await pool.fetchval("SELECT count(*) FROM inbox") == 1
-        assert deps.calls == ["a: 1"]
 
-    async def test_a_failure_leaves_no_inbox_row(
-        self, events: EventDispatcher[Deps], pool: asyncpg.Pool
+    async def test_a_failing_batch_is_handled_again_one_by_one(
+        self, events: EventDispatcher[Deps], pool: asyncpg.Pool, deps: Deps
     ) -> None:
-        _, message = delivery_of(created("poison"))
-        await events(message)  # type: ignore[arg-type]
-        assert message.outcome == "dead-letter"
-        assert await pool.fetchval("SELECT count(*) FROM inbox") == 0
+        messages = await fail_a_batch(events, pool, deps, committing=["a:fresh:1", "b:fresh:1"])
+        # The requeued one, delivered again, commits.
+        await events(again(messages[3]))  # type: ignore[arg-type]
+        assert await pool.fetchval("SELECT count(*) FROM notes") == 3
 
     async def test_other_events_keep_their_transaction(
         self, events: EventDispatcher[Deps], pool: asyncpg.Pool
@@ -170,6 +259,23 @@ class TestEventsHandledAtOnce:
         with pytest.raises(RuntimeError, match="is the only one"):
             EventDispatcher(pool, Deps(), {BadgeCreated: [remember, note_at_once]})
 
+    def test_an_event_handler_that_commits_itself_takes_batches(self, pool: asyncpg.Pool) -> None:
+        with pytest.raises(RuntimeError, match="batches"):
+            EventDispatcher(pool, Deps(), {BadgeCreated: [chooses_commit(remember)]})
+
+    async def test_a_batch_in_a_transaction_cannot_handle_itself_at_once(
+        self, pool: asyncpg.Pool
+    ) -> None:
+        @handles_batches
+        async def at_once_in_a_transaction(
+            events: list[BadgeCreated], ctx: BatchContext[Deps]
+        ) -> None:
+            await ctx.handle_at_once(NOTE_AT_ONCE, [], [], keys=[None] * len(events))
+
+        dispatcher = EventDispatcher(pool, Deps(), {BadgeCreated: [at_once_in_a_transaction]})
+        with pytest.raises(CommitModeError):
+            await dispatcher.handle(delivery_of(created("a"))[0])
+
 
 class TestEventsInBatches:
     @pytest.fixture
@@ -180,16 +286,11 @@ class TestEventsInBatches:
     def events(self, pool: asyncpg.Pool, deps: Deps) -> EventDispatcher[Deps]:
         return EventDispatcher(pool, deps, {BadgeCreated: [remember_all]})
 
-    @staticmethod
-    async def deliver(events: EventDispatcher[Deps], *messages: Delivery) -> None:
-        """Deliver the messages in one event-loop tick, as a consumer's burst arrives."""
-        await asyncio.gather(*(events(message) for message in messages))  # type: ignore[arg-type]
-
     async def test_deliveries_of_one_tick_commit_together_and_are_all_acked(
         self, events: EventDispatcher[Deps], pool: asyncpg.Pool, deps: Deps
     ) -> None:
         messages = [delivery_of(created(name))[1] for name in ("a", "b", "c")]
-        await self.deliver(events, *messages)
+        await deliver(events, *messages)
         assert [message.outcome for message in messages] == ["ack"] * 3
         assert deps.calls == ["a b c", "committed"]
         assert await pool.fetchval("SELECT count(*) FROM notes") == 3
@@ -214,11 +315,10 @@ class TestEventsInBatches:
     ) -> None:
         _, handled = delivery_of(created("a"))
         await events(handled)  # type: ignore[arg-type]
-        again = Delivery(body=handled.body, routing_key=handled.routing_key, redelivered=True)
         _, fresh = delivery_of(created("b"))
-        twice = Delivery(body=fresh.body, routing_key=fresh.routing_key)
-        await self.deliver(events, again, fresh, twice)
-        assert [m.outcome for m in (again, fresh, twice)] == ["ack"] * 3
+        batch = [again(handled), fresh, again(fresh)]
+        await deliver(events, *batch)
+        assert [m.outcome for m in batch] == ["ack"] * 3
         assert deps.calls == ["a", "committed", "b", "committed"]
         assert await pool.fetchval("SELECT count(*) FROM notes") == 2
         assert await pool.fetchval("SELECT count(*) FROM inbox") == 2
@@ -226,20 +326,7 @@ class TestEventsInBatches:
     async def test_a_failing_batch_is_handled_again_one_by_one(
         self, events: EventDispatcher[Deps], pool: asyncpg.Pool, deps: Deps
     ) -> None:
-        """Only the poison message is dead-lettered, only the flaky one requeued; the others
-        commit, each alone, and the failed batch left nothing behind."""
-        names = ("a", "poison", "b", "flaky")
-        messages = [delivery_of(created(name))[1] for name in names]
-        await self.deliver(events, *messages)
-        outcomes = dict(zip(names, (m.outcome for m in messages), strict=True))
-        assert outcomes == {"a": "ack", "poison": "dead-letter", "b": "ack", "flaky": "requeue"}
-        assert deps.calls[0] == "a poison b flaky"
-        assert sorted(deps.calls[1:]) == sorted(
-            ["a", "poison", "b", "flaky", "committed", "committed"]
-        )
-        notes = await pool.fetch("SELECT text FROM notes ORDER BY text")
-        assert [row["text"] for row in notes] == ["a", "b"]
-        assert await pool.fetchval("SELECT count(*) FROM inbox") == 2
+        await fail_a_batch(events, pool, deps, committing=["committed", "committed"])
         assert await pool.fetchval("SELECT count(*) FROM outbox") == 2
 
     async def test_a_malformed_event_is_dead_lettered_alone(
@@ -248,7 +335,7 @@ class TestEventsInBatches:
         bad = Envelope(type="badge.created", correlation_id="c", data={"nope": 1})
         _, good = delivery_of(created("a"))
         broken = Delivery(body=bad.to_bytes(), routing_key=bad.type)
-        await self.deliver(events, good, broken)
+        await deliver(events, good, broken)
         assert (good.outcome, broken.outcome) == ("ack", "dead-letter")
         assert await pool.fetchval("SELECT count(*) FROM notes") == 1
 
@@ -256,7 +343,7 @@ class TestEventsInBatches:
         self, events: EventDispatcher[Deps], pool: asyncpg.Pool, deps: Deps
     ) -> None:
         messages = [delivery_of(created(f"n{i}"))[1] for i in range(150)]
-        await self.deliver(events, *messages)
+        await deliver(events, *messages)
         assert {m.outcome for m in messages} == {"ack"}
         sizes = [len(call.split()) for call in deps.calls if call != "committed"]
         assert sum(sizes) == 150

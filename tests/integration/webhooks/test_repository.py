@@ -4,6 +4,7 @@ run as the service runs them: through the event dispatcher, with the real Deps."
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -19,6 +20,7 @@ from shared.envelope import Envelope
 from shared.event_dispatch import EventDispatcher
 from shared.messages.events import BadgeCreated, SystemDeleted
 from shared.messages.instances import BadgeAwarded
+from tests.integration.shared.dispatching import Delivery
 
 pytestmark = pytest.mark.integration
 
@@ -79,7 +81,7 @@ async def deliveries_of(pool: asyncpg.Pool, event_id: uuid.UUID) -> dict[uuid.UU
     return {row["endpoint_id"]: row["payload"] for row in rows}
 
 
-def badge_awarded() -> Envelope:
+def badge_awarded(system_id: int = SYSTEM_ID) -> Envelope:
     event = BadgeAwarded(
         system="chicago",
         uid="a1",
@@ -90,7 +92,11 @@ def badge_awarded() -> Envelope:
         issued_on=1714564800,
         salt="5a17",
     )
-    return Envelope.wrap(event, correlation_id="c", system_id=SYSTEM_ID)
+    return Envelope.wrap(event, correlation_id="c", system_id=system_id)
+
+
+def delivery(envelope: Envelope, *, redelivered: bool = False) -> Delivery:
+    return Delivery(body=envelope.to_bytes(), routing_key=envelope.type, redelivered=redelivered)
 
 
 class TestFanOut:
@@ -155,6 +161,42 @@ class TestFanOut:
         assert not await events.handle(envelope)
 
         assert list(await deliveries_of(webhooks_pool, envelope.message_id)) == [first]
+
+    async def test_a_burst_yields_one_delivery_per_event_and_endpoint_and_none_without_one(
+        self, webhooks_pool: asyncpg.Pool, events: EventDispatcher[Deps]
+    ) -> None:
+        """Deliveries of one tick, in batches (more than one batch holds), some delivered
+        twice: every message is acked, and each of our events has one delivery per endpoint,
+        in its format, while another system's events leave nothing at all."""
+        every = await add_endpoint(webhooks_pool)
+        badgekit = await add_endpoint(webhooks_pool, events=["badge.awarded"], format="badgekit")
+        ours = [badge_awarded() for _ in range(100)]
+        theirs = [badge_awarded(OTHER_SYSTEM_ID) for _ in range(100)]
+        messages = [
+            delivery(envelope) for pair in zip(ours, theirs, strict=True) for envelope in pair
+        ]
+        messages += [delivery(envelope, redelivered=True) for envelope in ours[::10] + theirs[::10]]
+
+        await asyncio.gather(*(events(message) for message in messages))  # type: ignore[arg-type]
+
+        assert {message.outcome for message in messages} == {"ack"}
+        rows = await webhooks_pool.fetch(
+            "SELECT event_id, endpoint_id, system_id, payload FROM deliveries"
+        )
+        assert sorted((row["event_id"], row["endpoint_id"]) for row in rows) == sorted(
+            (envelope.message_id, endpoint) for envelope in ours for endpoint in (every, badgekit)
+        )
+        assert {row["system_id"] for row in rows} == {SYSTEM_ID}
+        by_id = {envelope.message_id: envelope for envelope in ours}
+        for row in rows:
+            envelope = by_id[row["event_id"]]
+            assert row["payload"] == (
+                domain.standard_payload(envelope.type, envelope.occurred_at, envelope.data)
+                if row["endpoint_id"] == every
+                else domain.badgekit_payload(envelope.type, envelope.data)
+            )
+        recorded = await webhooks_pool.fetch("SELECT message_id, system_id FROM inbox")
+        assert {row["message_id"] for row in recorded} == set(by_id)
 
 
 class TestRequeue:

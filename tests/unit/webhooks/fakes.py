@@ -1,11 +1,12 @@
 """Hand-written stand-ins for what the webhooks service's handlers are given: its repository,
 kept in memory under the rules its SQL enforces (the SQL itself is tested on Postgres, in
-tests/integration/webhooks), a Context that records the fan-out's one statement instead of
-running it, and the dispatcher, which handlers only wake."""
+tests/integration/webhooks), a BatchContext that records the fan-out's one statement instead
+of running it, and the dispatcher, which handlers only wake."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -13,7 +14,7 @@ from typing import Any
 from services.webhooks.deps import Deps
 from services.webhooks.repository import CHANGEABLE
 from shared import inbox
-from shared.context import Context
+from shared.context import BatchContext
 from shared.envelope import Envelope
 from shared.messages.fields import Page
 
@@ -230,17 +231,20 @@ class FakeDispatcher:
 
 
 @dataclass
-class AtOnceContext(Context[Deps]):
-    """A Context whose one-statement commit (`handle_at_once`) is recorded instead of run: which
-    rows that statement writes is Postgres's to say (tests/integration/webhooks). It returns
-    `created`, or, when that is None, finds the event handled already, as a redelivery does."""
+class AtOnceBatch(BatchContext[Deps]):
+    """A BatchContext whose one-statement commit (`handle_at_once`) is recorded instead of run:
+    which rows that statement writes is Postgres's to say (tests/integration/webhooks). Each
+    event comes to what `came_to` says (fresh with so many rows, a duplicate, or unwanted)."""
 
-    created: int | None = 0
+    came_to: list[inbox.Handled] = field(default_factory=list)
     statements: list[tuple[str, tuple[Any, ...]]] = field(default_factory=list)
+    keys: list[uuid.UUID | None] = field(default_factory=list)
+    wanted: str = ""
 
-    async def handle_at_once(self, change: str, *args: Any, wanted: str = "true") -> int:
+    async def handle_at_once(
+        self, change: str, *args: Any, keys: Sequence[uuid.UUID | None], wanted: str = "true"
+    ) -> list[inbox.Handled]:
         self.statements.append((change, args))
-        if self.created is None:
-            raise inbox.AlreadyHandled
-        self.committed = []
-        return self.created
+        self.keys, self.wanted = list(keys), wanted
+        self.handled = list(self.came_to)
+        return self.handled

@@ -11,12 +11,13 @@ from typing import Any
 
 import orjson
 import pytest
+from structlog.testing import capture_logs
 
 from services.webhooks import domain, handlers, repository
 from services.webhooks.deps import Deps
 from shared import inbox
 from shared.config import Environment, Settings
-from shared.context import Context, Sensitive
+from shared.context import Context, Sensitive, does_choose_commit, does_handle_batches
 from shared.crypto import SecretBox
 from shared.envelope import Envelope
 from shared.errors import NotFound, ValidationFailed
@@ -25,7 +26,7 @@ from shared.messages.base import Message
 from shared.messages.events import BadgeCreated, SystemDeleted
 from shared.messages.fields import Page
 from shared.messages.instances import BadgeAwarded
-from tests.unit.webhooks.fakes import NOW, AtOnceContext, FakeDispatcher, FakeRepository
+from tests.unit.webhooks.fakes import NOW, AtOnceBatch, FakeDispatcher, FakeRepository
 
 SYSTEM_ID = 7
 OTHER_SYSTEM_ID = 8
@@ -66,12 +67,23 @@ def request_context(deps: Deps, message: Message) -> Context[Deps]:
     return Context(NO_CONNECTION, deps, envelope)
 
 
-def event_context(deps: Deps, message: Message, *, created: int | None = 0) -> AtOnceContext:
-    """An event's context, the system its envelope's; `created`: how many deliveries the
-    fan-out's statement records (None: the event was handled already)."""
+def event_context(deps: Deps, message: Message) -> Context[Deps]:
+    """An event's context, the system its envelope's."""
     envelope = Envelope.wrap(message, correlation_id="c", system_id=SYSTEM_ID)
-    return AtOnceContext(
-        NO_CONNECTION, deps, envelope, system_id=envelope.system_id, created=created
+    return Context(NO_CONNECTION, deps, envelope, system_id=envelope.system_id)
+
+
+def batch_context(
+    deps: Deps, events: list[Message], came_to: list[inbox.Handled] | None = None
+) -> AtOnceBatch:
+    """A batch of events, as the dispatcher hands it; `came_to`: what the fan-out's statement
+    makes of each (by default, each fresh with no delivery)."""
+    contexts = [event_context(deps, event) for event in events]
+    return AtOnceBatch(
+        NO_CONNECTION,
+        deps,
+        contexts,
+        came_to=came_to if came_to is not None else [inbox.Handled("fresh")] * len(events),
     )
 
 
@@ -89,65 +101,77 @@ def badge_awarded() -> BadgeAwarded:
 
 
 class TestFanOut:
-    async def test_the_events_deliveries_are_recorded_in_the_statement_marking_it_handled(
+    async def test_a_batchs_deliveries_are_recorded_in_one_statement_with_its_inbox_rows(
         self, deps: Deps
     ) -> None:
-        event = badge_awarded()
-        ctx = event_context(deps, event, created=2)
+        events: list[Message] = [badge_awarded(), BadgeCreated(system="chicago", badge={})]
+        ctx = batch_context(deps, events)
 
-        await handlers.fan_out(event, ctx)
+        await handlers.fan_out(events, ctx)
 
-        envelope = ctx.envelope
+        envelopes = [each.envelope for each in ctx.each]
+        ids = [envelope.message_id for envelope in envelopes]
         [(statement, args)] = ctx.statements
         assert statement == repository.FAN_OUT
         assert args == (
-            SYSTEM_ID,
-            envelope.message_id,
-            "badge.awarded",
-            domain.standard_payload("badge.awarded", envelope.occurred_at, envelope.data),
-            domain.badgekit_payload("badge.awarded", envelope.data),
+            list(domain.BADGEKIT_TYPES),
+            ids,
+            [domain.standard_payload(e.type, e.occurred_at, e.data) for e in envelopes],
+            [domain.badgekit_payload(e.type, e.data) for e in envelopes],
         )
-        assert orjson.loads(args[4])["action"] == "award"
+        assert (ctx.keys, ctx.wanted) == (ids, repository.FAN_OUT_WANTED)
 
-    async def test_an_event_badgekit_never_sent_has_no_payload_in_its_format(
+    async def test_each_event_has_its_payload_in_either_format_or_none_where_badgekit_had_none(
         self, deps: Deps
     ) -> None:
-        event = BadgeCreated(system="chicago", badge={"slug": "reader"})
-        ctx = event_context(deps, event, created=1)
+        events: list[Message] = [badge_awarded(), BadgeCreated(system="chicago", badge={})]
+        ctx = batch_context(deps, events)
 
-        await handlers.fan_out(event, ctx)
+        await handlers.fan_out(events, ctx)
 
-        [(_, args)] = ctx.statements
-        assert orjson.loads(args[3])["type"] == "badge.created"
-        assert args[4] is None
+        [(_, (_, _, standard, badgekit))] = ctx.statements
+        assert [orjson.loads(body)["type"] for body in standard] == [
+            "badge.awarded",
+            "badge.created",
+        ]
+        assert orjson.loads(badgekit[0])["action"] == "award"
+        assert badgekit[1] is None
 
-    async def test_the_dispatcher_is_woken_after_commit_when_deliveries_were_recorded(
+    async def test_the_dispatcher_is_woken_once_after_commit_when_deliveries_were_recorded(
         self, deps: Deps, dispatcher: FakeDispatcher
     ) -> None:
-        event = badge_awarded()
-        ctx = event_context(deps, event, created=1)
+        events: list[Message] = [badge_awarded(), badge_awarded(), badge_awarded()]
+        came_to = [inbox.UNWANTED, inbox.Handled("fresh", 2), inbox.Handled("fresh", 1)]
+        ctx = batch_context(deps, events, came_to)
 
-        await handlers.fan_out(event, ctx)
+        with capture_logs() as logs:
+            await handlers.fan_out(events, ctx)
 
         assert ctx.after_commit == [dispatcher.wake]
+        fanned_out = [entry for entry in logs if entry["event"] == "webhooks.fanned_out"]
+        assert [(entry["message_id"], entry["deliveries"]) for entry in fanned_out] == [
+            (str(ctx.each[1].envelope.message_id), 2),
+            (str(ctx.each[2].envelope.message_id), 1),
+        ]
 
-    async def test_an_event_no_endpoint_takes_wakes_nothing(self, deps: Deps) -> None:
-        event = badge_awarded()
-        ctx = event_context(deps, event, created=0)
+    async def test_a_batch_that_records_no_delivery_wakes_nothing(self, deps: Deps) -> None:
+        events: list[Message] = [badge_awarded(), badge_awarded(), badge_awarded()]
+        came_to = [inbox.UNWANTED, inbox.DUPLICATE, inbox.Handled("fresh", 0)]
+        ctx = batch_context(deps, events, came_to)
 
-        await handlers.fan_out(event, ctx)
+        await handlers.fan_out(events, ctx)
 
         assert len(ctx.statements) == 1
         assert ctx.after_commit == []
 
-    async def test_a_redelivered_event_does_nothing_more(self, deps: Deps) -> None:
-        event = badge_awarded()
-        ctx = event_context(deps, event, created=None)
-
-        with pytest.raises(inbox.AlreadyHandled):
-            await handlers.fan_out(event, ctx)
-
-        assert ctx.after_commit == []
+    def test_it_handles_its_events_in_batches_committing_at_once(self) -> None:
+        assert does_handle_batches(handlers.fan_out)
+        assert does_choose_commit(handlers.fan_out)
+        assert all(
+            subscribers == [handlers.fan_out]
+            for event, subscribers in handlers.EVENT_HANDLERS.items()
+            if event is not SystemDeleted
+        )
 
 
 class TestPurgeSystem:

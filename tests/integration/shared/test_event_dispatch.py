@@ -355,7 +355,7 @@ class TestEventsInBatches:
     ) -> None:
         messages = [delivery_of(created(name))[1] for name in ("a", "b", "c")]
         ack_frames.clear()
-        await self.deliver(events, *messages)
+        await deliver(events, *messages)
         assert [message.outcome for message in messages] == ["ack"] * 3
         assert ack_frames == [(messages[-1].delivery_tag, True)]
 
@@ -373,7 +373,7 @@ class TestEventsInBatches:
         messages = [delivery_of(created(name))[1] for name in ("a", "b")]
         ack_frames.clear()
         slow_one = asyncio.ensure_future(events(first))  # type: ignore[arg-type]
-        await self.deliver(events, *messages)
+        await deliver(events, *messages)
         assert [message.outcome for message in messages] == ["ack", "ack"]
         assert first.outcome == ""
         assert sorted(ack_frames) == [(m.delivery_tag, False) for m in messages]

@@ -373,12 +373,15 @@ class TestEventsInBatches:
         messages = [delivery_of(created(name))[1] for name in ("a", "b")]
         ack_frames.clear()
         slow_one = asyncio.ensure_future(events(first))  # type: ignore[arg-type]
-        await deliver(events, *messages)
-        assert [message.outcome for message in messages] == ["ack", "ack"]
-        assert first.outcome == ""
-        assert sorted(ack_frames) == [(m.delivery_tag, False) for m in messages]
-        release.set()
-        await slow_one
+        try:
+            await deliver(events, *messages)
+            assert [message.outcome for message in messages] == ["ack", "ack"]
+            assert first.outcome == ""
+            assert sorted(ack_frames) == [(m.delivery_tag, False) for m in messages]
+        finally:
+            # The slow handler holds a pooled connection: never leave it waiting.
+            release.set()
+            await slow_one
         assert first.outcome == "ack"
 
     def test_a_batch_handler_is_its_events_only_one(self, pool: asyncpg.Pool) -> None:

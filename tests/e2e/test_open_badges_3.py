@@ -335,6 +335,16 @@ class TestOurVerifier:
         assert set(outcomes(report).values()) == {"passed"}, report
 
 
+async def badge_on_own_stack(
+    own_stack: Callable[..., Stack], http: aiohttp.ClientSession
+) -> tuple[Stack, Client, str]:
+    """A stack of the test's own, started, a client of it, and a badge made there."""
+    stack = own_stack()
+    stack.start()
+    client = Client(http, stack.base_url, stack.settings.master_secret_value)
+    return stack, client, await make_badge(client)
+
+
 class TestThroughCrashes:
     """SIGKILL of the issuer (the signing service) mid-burst, twice: every award ends with
     exactly one signed credential and one status index, and each list counts what it gave."""
@@ -345,10 +355,7 @@ class TestThroughCrashes:
     async def test_every_award_is_signed_exactly_once(
         self, own_stack: Callable[..., Stack], http: aiohttp.ClientSession
     ) -> None:
-        stack = own_stack()
-        stack.start()
-        client = Client(http, stack.base_url, stack.settings.master_secret_value)
-        badge = await make_badge(client)
+        stack, client, badge = await badge_on_own_stack(own_stack, http)
         slugs: list[str] = []
         limit = asyncio.Semaphore(self.CONCURRENCY)
         answered = asyncio.Condition()
@@ -405,10 +412,7 @@ class TestBackfill:
     async def test_old_awards_are_signed_once_after_an_upgrade(
         self, own_stack: Callable[..., Stack], http: aiohttp.ClientSession
     ) -> None:
-        stack = own_stack()
-        stack.start()
-        client = Client(http, stack.base_url, stack.settings.master_secret_value)
-        badge = await make_badge(client)
+        stack, client, badge = await badge_on_own_stack(own_stack, http)
         signed_before = await award(client, badge, email())
         kept = await credential_of(client, signed_before)
         # The awards of an older version: no signer hears of them.

@@ -264,16 +264,28 @@ async def award_in_bulk(
         for email in _once_each(emails)
     ]
     if AwardRules.of(badge).limit is not None:
-        # Recipients first, then the badge: the order every award takes them in.
-        repo = repository(ctx)
-        await repo.milestones.lock_recipients((badge["system_id"], email) for email in emails)
-        await repo.instances.lock_badge(badge["id"])
+        await lock_in_order(ctx, [(badge, new.award) for new in planned])
     created = []
     for new in planned:
         awarded = await write(ctx, badge, shown_badge, new, skip_held=True, locked=True)
         if awarded is not None:
             created.append(awarded)
     return created
+
+
+async def lock_in_order(ctx: Ctx, awards: Sequence[tuple[dict[str, Any], NewAward]]) -> None:
+    """For awards written in one transaction: take first, for all, the locks a lone award takes
+    as it goes, in its order (its claim code's row, its recipient, its badge when the badge has
+    a limit), each kind sorted, so that neither another such batch nor a lone award can wait on
+    this one while it waits on them. The awards are then written with `locked`."""
+    repo = repository(ctx)
+    codes = [(badge["id"], award.claim_code) for badge, award in awards if award.claim_code]
+    if codes:
+        await repo.claim_codes.lock(codes)
+    await repo.milestones.lock_recipients((award.system_id, award.email) for _, award in awards)
+    limited = {badge["id"] for badge, _ in awards if AwardRules.of(badge).limit is not None}
+    for badge_id in sorted(limited):
+        await repo.instances.lock_badge(badge_id)
 
 
 def _once_each(emails: Sequence[str]) -> list[str]:

@@ -151,24 +151,13 @@ def _in_key_order(planned: dict[int, _Award]) -> list[NewAward]:
 
 async def _write_each(batch: BatchCtx, planned: dict[int, _Award], outcomes: list[Any]) -> None:
     """The awards of a batch in its transaction, each in a savepoint of its own when there are
-    others (alone, its error rolls the transaction back). With others, the locks are taken
-    first, for all, in the order a lone award takes them (its claim code's row, its recipient,
-    its badge), each kind sorted, so that neither another batch nor a lone award can wait on
-    this one while it waits on them."""
+    others (alone, its error rolls the transaction back); with others, every lock is taken
+    first (`awarding.lock_in_order`)."""
     alone = len(batch.each) == 1
     if not alone:
-        repo = repository(batch.each[0])
-        await repo.claim_codes.lock(
-            (a.badge["id"], a.planned.award.claim_code)
-            for a in planned.values()
-            if a.planned.award.claim_code is not None
+        await awarding.lock_in_order(
+            batch.each[0], [(award.badge, award.planned.award) for award in planned.values()]
         )
-        await repo.milestones.lock_recipients(
-            (award.badge["system_id"], award.planned.award.email) for award in planned.values()
-        )
-        limited = {a.badge["id"] for a in planned.values() if AwardRules.of(a.badge).limit}
-        for badge_id in sorted(limited):
-            await repo.instances.lock_badge(badge_id)
     for i, award in planned.items():
         ctx = batch.each[i]
         if alone:

@@ -135,12 +135,19 @@ class Settler:
             )
             batch[0][1].set_result(False)
             return
+        delivered = []
         for outcome, recorded in batch:
             found = outcome.attempt.delivery_id in kept
-            self._said(outcome, found)
+            if found and outcome.status == "succeeded":
+                delivered.append(outcome.said_with["delivery_id"])
+            else:
+                self._said(outcome, found)
             if found and outcome.retry_in_s is not None:
                 self._retry_due(outcome.retry_in_s)
             recorded.set_result(found)
+        if delivered:
+            # One line for the batch's successes (each attempt is in the delivery log).
+            log.info("webhook.delivered", count=len(delivered), delivery_ids=delivered)
 
     async def _record(self, repo: Repository, outcomes: list[Outcome]) -> set[uuid.UUID]:
         found = await repo.lock_for_settling(

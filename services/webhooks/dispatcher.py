@@ -18,7 +18,6 @@ from typing import Any
 
 import aiohttp
 import asyncpg
-import structlog
 
 from services.webhooks import domain
 from services.webhooks.config import (
@@ -40,8 +39,6 @@ from shared.duework import DueWork
 from shared.guard import BlockedTarget, check_url, guarded_connector
 from shared.http import retry_after_s
 from shared.outbox import OutboxRelay
-
-log = structlog.get_logger()
 
 
 class Dispatcher:
@@ -94,10 +91,7 @@ class Dispatcher:
     async def _deliver(self, row: dict[str, Any]) -> None:
         answered: bool | None = None
         try:
-            with structlog.contextvars.bound_contextvars(
-                delivery_id=str(row["id"]), endpoint_id=str(row["endpoint_id"])
-            ):
-                answer, final = await self._attempt(row)
+            answer, final = await self._attempt(row)  # logs nothing: the settler says it
             if await self._settler.settle(self._settler.outcome(row, answer, final=final)):
                 answered = answer.verdict
         finally:

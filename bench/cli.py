@@ -35,6 +35,7 @@ from bench.runner import (
 )
 from bench.scenarios import BULK_AWARDS, SCENARIOS, WEBHOOKS, Scenario, SetupFailed
 from bench.signing import Call, RequestSource, Signer
+from bench.spawn import UNTHROTTLED, spawned_stack
 from bench.stats import Recorder, format_ms
 from shared.config import DEV_MASTER_SECRET
 
@@ -637,8 +638,6 @@ def main(argv: list[str] | None = None) -> int:
     scenario = SCENARIOS[args.scenario]
     try:
         if args.spawn:
-            from bench.spawn import UNTHROTTLED, spawned_stack
-
             with spawned_stack(master_secret=args.secret, keep_logs=args.keep_logs) as stack:
                 services = {name: process.pid for name, process in stack.processes.items()}
                 secret = stack.settings.master_secret_value

@@ -118,7 +118,10 @@ class Dispatcher:
             connector = guarded_connector(
                 allow_private=self._allow_private, limit=ENDPOINT_WINDOW_WIDEST
             )
-            session = aiohttp.ClientSession(connector=connector, timeout=self._timeout)
+            # No cookies: what one answer sets must never ride along with a later delivery.
+            session = aiohttp.ClientSession(
+                connector=connector, timeout=self._timeout, cookie_jar=aiohttp.DummyCookieJar()
+            )
         else:
             session = found[0]
         self._sessions[endpoint_id] = (session, time.monotonic())

@@ -225,6 +225,22 @@ async def test_an_endpoint_that_answers_gets_more_deliveries_at_once_than_a_new_
     assert ENDPOINT_WINDOW_START < most_at_once <= ENDPOINT_WINDOW_WIDEST
 
 
+async def test_a_cookie_an_endpoint_sets_never_rides_along_with_a_later_delivery(
+    client: Client, fast: Stack, receivers: Receivers
+) -> None:
+    receiver = await receivers.new(always(headers={"Set-Cookie": "session=s3cret; Path=/"}))
+    # By name, not address: a cookie jar keeps cookies of host names only.
+    url = receiver.url.replace("127.0.0.1", "localhost")
+    system = await make_system(client)
+    badge = await make_badge(client, system)
+    await register(client, system, url, events=["badge.awarded"])
+    for sent in range(1, 4):
+        await award(client, badge)
+        # One at a time, so each later request goes out after the cookie was offered.
+        await receiver.wait_count(sent)
+    assert all("cookie" not in request.headers for request in receiver.requests)
+
+
 # --- outcomes -------------------------------------------------------------------------------------
 
 

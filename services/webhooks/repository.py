@@ -258,28 +258,17 @@ class Repository:
         )
         return [dict(row) for row in rows]
 
-    async def lock_for_settling(
-        self, deliveries: list[tuple[uuid.UUID, uuid.UUID]]
-    ) -> set[uuid.UUID]:
-        """Lock the endpoints, then the deliveries, of attempts to record ((endpoint id, delivery
-        id) pairs); the ids of the deliveries still there (the others were deleted with their
-        endpoint while the requests were out). Each in the order of their ids, and endpoints before
-        deliveries, as a deletion does (the endpoint, then its deliveries by cascade), so two
-        settlings or a settling and a deletion never deadlock. The endpoints' lock is shared
-        (`KEY SHARE`: only a deletion waits for it), so attempts of one endpoint are recorded
-        side by side."""
-        endpoints = await self._conn.fetch(
+    async def lock_endpoints(self, endpoint_ids: set[uuid.UUID]) -> set[uuid.UUID]:
+        """Lock endpoints whose attempts are being recorded, in the order of their ids; those
+        still there. The lock is shared (`KEY SHARE`: only a deletion waits for it, so attempts
+        of one endpoint are recorded side by side), and taken before the deliveries are written,
+        in a deletion's own order (the endpoint, then its deliveries by cascade), so the two
+        never deadlock."""
+        rows = await self._conn.fetch(
             "SELECT id FROM endpoints WHERE id = ANY($1::uuid[]) ORDER BY id FOR KEY SHARE",
-            sorted({endpoint_id for endpoint_id, _ in deliveries}),
+            sorted(endpoint_ids),
         )
-        present = {row["id"] for row in endpoints}
-        found = await self._conn.fetch(
-            "SELECT id FROM deliveries WHERE id = ANY($1::uuid[]) ORDER BY id FOR NO KEY UPDATE",
-            sorted(
-                delivery_id for endpoint_id, delivery_id in deliveries if endpoint_id in present
-            ),
-        )
-        return {row["id"] for row in found}
+        return {row["id"] for row in rows}
 
     async def record_attempts(self, attempts: list[Attempt]) -> None:
         """One row per attempt, dated when its request went out."""
@@ -297,20 +286,26 @@ class Repository:
             [attempt.error for attempt in attempts],
         )
 
-    async def settle(self, settled: list[tuple[uuid.UUID, str, float | None]]) -> None:
+    async def settle(self, settled: list[tuple[uuid.UUID, str, float | None]]) -> set[uuid.UUID]:
         """Each delivery's new status ((id, status, seconds to the next attempt) triples): a
-        pending one is due again after its delay, one schedule step further."""
-        await self._conn.execute(
-            "UPDATE deliveries d SET status = s.status, updated_at = now(),"
-            " next_attempt_at = CASE WHEN s.status = 'pending'"
-            "   THEN now() + coalesce(s.delay, 0) * interval '1 second' END,"
-            " schedule_step = d.schedule_step + (CASE WHEN s.status = 'pending' THEN 1 ELSE 0 END)"
+        pending one is due again after its delay, one schedule step further; one no longer
+        pending (its endpoint was disabled meanwhile) keeps its state. The ids of the deliveries
+        still there."""
+        rows = await self._conn.fetch(
+            "UPDATE deliveries d SET updated_at = now(),"
+            " status = CASE WHEN d.status = 'pending' THEN s.status ELSE d.status END,"
+            " next_attempt_at = CASE WHEN d.status <> 'pending' THEN d.next_attempt_at"
+            "   WHEN s.status = 'pending' THEN now() + coalesce(s.delay, 0) * interval '1 second'"
+            "   END,"
+            " schedule_step = d.schedule_step"
+            "   + (CASE WHEN d.status = 'pending' AND s.status = 'pending' THEN 1 ELSE 0 END)"
             " FROM unnest($1::uuid[], $2::text[], $3::float8[]) AS s(id, status, delay)"
-            " WHERE d.id = s.id AND d.status = 'pending'",
+            " WHERE d.id = s.id RETURNING d.id",
             [delivery_id for delivery_id, _, _ in settled],
             [status for _, status, _ in settled],
             [delay for _, _, delay in settled],
         )
+        return {row["id"] for row in rows}
 
     async def endpoint_succeeded(self, endpoint_id: uuid.UUID) -> None:
         """Clear the endpoint's failing streak. `last_success_at` (for operators) is kept to the

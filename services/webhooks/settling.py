@@ -150,16 +150,20 @@ class Settler:
             log.info("webhook.delivered", count=len(delivered), delivery_ids=delivered)
 
     async def _record(self, repo: Repository, outcomes: list[Outcome]) -> set[uuid.UUID]:
-        found = await repo.lock_for_settling(
-            [(outcome.endpoint_id, outcome.attempt.delivery_id) for outcome in outcomes]
+        """Record the outcomes; the ids of the deliveries still there (the others were deleted
+        with their endpoint while their requests were out)."""
+        present = await repo.lock_endpoints({outcome.endpoint_id for outcome in outcomes})
+        mine = [outcome for outcome in outcomes if outcome.endpoint_id in present]
+        if not mine:
+            return set()
+        mine.sort(key=lambda outcome: outcome.attempt.delivery_id)  # rows locked in id order
+        found = await repo.settle(
+            [(outcome.attempt.delivery_id, outcome.status, outcome.retry_in_s) for outcome in mine]
         )
-        kept = [outcome for outcome in outcomes if outcome.attempt.delivery_id in found]
+        kept = [outcome for outcome in mine if outcome.attempt.delivery_id in found]
         if not kept:
             return found
         await repo.record_attempts([outcome.attempt for outcome in kept])
-        await repo.settle(
-            [(outcome.attempt.delivery_id, outcome.status, outcome.retry_in_s) for outcome in kept]
-        )
         by_endpoint = sorted(kept, key=lambda outcome: outcome.endpoint_id)
         for endpoint_id, of_endpoint in groupby(
             by_endpoint, key=lambda outcome: outcome.endpoint_id

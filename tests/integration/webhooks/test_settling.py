@@ -163,3 +163,20 @@ async def test_a_final_failure_is_not_retried(
         == "failed"
     )
     assert retries == []
+
+
+async def test_an_attempt_on_a_delivery_failed_meanwhile_is_recorded_and_leaves_it_failed(
+    webhooks_pool: asyncpg.Pool, settler: Settler
+) -> None:
+    endpoint = await add_endpoint(webhooks_pool)
+    delivery_id = await add_delivery(webhooks_pool, endpoint)
+    row = await claimed(webhooks_pool, delivery_id)
+    async with webhooks_pool.acquire() as conn:
+        await Repository(conn).disable(endpoint, "turned off by its owner")
+    assert await settler.settle(settler.outcome(row, BROKEN, final=False))
+    state = await webhooks_pool.fetchrow(
+        "SELECT status, schedule_step FROM deliveries WHERE id = $1", delivery_id
+    )
+    assert state is not None
+    assert (state["status"], state["schedule_step"]) == ("failed", 0)
+    assert await webhooks_pool.fetchval("SELECT count(*) FROM delivery_attempts") == 1

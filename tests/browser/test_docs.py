@@ -111,6 +111,17 @@ async def test_try_it_out_signs_each_request_in_the_page(
     await creation.get_by_label("Request body").fill(json.dumps(body))
     await execute(creation, "201", slug)
 
+    # So is a multipart body, whose boundary the page fixes before hashing it.
+    slug = f"docs-{uuid.uuid4().hex[:10]}"
+    await creation.get_by_label("Request content type").select_option("multipart/form-data")
+    fields = {**body, "slug": slug, "description": "", "email": "", "imageUrl": "", "image": ""}
+    for name, value in fields.items():
+        await creation.get_by_placeholder(name, exact=True).fill(value)
+    async with page.expect_request(lambda request: request.method == "POST") as sent:
+        await execute(creation, "201", slug)
+    content_type = await (await sent.value).header_value("content-type")
+    assert (content_type or "").startswith("multipart/form-data; boundary=")
+
     # The gateway refuses a token signed with the wrong secret, and the page shows why.
     await sign_with(page, "master", "not the secret")
     await execute(listing, "403", "NotAuthorized")

@@ -78,6 +78,11 @@
     ["textarea.body-param__text:not([aria-label])", (el) => el.setAttribute("aria-label", "Request body")],
     // Code blocks scroll sideways, so a keyboard must be able to reach them.
     [".highlight-code > pre:not([tabindex]), .curl:not([tabindex])", (el) => el.setAttribute("tabindex", "0")],
+    // A form body's fields are named only by their placeholder.
+    [
+      ".opblock-section-request-body input[placeholder]:not([aria-label])",
+      (el) => el.setAttribute("aria-label", el.getAttribute("placeholder")),
+    ],
     // The copy buttons show only an icon.
     [".copy-to-clipboard > button:not([aria-label])", (el) => el.setAttribute("aria-label", "Copy to clipboard")],
   ];

@@ -1,10 +1,13 @@
 """Browser tests: Debian's Chromium, driven by Playwright (pytest-playwright-asyncio), against
 the running stack (the `stack` fixture the end-to-end tests share).
 
-One browser for the session; each test gets a fresh context and `page` (the plugin's fixtures),
-whose relative URLs go to the stack's gateway. The tests are async and run on the session's
-event loop, where the browser lives (Playwright's sync API would leave its loop marked running
-and break every async test after it in the same run). Helpers: `tests.support.browser`."""
+One browser for the session. Each test gets a fresh context and `page` (the plugin's fixtures;
+`new_context(**options)` makes others, e.g. without JavaScript), whose relative URLs go to the
+stack's gateway (`base_url`). `api` is a signed master-key client for setting up what pages show;
+`csp_reports` collects what the page's CSP refused. The tests are `async def` and run on the
+session's event loop, where the browser lives: Playwright's sync API would leave its loop marked
+running and break every async test after it in the same run. Helpers (axe-core, screenshots):
+`tests.support.browser`."""
 
 from __future__ import annotations
 
@@ -14,7 +17,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 import pytest_asyncio
-from playwright.async_api import Browser, Playwright, async_playwright
+from playwright.async_api import Browser, ConsoleMessage, Page, Playwright, async_playwright
 
 from tests.support.browser import CHROMIUM
 from tests.support.client import Client
@@ -59,3 +62,17 @@ async def api(stack: Stack) -> AsyncIterator[Client]:
     pages show."""
     async with aiohttp.ClientSession() as session:
         yield Client(session, stack.base_url, stack.settings.master_secret_value)
+
+
+@pytest.fixture
+def csp_reports(page: Page) -> list[str]:
+    """What Chromium reports the page's Content-Security-Policy refused (assert it stays
+    empty)."""
+    refused: list[str] = []
+
+    def on_console(message: ConsoleMessage) -> None:
+        if "Content Security Policy" in message.text:
+            refused.append(message.text)
+
+    page.on("console", on_console)
+    return refused

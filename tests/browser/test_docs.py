@@ -10,24 +10,12 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import pytest
-from playwright.async_api import BrowserContext, ConsoleMessage, Locator, Page, expect
+from playwright.async_api import BrowserContext, Locator, Page, expect
 
 from tests.support.browser import axe_violations, describe, screenshots
+from tests.support.client import Client
+from tests.support.factories import make_system
 from tests.support.stack import Stack
-
-
-@pytest.fixture
-def csp_reports(page: Page) -> list[str]:
-    """What Chromium reports the page's Content-Security-Policy refused."""
-    refused: list[str] = []
-
-    def on_console(message: ConsoleMessage) -> None:
-        if "Content Security Policy" in message.text:
-            refused.append(message.text)
-
-    page.on("console", on_console)
-    return refused
 
 
 async def open_docs(page: Page) -> None:
@@ -126,6 +114,19 @@ async def test_try_it_out_signs_each_request_in_the_page(
     await sign_with(page, "master", "not the secret")
     await execute(listing, "403", "NotAuthorized")
     assert csp_reports == []
+
+
+async def test_a_consumer_key_signs_under_its_own_system(page: Page, api: Client) -> None:
+    system = await make_system(api)
+    consumer = (await api.post(f"{system}/consumers", json={"description": "docs"})).body
+    key, secret = consumer["consumer"]["apiKey"], consumer["consumer"]["apiSecret"]
+    await open_docs(page)
+    await sign_with(page, key, secret)
+    block = await open_operation(page, "systems", "get", "/systems/{system}")
+    await block.get_by_placeholder("system", exact=True).fill(system.rsplit("/", 1)[1])
+    await execute(block, "200", system.rsplit("/", 1)[1])
+    # The key is valid only under its own system.
+    await execute(await open_operation(page, "systems", "get", "/systems"), "403", "NotAuthorized")
 
 
 async def test_without_javascript_the_page_lists_the_routes(

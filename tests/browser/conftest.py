@@ -13,13 +13,14 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
 import pytest_asyncio
 from playwright.async_api import Browser, ConsoleMessage, Page, Playwright, async_playwright
 
-from tests.support.browser import CHROMIUM
+from tests.support.browser import CHROMIUM, DESKTOP
 from tests.support.client import Client
 from tests.support.stack import Stack
 
@@ -48,6 +49,12 @@ async def browser(playwright: Playwright) -> AsyncIterator[Browser]:
     launched = await playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
     yield launched
     await launched.close()
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args: dict[str, Any]) -> dict[str, Any]:
+    """Every context starts at the desktop size of the screenshots."""
+    return {**browser_context_args, "viewport": DESKTOP}
 
 
 @pytest.fixture(scope="session")

@@ -33,6 +33,7 @@ from services.gateway.keys import (
     authenticator_key,
     bus_key,
     consumers_key,
+    pages_key,
     rate_limiter_key,
     read_cache_key,
     rpc_key,
@@ -46,6 +47,7 @@ from services.gateway.middleware import (
     parameters_middleware,
     writes_middleware,
 )
+from services.gateway.pages.rendering import Pages
 from services.gateway.ratelimit import RateLimiter
 from services.gateway.read_cache import ReadCache
 from services.gateway.route_table import setup_routes
@@ -110,6 +112,8 @@ def create_app(settings: Settings) -> web.Application:
     app[read_cache_key] = ReadCache(
         ttl_s=READ_CACHE_TTL_S, max_entries=READ_CACHE_SIZE, max_bytes=READ_CACHE_BYTES
     )
+    # The templates compile here, once: a page costs only its rendering.
+    app[pages_key] = Pages(settings.base_url)
     app.cleanup_ctx.append(_broker)
     setup_routes(app)
     return app

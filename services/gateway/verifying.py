@@ -72,11 +72,11 @@ def _form(body: Body) -> VerifyCredential:
     url = body.fields.get("url")
     if isinstance(url, str):
         url = url.strip()
-    if not url and not body.files:
-        raise InvalidContent("Nothing to verify: give a URL, a credential or an image")
-    if not url:
+    if url:
+        return _url(url)
+    if any(upload.filename for upload in body.files.values()):
         raise InvalidContent("Nothing to verify: the uploaded file is empty")
-    return _url(url)
+    raise InvalidContent("Nothing to verify: give a URL, a credential or an image")
 
 
 def _url(value: Any) -> VerifyCredential:

@@ -19,6 +19,9 @@ from services.gateway.config import (
     READ_CACHE_BYTES,
     READ_CACHE_SIZE,
     READ_CACHE_TTL_S,
+    REPORT_CACHE_SIZE,
+    REPORT_STALE_S,
+    REPORT_TTL_S,
     REQUEST_TIMEOUT_S,
     SERVICE,
     SYSTEM_CACHE_SIZE,
@@ -36,6 +39,7 @@ from services.gateway.keys import (
     pages_key,
     rate_limiter_key,
     read_cache_key,
+    reports_key,
     rpc_key,
     settings_key,
     systems_key,
@@ -48,6 +52,7 @@ from services.gateway.middleware import (
     writes_middleware,
 )
 from services.gateway.pages.rendering import Pages
+from services.gateway.pages.reports import Reports
 from services.gateway.ratelimit import RateLimiter
 from services.gateway.read_cache import ReadCache
 from services.gateway.route_table import setup_routes
@@ -114,6 +119,9 @@ def create_app(settings: Settings) -> web.Application:
     )
     # The templates compile here, once: a page costs only its rendering.
     app[pages_key] = Pages(settings.base_url)
+    app[reports_key] = Reports(
+        ttl_s=REPORT_TTL_S, stale_s=REPORT_STALE_S, max_entries=REPORT_CACHE_SIZE
+    )
     app.cleanup_ctx.append(_broker)
     setup_routes(app)
     return app

@@ -15,7 +15,7 @@ from typing import Any
 
 from aiohttp import web
 
-from services.gateway.keys import pages_key, read_cache_key, settings_key
+from services.gateway.keys import pages_key, read_cache_key, reports_key, settings_key
 from services.gateway.pages.errors import error_page
 from services.gateway.pages.places import place_of
 from services.gateway.pages.rendering import moment, safe_url
@@ -41,14 +41,20 @@ async def award_page(request: web.Request) -> web.Response:
         return error_page(request, error)
 
 
-async def _report(request: web.Request, url: str) -> dict[str, Any] | None:
-    """The issuer's verification report of the award's credential; None while it is not signed
-    yet (the issuer reads its own credential, without any request: DESIGN.md, Public pages)."""
-    try:
-        report: dict[str, Any] = await ask(request, "issuer", VerifyCredential(url=url))
-    except AppError:
-        return None
-    return report
+async def _report(request: web.Request, slug: str) -> dict[str, Any] | None:
+    """The issuer's verification report of the award's credential (`POST /public/verify`'s for
+    its URL), kept in `reports.py`; None while it is not signed yet. The issuer reads its own
+    credential, without any request (DESIGN.md, Public pages)."""
+    url = credential_url(request.app[settings_key].base_url, slug)
+
+    async def verify() -> dict[str, Any] | None:
+        try:
+            report: dict[str, Any] = await ask(request, "issuer", VerifyCredential(url=url))
+        except AppError:
+            return None
+        return report
+
+    return await request.app[reports_key].get(slug, verify)
 
 
 async def _rendered(request: web.Request, slug: str) -> Found:
@@ -62,7 +68,7 @@ async def _rendered(request: web.Request, slug: str) -> Found:
     badge, issuer, report = await asyncio.gather(
         ask_badges(request, GetBadgeClass(scope=scope, badge=badge_slug)),
         ask_badges(request, GetIssuerProfile(scope=scope)),
-        _report(request, credential_url(base_url, slug)),
+        _report(request, slug),
     )
     revoked = bool(found["revoked"])
     issued, expires = moment(assertion.get("issuedOn")), moment(assertion.get("expires"))

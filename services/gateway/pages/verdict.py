@@ -98,11 +98,11 @@ def of_award(
     """An award's verdict: its report, where the issuer could make one (None: its credential is
     not signed yet), overruled by what the badges service knows first (a revocation, an expiry)
     while the issuer's status list catches up."""
-    checks = of_report(report).checks if report is not None else ()
+    reported = of_report(report) if report is not None else None
     if revoked:
-        return _verdict("revoked", checks)
+        # The report's checks only where they say so too (a report made before the revocation
+        # would show a status check passed).
+        return reported if reported and reported.status == "revoked" else _verdict("revoked")
     if expires is not None and expires <= (now or datetime.now(UTC)):
-        return _verdict("expired", checks)
-    if report is None:
-        return _verdict("pending")
-    return of_report(report)
+        return reported if reported and reported.status == "expired" else _verdict("expired")
+    return reported or _verdict("pending")

@@ -56,7 +56,12 @@ class TestOfReport:
 
 class TestOfAward:
     def test_a_revocation_badges_knows_wins_over_a_report_not_caught_up(self) -> None:
-        assert of_award(report(), revoked=True, expires=None, now=NOW).status == "revoked"
+        verdict = of_award(report(), revoked=True, expires=None, now=NOW)
+        assert verdict.status == "revoked"
+        assert verdict.checks == ()  # not the report's, which says otherwise
+        caught_up = report(False, status="revoked by its issuer")
+        verdict = of_award(caught_up, revoked=True, expires=None, now=NOW)
+        assert [c["outcome"] for c in verdict.checks if c["check"] == "status"] == ["failed"]
 
     def test_an_expiry_badges_knows(self) -> None:
         verdict = of_award(report(), revoked=False, expires=NOW - timedelta(days=1), now=NOW)

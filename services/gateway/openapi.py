@@ -202,7 +202,11 @@ def _error_statuses(route: Route, is_public: bool) -> list[int]:
     authenticated = not is_public
     signed_post = authenticated and route.method == "POST"
     conditions = {
-        400: route.body is not None or bool(route.query) or route.paged or signed_post,
+        400: route.body is not None
+        or bool(route.query)
+        or route.paged
+        or route.page  # its `format` parameter
+        or signed_post,
         403: authenticated,
         404: bool(_PARAMETER.search(route.path)),
         409: signed_post,

@@ -21,7 +21,7 @@ from services.gateway.responses.open_badges import (
     SigningKeys,
     UpdatedSigningKeys,
 )
-from services.gateway.routes import SYSTEM, Route
+from services.gateway.routes import SYSTEM, Answer, Route
 from services.gateway.views.common import arriving, ask, ask_badges, path_system
 from services.gateway.views.public import DOCUMENT_CACHE_CONTROL
 from shared.errors import NotFound
@@ -162,6 +162,7 @@ ROUTES = [
         TAG,
         reply=CREDENTIAL,
         page=True,
+        also=(Answer(410, None, "The award page (`text/html`) of a revoked award"),),
     ),
     Route(
         "GET",

@@ -18,6 +18,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+import structlog
+
+log = structlog.get_logger()
+
 Report = dict[str, Any]
 Verify = Callable[[], Awaitable[Report | None]]
 
@@ -59,6 +63,7 @@ class Reports:
     def _start(self, slug: str, verify: Verify) -> asyncio.Task[Report | None]:
         task = asyncio.ensure_future(self._verify(slug, verify))
         self._in_flight[slug] = task
+        task.add_done_callback(_retrieved)
         return task
 
     async def _verify(self, slug: str, verify: Verify) -> Report | None:
@@ -75,3 +80,10 @@ class Reports:
 
     def __len__(self) -> int:
         return len(self._entries)
+
+
+def _retrieved(task: asyncio.Task[Report | None]) -> None:
+    """A refresh nobody awaits may fail (the gateway stopping): its page showed the old report,
+    and the next reader asks again."""
+    if not task.cancelled() and task.exception() is not None:
+        log.warning("reports.refresh_failed", error=repr(task.exception()))

@@ -93,3 +93,25 @@ async def test_the_least_recently_read_go_first() -> None:
     assert issuer.calls == 3  # still kept: read after b
     await kept.get("b", issuer.verify)
     assert issuer.calls == 4
+
+
+async def test_a_failed_refresh_keeps_the_old_report_and_is_tried_again() -> None:
+    clock, kept = Clock(), None
+    calls = 0
+
+    async def verify() -> dict[str, Any] | None:
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            raise RuntimeError("the broker went away")
+        return {"n": calls}
+
+    kept = reports(clock)
+    await kept.get("a", verify)
+    clock.now = 31
+    assert await kept.get("a", verify) == {"n": 1}
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)
+    assert await kept.get("a", verify) == {"n": 1}  # the failed refresh changed nothing...
+    await asyncio.sleep(0)
+    assert await kept.get("a", verify) == {"n": 3}  # ...and the next reader started another

@@ -35,6 +35,7 @@ from bench.runner import (
 )
 from bench.scenarios import BULK_AWARDS, SCENARIOS, WEBHOOKS, Scenario, SetupFailed
 from bench.signing import Call, RequestSource, Signer
+from bench.spawn import UNTHROTTLED, spawned_stack
 from bench.stats import Recorder, format_ms
 from shared.config import DEV_MASTER_SECRET
 
@@ -160,6 +161,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "awards without Open Badges 3.0 signing; its events wait in its queue); repeatable",
     )
     parser.add_argument(
+        "--backlog",
+        action="store_true",
+        help=f"the {WEBHOOKS} scenario with --spawn: pause the webhooks service (SIGSTOP) from "
+        "the first request to the last answer, then let it go on (SIGCONT), so its rate is "
+        "measured draining a backlog of every event, not bounded by how fast awards are made",
+    )
+    parser.add_argument(
         "--credential-lag",
         action="store_true",
         help="award scenarios: after the run, read from the database when each measured "
@@ -190,6 +198,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
             parser.error(f"the {WEBHOOKS} scenario counts every event: --warmup 0")
         if "webhooks" in args.stop:
             parser.error(f"the {WEBHOOKS} scenario needs the webhooks service running")
+    if args.backlog and not (args.spawn and args.scenario == WEBHOOKS):
+        parser.error(f"--backlog is for the {WEBHOOKS} scenario with --spawn")
     if args.credential_lag:
         if args.scenario not in AWARD_SCENARIOS:
             parser.error(f"--credential-lag needs an award scenario ({', '.join(AWARD_SCENARIOS)})")
@@ -309,6 +319,7 @@ async def benchmark(
     *,
     database_url: str | None = None,
     before_run: Callable[[], None] | None = None,
+    after_run: Callable[[], None] | None = None,
 ) -> dict[str, Any]:
     plan = Plan(args.connections, args.duration, args.warmup, args.rate, args.requests)
     connector = aiohttp.TCPConnector(limit=plan.connections)
@@ -338,7 +349,8 @@ async def benchmark(
         recorder = Recorder(answer_times=args.credential_lag or targets is not None)
         cpu = CpuMeter(services)
         rss = MemoryMeter(services, args.rss_every)
-        # The webhooks scenario: from the first request to the last delivery.
+        # The webhooks scenario: from the first request (or, with a backlog, from the webhooks
+        # service's resumption) to the last delivery.
         delivery_cpu = CpuMeter(services)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -363,6 +375,10 @@ async def benchmark(
             outcome = await Runner(session, source, plan, recorder, cpu, stop, on_answer).run()
         finally:
             release_signals()
+            if after_run is not None:
+                after_run()
+            if args.backlog:
+                delivery_cpu.mark_start()
         delivered = None
         if targets is not None and not outcome.interrupted:
             assert recorder.answered_at is not None
@@ -400,6 +416,7 @@ async def benchmark(
     report["webhooks"] = delivered
     report["memory"] = rss.summary()
     report["stopped"] = list(args.stop)
+    report["backlog"] = args.backlog
     return report
 
 
@@ -589,11 +606,18 @@ def render(report: dict[str, Any]) -> str:
         )
     if report["stopped"]:
         lines.append(f"stopped      {', '.join(report['stopped'])}, before the run")
+    if report["backlog"]:
+        lines.append(
+            "backlog      webhooks paused during the requests: deliveries drained a backlog"
+        )
     if report["credential_lag"] is not None:
         lines += credentials.render(report["credential_lag"])
     if report["webhooks"] is not None:
         lines += deliveries.render(
-            report["webhooks"], unclean(report), report["webhooks"]["cpu_ms_per_delivery"]
+            report["webhooks"],
+            unclean(report),
+            report["webhooks"]["cpu_ms_per_delivery"],
+            backlog=report["backlog"],
         )
         other = (report["webhooks"]["cpu_cores"] or {}).get("everything else")
         if other is not None:
@@ -614,8 +638,6 @@ def main(argv: list[str] | None = None) -> int:
     scenario = SCENARIOS[args.scenario]
     try:
         if args.spawn:
-            from bench.spawn import UNTHROTTLED, spawned_stack
-
             with spawned_stack(master_secret=args.secret, keep_logs=args.keep_logs) as stack:
                 services = {name: process.pid for name, process in stack.processes.items()}
                 secret = stack.settings.master_secret_value
@@ -624,6 +646,14 @@ def main(argv: list[str] | None = None) -> int:
                     for name in args.stop:
                         say(f"spawn: stopping {name} before the run")
                         stack.stop(name)
+                    if args.backlog:
+                        say("spawn: pausing webhooks (SIGSTOP) for the run: events wait for it")
+                        stack.signal("webhooks", signal.SIGSTOP)
+
+                def resume_services() -> None:
+                    if args.backlog:
+                        say("spawn: resuming webhooks (SIGCONT): it drains the backlog")
+                        stack.signal("webhooks", signal.SIGCONT)
 
                 report = run_loop(
                     benchmark(
@@ -634,6 +664,7 @@ def main(argv: list[str] | None = None) -> int:
                         services,
                         database_url=stack.settings.database_url,
                         before_run=stop_services,
+                        after_run=resume_services,
                     )
                 )
             report["spawned"] = {"database_and_vhost": stack.isolation.name, "env": UNTHROTTLED}

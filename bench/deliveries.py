@@ -235,7 +235,11 @@ def rate_line(deliveries: dict[str, Any], failed_requests: int) -> str:
 
 
 def render(
-    deliveries: dict[str, Any], failed_requests: int, cpu_per_delivery: dict[str, float] | None
+    deliveries: dict[str, Any],
+    failed_requests: int,
+    cpu_per_delivery: dict[str, float] | None,
+    *,
+    backlog: bool = False,
 ) -> list[str]:
     lines = [
         f"webhooks     {deliveries['events']:,} badge.awarded events, {deliveries['delivered']:,} "
@@ -258,9 +262,13 @@ def render(
         "hanging endpoint, none answered"
     )
     if cpu_per_delivery:
+        span = (
+            "from the webhooks service's resumption to the drain's end (the fan-out included)"
+            if backlog
+            else "from the first request to the drain's end (the awards' work included)"
+        )
         lines.append(
-            "  cpu per delivery, ms, from the first request to the drain's end (the awards' "
-            "work included): "
+            f"  cpu per delivery, ms, {span}: "
             + ", ".join(f"{label} {ms:.3f}" for label, ms in cpu_per_delivery.items())
         )
     if deliveries["missing"]:

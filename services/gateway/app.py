@@ -191,6 +191,7 @@ async def _broker(app: web.Application) -> AsyncIterator[None]:
     # While the connection was down this process's broadcast queue was gone, and a deletion or
     # a change published then never reaches it: the reconnected queue is bound again before
     # this runs.
+    bus.connection.reconnect_callbacks.add(lambda _connection: consumers.clear())
     bus.connection.reconnect_callbacks.add(lambda _connection: systems.clear())
     bus.connection.reconnect_callbacks.add(lambda _connection: reads.clear())
     app[authenticator_key] = Authenticator(

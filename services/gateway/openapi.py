@@ -21,6 +21,8 @@ from services.gateway.responses.examples import example_of
 from services.gateway.routes import Raw, Reply, Route
 from shared.messages.fields import MAX_PAGE
 
+# The document itself, and the page (and its files) that show it.
+UNDOCUMENTED = ("/openapi.json", "/docs", "/docs/assets/{file}")
 _PARAMETER = re.compile(r"\{(\w+)\}")
 _BODY_TYPES = ("application/json", "application/x-www-form-urlencoded", "multipart/form-data")
 _REF = "#/components/schemas/{model}"
@@ -323,7 +325,7 @@ def _slug(path: str) -> str:
 
 def document(table: Sequence[Route], version: str) -> dict[str, Any]:
     """The document of a route table (the routes that serve the document itself left out)."""
-    routes = [route for route in table if route.path not in ("/openapi.json", "/docs")]
+    routes = [route for route in table if route.path not in UNDOCUMENTED]
     schemas = _schemas(routes)
     paths: dict[str, dict[str, Any]] = {}
     for route in routes:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -15,6 +16,19 @@ from shared.envelope import Envelope
 from shared.messages.fields import Page
 
 Row = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One request to an endpoint and what came of it."""
+
+    delivery_id: uuid.UUID
+    status_code: int | None
+    duration_ms: int
+    response: str | None
+    error: str | None
+
+
 # PUT may change these columns.
 CHANGEABLE = frozenset({"url", "events", "description", "format"})
 
@@ -198,14 +212,14 @@ class Repository:
     async def claim_due(
         self,
         limit: int,
-        per_endpoint: int,
-        in_flight: Mapping[uuid.UUID, int],
+        free: Mapping[uuid.UUID, int],
+        free_elsewhere: int,
         lease_s: float,
     ) -> list[Row]:
-        """Claim due deliveries: of each endpoint at most `per_endpoint` less those of it already in
-        flight in this process (`in_flight`), so one slow endpoint never holds more than its own
-        slots. The claim commits before any send: the attempt is counted and the delivery is due
-        again after the lease, should this process die."""
+        """Claim due deliveries, at most `limit`: of each endpoint at most its free slots in this
+        process (`free`, or `free_elsewhere` for an endpoint not in it), so one slow endpoint
+        never holds more than its own slots. The claim commits before any send: the attempt is
+        counted and the delivery is due again after the lease, should this process die."""
         rows = await self._conn.fetch(
             # The endpoints with due deliveries, one index probe each (a loose index scan),
             # then the oldest due deliveries of each that has free slots: the cost follows the
@@ -217,13 +231,13 @@ class Repository:
             "  SELECT (SELECT d.endpoint_id FROM deliveries d"
             f"   WHERE {_DUE} AND d.endpoint_id > w.endpoint_id ORDER BY d.endpoint_id LIMIT 1)"
             "  FROM waiting w WHERE w.endpoint_id IS NOT NULL),"
-            " busy AS ("
-            "  SELECT * FROM unnest($3::uuid[], $5::int[]) AS b(endpoint_id, in_flight)),"
+            " slots AS ("
+            "  SELECT * FROM unnest($3::uuid[], $5::int[]) AS s(endpoint_id, free)),"
             " due AS ("
-            "  SELECT d.id FROM waiting w LEFT JOIN busy b ON b.endpoint_id = w.endpoint_id"
+            "  SELECT d.id FROM waiting w LEFT JOIN slots s ON s.endpoint_id = w.endpoint_id"
             "  CROSS JOIN LATERAL (SELECT id, next_attempt_at FROM deliveries"
             f"    WHERE endpoint_id = w.endpoint_id AND {_DUE}"
-            "    ORDER BY next_attempt_at LIMIT greatest($2 - coalesce(b.in_flight, 0), 0)) d"
+            "    ORDER BY next_attempt_at LIMIT coalesce(s.free, $2)) d"
             "  WHERE w.endpoint_id IS NOT NULL"
             "  ORDER BY d.next_attempt_at LIMIT $1),"
             " claimed AS ("
@@ -237,61 +251,61 @@ class Repository:
             "     AS previous_secret_ciphertext"
             " FROM claimed c JOIN endpoints e ON e.id = c.endpoint_id",
             limit,
-            per_endpoint,
-            list(in_flight),
+            free_elsewhere,
+            list(free),
             lease_s,
-            list(in_flight.values()),
+            list(free.values()),
         )
         return [dict(row) for row in rows]
 
-    async def lock_for_settling(self, endpoint_id: uuid.UUID, delivery_id: uuid.UUID) -> bool:
-        """Lock an endpoint, then one of its deliveries, to record an attempt; False when either is
-        gone (deleted while the request was out). The order is a deletion's own (the endpoint, then
-        its deliveries by cascade), so the two never deadlock. The endpoint's lock is shared
-        (`KEY SHARE`: only its deletion waits for it), so the attempts of one endpoint are
-        recorded side by side."""
-        endpoint_found = await self._conn.fetchval(
-            "SELECT true FROM endpoints WHERE id = $1 FOR KEY SHARE", endpoint_id
+    async def lock_endpoints(self, endpoint_ids: set[uuid.UUID]) -> set[uuid.UUID]:
+        """Lock endpoints whose attempts are being recorded, in the order of their ids; those
+        still there. The lock is shared (`KEY SHARE`: only a deletion waits for it, so attempts
+        of one endpoint are recorded side by side), and taken before the deliveries are written,
+        in a deletion's own order (the endpoint, then its deliveries by cascade), so the two
+        never deadlock."""
+        rows = await self._conn.fetch(
+            "SELECT id FROM endpoints WHERE id = ANY($1::uuid[]) ORDER BY id FOR KEY SHARE",
+            sorted(endpoint_ids),
         )
-        if not endpoint_found:
-            return False
-        delivery_found = await self._conn.fetchval(
-            "SELECT true FROM deliveries WHERE id = $1 FOR NO KEY UPDATE", delivery_id
-        )
-        return bool(delivery_found)
+        return {row["id"] for row in rows}
 
-    async def record_attempt(
-        self,
-        delivery_id: uuid.UUID,
-        *,
-        status_code: int | None,
-        duration_ms: int,
-        response: str | None,
-        error: str | None,
-    ) -> None:
+    async def record_attempts(self, attempts: list[Attempt]) -> None:
+        """One row per attempt, dated when its request went out."""
         await self._conn.execute(
             "INSERT INTO delivery_attempts (delivery_id, at, status_code, duration_ms, response,"
             " error)"
-            " VALUES ($1, now() - $3 * interval '1 millisecond', $2, $3, $4, $5)",
-            delivery_id,
-            status_code,
-            duration_ms,
-            response,
-            error,
+            " SELECT delivery_id, now() - duration_ms * interval '1 millisecond', status_code,"
+            " duration_ms, response, error"
+            " FROM unnest($1::uuid[], $2::int[], $3::int[], $4::text[], $5::text[])"
+            " AS a(delivery_id, status_code, duration_ms, response, error)",
+            [attempt.delivery_id for attempt in attempts],
+            [attempt.status_code for attempt in attempts],
+            [attempt.duration_ms for attempt in attempts],
+            [attempt.response for attempt in attempts],
+            [attempt.error for attempt in attempts],
         )
 
-    async def settle(
-        self, delivery_id: uuid.UUID, status: str, next_attempt_in_s: float | None
-    ) -> None:
-        await self._conn.execute(
-            "UPDATE deliveries SET status = $2, updated_at = now(),"
-            " next_attempt_at = CASE WHEN $2 = 'pending' THEN now() + $3 * interval '1 second' END,"
-            " schedule_step = schedule_step + (CASE WHEN $2 = 'pending' THEN 1 ELSE 0 END)"
-            " WHERE id = $1 AND status = 'pending'",
-            delivery_id,
-            status,
-            next_attempt_in_s or 0.0,
+    async def settle(self, settled: list[tuple[uuid.UUID, str, float | None]]) -> set[uuid.UUID]:
+        """Each delivery's new status ((id, status, seconds to the next attempt) triples): a
+        pending one is due again after its delay, one schedule step further; one no longer
+        pending (its endpoint was disabled meanwhile) keeps its state. The ids of the deliveries
+        still there."""
+        rows = await self._conn.fetch(
+            "UPDATE deliveries d SET updated_at = now(),"
+            " status = CASE WHEN d.status = 'pending' THEN s.status ELSE d.status END,"
+            " next_attempt_at = CASE WHEN d.status <> 'pending' THEN d.next_attempt_at"
+            "   WHEN s.status = 'pending' THEN now() + coalesce(s.delay, 0) * interval '1 second'"
+            "   END,"
+            " schedule_step = d.schedule_step"
+            "   + (CASE WHEN d.status = 'pending' AND s.status = 'pending' THEN 1 ELSE 0 END)"
+            " FROM unnest($1::uuid[], $2::text[], $3::float8[]) AS s(id, status, delay)"
+            " WHERE d.id = s.id RETURNING d.id",
+            [delivery_id for delivery_id, _, _ in settled],
+            [status for _, status, _ in settled],
+            [delay for _, _, delay in settled],
         )
+        return {row["id"] for row in rows}
 
     async def endpoint_succeeded(self, endpoint_id: uuid.UUID) -> None:
         """Clear the endpoint's failing streak. `last_success_at` (for operators) is kept to the

@@ -23,6 +23,7 @@ import jwt
 import pytest
 from pydantic import BaseModel
 
+from services.gateway.docs_assets import assets
 from services.gateway.pages.assets import Assets
 from services.gateway.route_table import all_routes
 from services.gateway.routes import Route
@@ -64,7 +65,7 @@ _PARAMETER = re.compile(r"\{(\w+)\}")
 PARAMETERS = frozenset(
     {"system", "issuer", "program", "badge", "code", "email", "application", "review"}
     | {"milestone", "webhook", "delivery", "credential", "key", "image", "slug"}
-    | {"signingKey", "list", "asset"}
+    | {"signingKey", "list", "file", "asset"}
 )
 
 Path = tuple[str | int, ...]
@@ -159,6 +160,7 @@ async def world(client: Client) -> World:
         "slug": instance["assertionUrl"].rsplit("/", 1)[1],
         "signingKey": signing_keys.body["keys"][0]["id"],
         "list": status_list.rsplit("/", 1)[1],
+        "file": assets().urls["docs.js"].rsplit("/", 1)[1],
         "asset": Assets().path("pages.css").rsplit("/", 1)[1],
     }
     assert values.keys() == PARAMETERS

@@ -17,7 +17,11 @@ import asyncpg
 import pytest
 from standardwebhooks.webhooks import WebhookVerificationError
 
-from services.webhooks.config import PER_ENDPOINT_CONCURRENCY, RESPONSE_KEPT_CHARS
+from services.webhooks.config import (
+    ENDPOINT_WINDOW_START,
+    ENDPOINT_WINDOW_WIDEST,
+    RESPONSE_KEPT_CHARS,
+)
 from tests.e2e.test_webhooks_api import (
     DEADLINE_S,
     award,
@@ -176,8 +180,8 @@ async def test_a_hanging_endpoint_does_not_slow_a_healthy_one(
     assert len(stuck) == len(awarded_at)
     if time.monotonic() - started > TIMEOUT_S - 2:
         return  # a machine this slow let attempts time out: what is in flight is unknown
-    assert 1 <= len(slow.requests) <= PER_ENDPOINT_CONCURRENCY
-    assert await claimed_of(fast, slow_hook["id"]) <= PER_ENDPOINT_CONCURRENCY
+    assert 1 <= len(slow.requests) <= ENDPOINT_WINDOW_START
+    assert await claimed_of(fast, slow_hook["id"]) <= ENDPOINT_WINDOW_START
 
     # Deleted while its requests are out: the answers that come back are dropped, quietly.
     assert (await client.delete(f"{system}/webhooks/{slow_hook['id']}")).status == 200
@@ -192,6 +196,49 @@ async def test_a_hanging_endpoint_does_not_slow_a_healthy_one(
 
     await eventually(dropped, "the answers of a deleted endpoint to be dropped", DEADLINE_S)
     assert not [line for line in fast.log_events("webhooks") if line.get("level") == "error"]
+
+
+async def test_an_endpoint_that_answers_gets_more_deliveries_at_once_than_a_new_one(
+    client: Client, fast: Stack, receivers: Receivers
+) -> None:
+    """Each answer widens the endpoint's window: a receiver taking 0.3 s an answer soon has
+    more requests open at once than the few a new (or hanging) endpoint gets."""
+    answer_s = 0.3
+    receiver = await receivers.new(hanging(answer_s))
+    system = await make_system(client)
+    badge = await make_badge(client, system)
+    await register(client, system, receiver.url, events=["badge.awarded"])
+    count = 60
+    limit = asyncio.Semaphore(8)
+
+    async def one() -> None:
+        async with limit:
+            await award(client, badge)
+
+    await asyncio.gather(*(one() for _ in range(count)))
+    received = await receiver.wait_count(count)
+    arrivals = sorted(request.at for request in received)
+    # Requests open when each arrived: those that came less than one answer's time before it.
+    most_at_once = max(
+        sum(1 for earlier in arrivals if at - answer_s < earlier <= at) for at in arrivals
+    )
+    assert ENDPOINT_WINDOW_START < most_at_once <= ENDPOINT_WINDOW_WIDEST
+
+
+async def test_a_cookie_an_endpoint_sets_never_rides_along_with_a_later_delivery(
+    client: Client, fast: Stack, receivers: Receivers
+) -> None:
+    receiver = await receivers.new(always(headers={"Set-Cookie": "session=s3cret; Path=/"}))
+    # By name, not address: a cookie jar keeps cookies of host names only.
+    url = receiver.url.replace("127.0.0.1", "localhost")
+    system = await make_system(client)
+    badge = await make_badge(client, system)
+    await register(client, system, url, events=["badge.awarded"])
+    for sent in range(1, 4):
+        await award(client, badge)
+        # One at a time, so each later request goes out after the cookie was offered.
+        await receiver.wait_count(sent)
+    assert all("cookie" not in request.headers for request in receiver.requests)
 
 
 # --- outcomes -------------------------------------------------------------------------------------

@@ -199,6 +199,25 @@ class TestFanOut:
         assert {row["message_id"] for row in recorded} == set(by_id)
 
 
+class TestClaim:
+    async def test_each_endpoint_gets_at_most_its_free_slots(
+        self, webhooks_pool: asyncpg.Pool
+    ) -> None:
+        wide, narrow, unknown = [await add_endpoint(webhooks_pool) for _ in range(3)]
+        for endpoint in (wide, narrow, unknown):
+            for _ in range(6):
+                await add_delivery(webhooks_pool, endpoint)
+        async with webhooks_pool.acquire() as conn:
+            rows = await Repository(conn).claim_due(100, {wide: 5, narrow: 0}, 2, 20.0)
+        taken: dict[uuid.UUID, int] = {}
+        for row in rows:
+            taken[row["endpoint_id"]] = taken.get(row["endpoint_id"], 0) + 1
+        assert taken == {wide: 5, unknown: 2}
+        async with webhooks_pool.acquire() as conn:
+            again = await Repository(conn).claim_due(100, {wide: 5, narrow: 0}, 2, 20.0)
+        assert {row["id"] for row in again}.isdisjoint({row["id"] for row in rows})
+
+
 class TestRequeue:
     @pytest.mark.parametrize("status", ["failed", "succeeded"])
     async def test_one_finished_delivery_is_due_again_its_schedule_restarted(

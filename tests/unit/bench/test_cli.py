@@ -58,3 +58,11 @@ def test_the_webhooks_scenario_counts_every_event() -> None:
         parse_args(["webhooks", "--warmup", "1"])
     with pytest.raises(SystemExit):
         parse_args(["award", "--requests", "10", "--rate", "100"])
+
+
+def test_a_backlog_is_only_for_the_webhooks_scenario_on_a_spawned_stack() -> None:
+    assert parse_args(["webhooks", "--spawn", "--backlog"]).backlog
+    with pytest.raises(SystemExit):
+        parse_args(["webhooks", "--backlog"])
+    with pytest.raises(SystemExit):
+        parse_args(["award", "--spawn", "--backlog"])

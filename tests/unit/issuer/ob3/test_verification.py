@@ -320,6 +320,16 @@ class TestJsonLd:
         assert report.outcome("proof") == "passed"
         assert not report.verified
 
+    async def test_a_date_that_is_no_date_time_breaks_the_schema(
+        self, verifier: Verifier, issuer: Issuer
+    ) -> None:
+        document = issuer.credential()
+        document["validFrom"] = "5 December 2026"
+        report = await verifier.verify_ldp(issuer.ldp(document))
+        assert report.outcome("schema") == "failed"
+        assert "date-time" in report.message("schema")
+        assert not report.verified
+
     async def test_a_deeply_nested_document_is_not_processed(
         self, verifier: Verifier, issuer: Issuer
     ) -> None:

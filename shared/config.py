@@ -74,6 +74,10 @@ class Settings(BaseSettings):
     auth_max_token_ttl_s: int = Field(default=3600, gt=0)
     rate_limit_per_s: float = Field(default=200, gt=0)
     rate_limit_burst: int = Field(default=400, gt=0)
+    # `POST /public/verify`, per client address and gateway process: each verification costs the
+    # issuer CPU and perhaps outbound requests. A person checking badges by hand stays far below.
+    verify_rate_per_s: float = Field(default=1.0, gt=0)
+    verify_rate_burst: int = Field(default=20, gt=0)
     gateway_host: str = "127.0.0.1"
     gateway_port: int = Field(default=8080, ge=0, le=65535)
     public_url: str | None = None

@@ -27,8 +27,6 @@ from services.gateway.config import (
     SYSTEM_CACHE_SIZE,
     SYSTEM_CACHE_TTL_S,
     SYSTEM_CACHE_UNKNOWN_TTL_S,
-    VERIFY_RATE_BURST,
-    VERIFY_RATE_PER_S,
 )
 from services.gateway.consumers import ConsumerCache
 from services.gateway.idempotency import idempotency_middleware
@@ -113,7 +111,7 @@ def create_app(settings: Settings) -> web.Application:
         )
     app[settings_key] = settings
     app[rate_limiter_key] = RateLimiter(settings.rate_limit_per_s, settings.rate_limit_burst)
-    app[verify_limiter_key] = RateLimiter(VERIFY_RATE_PER_S, VERIFY_RATE_BURST)
+    app[verify_limiter_key] = RateLimiter(settings.verify_rate_per_s, settings.verify_rate_burst)
     app[read_cache_key] = ReadCache(
         ttl_s=READ_CACHE_TTL_S, max_entries=READ_CACHE_SIZE, max_bytes=READ_CACHE_BYTES
     )

@@ -14,10 +14,6 @@ REQUEST_TIMEOUT_S = 5.0
 PROBE_TIMEOUT_S = 1.0
 # Bodies carry JSON, forms and images (uploaded images are limited separately).
 CLIENT_MAX_SIZE = 4 * 1024 * 1024
-# `POST /public/verify`, per client address and gateway process: each verification costs the
-# issuer CPU and perhaps outbound requests. A person checking badges by hand stays far below.
-VERIFY_RATE_PER_S = 1.0
-VERIFY_RATE_BURST = 20
 # A baked image is larger than a credential; a badge image of 2 MiB is already a large one.
 VERIFY_MAX_BYTES = 2 * 1024 * 1024
 # The issuer ends a verification within 10 s (its fetches included): wait a little longer.

@@ -112,7 +112,7 @@ async def finish_import_upload(cmd: FinishImportUpload, ctx: Ctx) -> dict[str, A
     total, valid = await imports.counts(job["id"])
     problems = await imports.first_problems(job["id"], MAX_PROBLEMS)
     if not valid:
-        await imports.delete(job["id"])
+        # Refused: the uploader discards the import (`DiscardImport`), as for any broken upload.
         message = "The file has no rows" if not total else "No row of the file is valid"
         raise NoValidRow(message, details=problems)
     state = "validated" if job["dry_run"] else "running"

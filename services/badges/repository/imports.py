@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
+import orjson
 
 from services.badges.repository.common import Statements
 
@@ -16,6 +17,10 @@ Record = dict[str, Any]
 
 def _one(row: asyncpg.Record | None) -> Record | None:
     return dict(row) if row is not None else None
+
+
+def _json(value: Any) -> str | None:
+    return orjson.dumps(value).decode() if value is not None else None
 
 
 def _found(row: asyncpg.Record | None) -> Record:
@@ -97,16 +102,17 @@ class Imports(Statements):
         is still being uploaded."""
         await self._conn.execute(
             "INSERT INTO import_rows (import_id, row_number, email, award, problems)"
-            " SELECT $1, r.row_number, r.email, r.award, r.problems"
-            " FROM unnest($2::integer[], $3::text[], $4::jsonb[], $5::jsonb[])"
+            " SELECT $1, r.row_number, r.email, r.award::jsonb, r.problems::jsonb"
+            " FROM unnest($2::integer[], $3::text[], $4::text[], $5::text[])"
             "   AS r(row_number, email, award, problems)"
             " WHERE EXISTS (SELECT FROM imports WHERE id = $1 AND state = 'validating')"
             " ON CONFLICT (import_id, row_number) DO NOTHING",
             import_id,
             [row.row for row in rows],
             [row.email for row in rows],
-            [row.award for row in rows],
-            [row.problems for row in rows],
+            # As JSON text: asyncpg would take a list of problems for an array dimension.
+            [_json(row.award) for row in rows],
+            [_json(row.problems) for row in rows],
         )
 
     async def lock(self, system_id: int, import_id: uuid.UUID) -> Record | None:

@@ -129,7 +129,7 @@ class FileReader:
             problem = Problem(
                 row=number,
                 column="",
-                value=self._delimiter.join(extra)[:200],
+                value=_shown(self._delimiter.join(extra)),
                 message=f"The record has {len(values)} fields; the header names {len(header)}",
             )
             return ImportRow(row=number, email=row.email, problems=[*row.problems, problem])
@@ -149,6 +149,11 @@ class FileReader:
         check_columns(list(parsed), required=False)
         given = {key: _text(value) for key, value in parsed.items()}
         return validate_row(number, given)
+
+
+def _shown(value: str, limit: int = 200) -> str:
+    """A value as a problem or a result shows it: storable (no NUL), and not too long."""
+    return value.replace("\x00", "\ufffd")[:limit]
 
 
 def _text(value: Any) -> str:
@@ -180,13 +185,13 @@ def check_columns(header: list[str], *, required: bool = True) -> None:
 
 def validate_row(number: int, given: dict[str, str]) -> ImportRow:
     """A record's values (by column) as an award's fields: the row, valid or with problems."""
-    email = given.get("email", "").strip()
+    email = _shown(given.get("email", "").strip(), 2048)
     fields = {_FIELD_OF.get(column, column): value for column, value in given.items() if value}
     problems = [
         Problem(
             row=number,
             column=column,
-            value=given[column],
+            value=_shown(given[column]),
             message="A date-time needs its offset (2024-05-01T12:00:00Z or +02:00)",
         )
         for column in _DATE_COLUMNS
@@ -196,10 +201,10 @@ def validate_row(number: int, given: dict[str, str]) -> ImportRow:
         award = validate(ImportRowFields, fields)
     except ValidationFailed as error:
         problems += [_problem(number, detail, given) for detail in error.details or []]
-        return ImportRow(row=number, email=email[:2048], problems=problems)
+        return ImportRow(row=number, email=email, problems=problems)
     if problems:
-        return ImportRow(row=number, email=email[:2048], problems=problems)
-    return ImportRow(row=number, email=email[:2048], award=award)
+        return ImportRow(row=number, email=email, problems=problems)
+    return ImportRow(row=number, email=email, award=award)
 
 
 def _problem(number: int, detail: dict[str, Any], given: dict[str, str]) -> Problem:
@@ -207,5 +212,8 @@ def _problem(number: int, detail: dict[str, Any], given: dict[str, str]) -> Prob
     column = _COLUMN_OF.get(field, field)
     value = given.get(column, detail.get("value", ""))
     return Problem(
-        row=number, column=column, value=str(value)[:200], message=str(detail.get("message"))
+        row=number,
+        column=_shown(column),
+        value=_shown(str(value)),
+        message=_shown(str(detail.get("message")), 1000),
     )

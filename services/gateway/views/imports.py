@@ -32,7 +32,7 @@ from services.gateway.routes import CONTEXTS, SYSTEM, Answer, Raw, Route
 from services.gateway.streamed_body import HashingStream
 from services.gateway.validation import choice, validate
 from services.gateway.views.common import ask_badges, scope
-from shared.errors import InvalidContent, NotAuthorized, ValidationFailed
+from shared.errors import InvalidContent, NotAuthorized, UnsupportedMediaType, ValidationFailed
 from shared.messages.imports import (
     CHUNK_ROWS,
     STATES,
@@ -94,7 +94,7 @@ async def _upload(request: web.Request, body: HashingStream, options: dict[str, 
     if media_type in MEDIA_TYPES:
         return _Upload(MEDIA_TYPES[media_type], body.chunks())
     if media_type != "multipart/form-data":
-        raise InvalidContent(
+        raise UnsupportedMediaType(
             "Send the file as multipart/form-data (field `file`), text/csv or application/x-ndjson"
         )
     try:
@@ -264,6 +264,12 @@ ROUTES = [
             also=(
                 Answer(200, ImportReply, "A dry run: the import, `validated`, with its problems"),
                 Answer(409, _ERROR, "`ResourceConflict`: the badge is archived"),
+                Answer(
+                    415,
+                    _ERROR,
+                    "`UnsupportedMediaType`: send multipart/form-data, text/csv or"
+                    " application/x-ndjson",
+                ),
             ),
         )
         for context in CONTEXTS

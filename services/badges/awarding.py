@@ -275,6 +275,9 @@ async def award_in_bulk(
         plan(ctx, badge, shown_badge, email, comment=comment, issued_on=issued_on, expires=expires)
         for email in _once_each(emails)
     ]
+    if AwardRules.of(badge).commits_at_once(claim_code=False, credential=False):
+        inserted = await insert_at_once(ctx, badge, shown_badge, planned)
+        return [new.shown for new, done in zip(planned, inserted, strict=True) if done]
     if AwardRules.of(badge).limit is not None:
         await lock_in_order(ctx, [(badge, new.award) for new in planned])
     created = []
@@ -283,6 +286,28 @@ async def award_in_bulk(
         if awarded is not None:
             created.append(awarded)
     return created
+
+
+async def insert_at_once(
+    ctx: Ctx,
+    badge: dict[str, Any],
+    shown_badge: dict[str, Any],
+    planned: Sequence[Planned],
+    *,
+    notify: bool = True,
+) -> list[bool]:
+    """Plain awards of one badge (`AwardRules.commits_at_once`: nothing to do but the insert
+    and the events) in one statement, in the caller's transaction, with the events of those
+    inserted; for each, whether it was (one that was not: its email holds the unique badge)."""
+    if not planned:
+        return []
+    # In the order of the unique index they insert into, as `handlers.instances` sorts a batch.
+    awards = sorted((new.award for new in planned), key=lambda award: award.email.lower())
+    rows = await repository(ctx).instances.insert_many(awards)
+    for new in planned:
+        if new.award.uid in rows:
+            emit_awarded(ctx, badge, shown_badge, new, notify=notify)
+    return [new.award.uid in rows for new in planned]
 
 
 async def lock_in_order(ctx: Ctx, awards: Sequence[tuple[dict[str, Any], NewAward]]) -> None:

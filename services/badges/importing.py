@@ -26,7 +26,7 @@ from services.badges.domain import badges as present_badges
 from services.badges.domain import credentials
 from services.badges.domain import imports as domain
 from services.badges.domain.awarding import AwardRules
-from services.badges.repository import Repository, instances
+from services.badges.repository import Repository
 from services.badges.repository.imports import Outcome
 from shared.context import Context
 from shared.envelope import Envelope
@@ -186,21 +186,15 @@ async def _insert_at_once(
     duplicates: str,
     notify: bool,
 ) -> list[Outcome]:
-    """Plain awards: one statement for the batch (`instances.INSERT`), as a batch of single
-    awards commits; a row it did not insert holds the (unique) badge."""
-    if not planned:
-        return []
-    awards = sorted((each.planned.award for each in planned), key=lambda award: award.email.lower())
-    inserted = {
-        row["key"]
-        for row in await ctx.conn.fetch(instances.INSERT, *instances.insert_args(awards, None))
-    }
+    """Plain awards: one statement for the batch (`awarding.insert_at_once`); a row it did not
+    insert holds the (unique) badge."""
+    inserted = await awarding.insert_at_once(
+        ctx, badge, shown_badge, [each.planned for each in planned], notify=notify
+    )
     outcomes = []
-    for each in planned:
-        award = each.planned.award
-        if award.uid in inserted:
-            awarding.emit_awarded(ctx, badge, shown_badge, each.planned, notify=notify)
-            outcomes.append(Outcome(each.row, "awarded", slug=award.slug))
+    for each, done in zip(planned, inserted, strict=True):
+        if done:
+            outcomes.append(Outcome(each.row, "awarded", slug=each.planned.award.slug))
         else:
             outcome, why = domain.refused_outcome(duplicates, None)
             outcomes.append(Outcome(each.row, outcome, error=why))

@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from aiohttp import BodyPartReader, MultipartReader, web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from services.gateway.import_file import FileReader, Kind
 from services.gateway.keys import body_check_key
@@ -74,7 +75,13 @@ class _Upload:
 
 
 async def _part_chunks(part: BodyPartReader) -> AsyncIterator[bytes]:
-    while chunk := await part.read_chunk():
+    while True:
+        try:
+            chunk = await part.read_chunk()
+        except (ValueError, AssertionError, RuntimeError, HttpProcessingError):
+            raise InvalidContent("The multipart body could not be read") from None
+        if not chunk:
+            return
         yield chunk
 
 
@@ -106,7 +113,7 @@ async def _upload(request: web.Request, body: HashingStream, options: dict[str, 
                 return _Upload(_kind_of_part(part), _part_chunks(part))
             if part.name in OPTIONS:
                 options[part.name] = (await part.read(decode=False)).decode("utf-8", "replace")
-    except (ValueError, AssertionError, RuntimeError):
+    except (ValueError, AssertionError, RuntimeError, HttpProcessingError):
         raise InvalidContent("The multipart body could not be read") from None
     raise ValidationFailed([{"field": "file", "value": "", "message": "Required field"}])
 

@@ -41,6 +41,11 @@ BATCH_ROWS = 500
 # A runner with nothing to do looks again this often (a new import wakes its own process's at once).
 IDLE_POLL_S = 1.0
 RETRY_DELAY_S = 2.0
+# An upload whose gateway went away (a client that hung up, a gateway killed) never finishes:
+# its rows are dropped by the hourly housekeeping once it is this old.
+ABANDONED_UPLOADS = (
+    "DELETE FROM imports WHERE state = 'validating' AND created_at < now() - interval '1 day'"
+)
 
 
 class ImportRunner:

@@ -131,7 +131,8 @@ _ERROR = {
         "message": {"type": "string", "examples": ["Could not validate required fields"]},
         "details": {
             "description": (
-                "ValidationError: one entry per invalid field. ResourceConflict: an object,"
+                "ValidationError: one entry per invalid field (an import's file: per problem,"
+                " with its `row` and `column`). ResourceConflict: an object,"
                 " the fields submitted or what they conflict with (`{assertionUrl}` of the"
                 " award an email already holds)"
             ),

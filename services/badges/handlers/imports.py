@@ -114,7 +114,9 @@ async def finish_import_upload(cmd: FinishImportUpload, ctx: Ctx) -> dict[str, A
     if not valid:
         # Refused: the uploader discards the import (`DiscardImport`), as for any broken upload.
         message = "The file has no rows" if not total else "No row of the file is valid"
-        raise NoValidRow(message, details=problems)
+        # BadgeKit's field details (`field`), each with its row and column as an import's problem.
+        details = [{"field": problem["column"], **problem} for problem in problems]
+        raise NoValidRow(message, details=details)
     state = "validated" if job["dry_run"] else "running"
     row = await imports.set_validated(job["id"], state, total, total - valid, problems)
     if state == "running":

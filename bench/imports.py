@@ -20,6 +20,7 @@ import orjson
 
 from bench.memory import read as read_memory
 from bench.runner import say
+from bench.scenarios import badge_fields
 from bench.spawn import spawned_stack
 from bench.stats import format_ms
 from shared.config import DEV_MASTER_SECRET
@@ -114,14 +115,7 @@ async def run(args: argparse.Namespace, pids: dict[str, int]) -> None:
         api = Api(session, args.url, args.secret)
         slug = f"imp{uuid.uuid4().hex[:10]}"
         await api.call("POST", "/systems", {"slug": slug, "name": slug, "url": "https://e.org"})
-        badge_body = {
-            "slug": "reader",
-            "name": "Reader",
-            "earnerDescription": "You read.",
-            "consumerDescription": "The earner read.",
-            "criteriaUrl": "https://example.org/criteria",
-            "unique": False,
-        }
+        badge_body = {**badge_fields("reader"), "unique": False}
         status, answer = await api.call("POST", f"/systems/{slug}/badges", badge_body)
         assert status == 201, answer
         badge = f"/systems/{slug}/badges/reader"

@@ -41,6 +41,10 @@ BATCH_ROWS = 500
 # A runner with nothing to do looks again this often (a new import wakes its own process's at once).
 IDLE_POLL_S = 1.0
 RETRY_DELAY_S = 2.0
+# A batch waits while the process's outbox relay has this many events still to publish: the
+# runner goes at the pace the events leave, its memory flat whatever the import's size.
+MAX_BACKLOG = 2 * BATCH_ROWS
+BACKLOG_PAUSE_S = 0.01
 # An upload whose gateway went away (a client that hung up, a gateway killed) never finishes:
 # its rows are dropped by the hourly housekeeping once it is this old.
 ABANDONED_UPLOADS = (
@@ -66,6 +70,9 @@ class ImportRunner:
     async def _run(self, relay: OutboxRelay) -> None:
         waiting = self._deps.imports_waiting
         while True:
+            # The relay offers no event to wait on; looking every 10 ms costs nothing.
+            while relay.backlog >= MAX_BACKLOG:  # noqa: ASYNC110
+                await asyncio.sleep(BACKLOG_PAUSE_S)
             try:
                 ran = await self.batch(relay)
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):

@@ -41,6 +41,9 @@ BATCH_ROWS = 500
 # A runner with nothing to do looks again this often (a new import wakes its own process's at once).
 IDLE_POLL_S = 1.0
 RETRY_DELAY_S = 2.0
+# Rows planned between two looks at the event loop: planning a whole batch at once would hold
+# back the single awards that arrive meanwhile by tens of milliseconds.
+YIELD_EVERY = 50
 # A batch waits while the process's outbox relay has this many events still to publish: the
 # runner goes at the pace the events leave, its memory flat whatever the import's size.
 MAX_BACKLOG = 2 * BATCH_ROWS
@@ -151,7 +154,9 @@ async def run_rows(ctx: Ctx, job: Any, badge: dict[str, Any], rows: list[Any]) -
     outcomes: list[Outcome] = []
     planned: list[_Planned] = []
     at_once = True
-    for row in rows:
+    for i, row in enumerate(rows, start=1):
+        if i % YIELD_EVERY == 0:
+            await asyncio.sleep(0)  # single awards arriving meanwhile are not held up
         number = row["row_number"]
         if row["award"] is None:
             outcomes.append(

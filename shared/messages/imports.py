@@ -108,7 +108,7 @@ class DiscardImport(Command):
 class GetImport(Query):
     TYPE = "badges.get_import"
     system: str
-    import_id: Annotated[str, Field(max_length=100)]
+    import_id: str  # as the path gives it: one that is no uuid names no import (404)
 
 
 class ListImports(Query):
@@ -122,7 +122,7 @@ class CancelImport(Command):
 
     TYPE = "badges.cancel_import"
     system: str
-    import_id: Annotated[str, Field(max_length=100)]
+    import_id: str  # as the path gives it: one that is no uuid names no import (404)
 
 
 class ListImportResults(Query):
@@ -130,7 +130,7 @@ class ListImportResults(Query):
 
     TYPE = "badges.list_import_results"
     system: str
-    import_id: Annotated[str, Field(max_length=100)]
+    import_id: str  # as the path gives it: one that is no uuid names no import (404)
     after_row: int = 0
     limit: Annotated[int, Field(ge=1, le=5000)] = 1000
 

@@ -11,11 +11,11 @@ from typing import Any
 from services.badges.deps import Ctx, Deps, repository
 from services.badges.domain import imports as domain
 from services.badges.domain.awarding import AwardRules
-from services.badges.errors import not_found
+from services.badges.errors import NoValidRow, not_found
 from services.badges.lookups import find_badge
 from services.badges.repository.imports import UNFINISHED, StoredRow
 from shared.context import MessageHandler
-from shared.errors import AppError, Conflict
+from shared.errors import Conflict
 from shared.messages.base import Message
 from shared.messages.common import Scope
 from shared.messages.imports import (
@@ -30,11 +30,6 @@ from shared.messages.imports import (
     ListImports,
     StartImport,
 )
-
-
-class NoValidRow(AppError):
-    status = 400
-    code = "ValidationError"
 
 
 async def _system_id(ctx: Ctx, system: str) -> int:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import uuid
 from typing import Any, NamedTuple
 
 import asyncpg
@@ -41,6 +42,8 @@ BATCH_ROWS = 500
 # A runner with nothing to do looks again this often (a new import wakes its own process's at once).
 IDLE_POLL_S = 1.0
 RETRY_DELAY_S = 2.0
+# Batches of one import that fail otherwise than by the database or the network before it fails.
+MAX_FAILURES = 3
 # Rows planned between two looks at the event loop: planning a whole batch at once would hold
 # back the single awards that arrive meanwhile by tens of milliseconds.
 YIELD_EVERY = 50
@@ -72,6 +75,7 @@ class ImportRunner:
 
     async def _run(self, relay: OutboxRelay) -> None:
         waiting = self._deps.imports_waiting
+        failures: dict[uuid.UUID, int] = {}
         while True:
             # The relay offers no event to wait on; looking every 10 ms costs nothing.
             while relay.backlog >= MAX_BACKLOG:  # noqa: ASYNC110
@@ -80,6 +84,15 @@ class ImportRunner:
                 ran = await self.batch(relay)
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
                 log.warning("import.batch_retrying", delay_s=RETRY_DELAY_S, exc_info=True)
+                await asyncio.sleep(RETRY_DELAY_S)
+                continue
+            except BatchFailed as failed:
+                # Not the database or the network: a batch that fails so again and again would
+                # stop every import behind it. Its import fails instead; its awards made stay.
+                log.exception("import.batch_failed", import_id=str(failed.import_id))
+                failures[failed.import_id] = failures.get(failed.import_id, 0) + 1
+                if failures[failed.import_id] >= MAX_FAILURES:
+                    await self.fail(relay, failed.import_id)
                 await asyncio.sleep(RETRY_DELAY_S)
                 continue
             if ran:
@@ -96,17 +109,35 @@ class ImportRunner:
             job = await repo.imports.take_running()
             if job is None:
                 return False
-            badge = await repo.badges.get(job["badge_id"])
-            ctx = self._context(conn, job, badge)
-            rows = await repo.imports.pending_rows(job["id"], BATCH_ROWS)
-            if rows:
-                outcomes = await run_rows(ctx, job, badge, rows)
-                await repo.imports.record(job["id"], outcomes)
-            else:
-                await complete(ctx, repo, job, badge)
+            try:
+                badge = await repo.badges.get(job["badge_id"])
+                ctx = self._context(conn, job, badge)
+                rows = await repo.imports.pending_rows(job["id"], BATCH_ROWS)
+                if rows:
+                    outcomes = await run_rows(ctx, job, badge, rows)
+                    await repo.imports.record(job["id"], outcomes)
+                else:
+                    await complete(ctx, repo, job, badge, "completed")
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+                raise
+            except Exception as error:
+                raise BatchFailed(job["id"]) from error
             outbox_rows = await write_events(conn, ctx.events)
         relay.relay_soon(outbox_rows)
         return True
+
+    async def fail(self, relay: OutboxRelay, import_id: uuid.UUID) -> None:
+        """End an import whose batches keep failing: `failed`, and its `import.completed`."""
+        async with self._pool.acquire() as conn, conn.transaction():
+            repo = Repository(conn)
+            job = await repo.imports.lock_running(import_id)
+            if job is None:
+                return
+            badge = await repo.badges.get(job["badge_id"])
+            ctx = self._context(conn, job, badge)
+            await complete(ctx, repo, job, badge, "failed")
+            outbox_rows = await write_events(conn, ctx.events)
+        relay.relay_soon(outbox_rows)
 
     def _context(self, conn: Any, job: Any, badge: dict[str, Any]) -> Ctx:
         """The batch's context: its events are caused by the upload that started the import."""
@@ -124,15 +155,25 @@ class ImportRunner:
         )
 
 
-async def complete(ctx: Ctx, repo: Repository, job: Any, badge: dict[str, Any]) -> None:
-    row = await repo.imports.finish(job["id"], "completed")
+class BatchFailed(Exception):
+    """A batch failed otherwise than by the database or the network (a bug, a row that cannot
+    be read): nothing of it was kept."""
+
+    def __init__(self, import_id: uuid.UUID) -> None:
+        super().__init__(str(import_id))
+        self.import_id = import_id
+
+
+async def complete(ctx: Ctx, repo: Repository, job: Any, badge: dict[str, Any], state: str) -> None:
+    """End the import (`completed`, or `failed`) and emit its `import.completed`."""
+    row = await repo.imports.finish(job["id"], state)
     ctx.emit(
         ImportCompleted(
             system=badge["system"]["slug"], import_=domain.present(row, problems=False)
         ),
         system_id=row["system_id"],
     )
-    log.info("import.completed", import_id=str(row["id"]), rows=row["total"])
+    log.info("import.finished", import_id=str(row["id"]), state=state, rows=row["total"])
 
 
 class _Planned(NamedTuple):

@@ -212,6 +212,14 @@ class Imports(Statements):
         )
         return _one(row)
 
+    async def lock_running(self, import_id: uuid.UUID) -> Record | None:
+        """The import if it is still running, locked until the transaction ends."""
+        row = await self._conn.fetchrow(
+            f"SELECT {WITH_BADGE} FROM imports WHERE id = $1 AND state = 'running' FOR UPDATE",
+            import_id,
+        )
+        return _one(row)
+
     async def pending_rows(self, import_id: uuid.UUID, limit: int) -> list[Record]:
         rows = await self._conn.fetch(
             "SELECT row_number, email, award, problems, repeats FROM import_rows"

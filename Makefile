@@ -3,13 +3,15 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+# axe-core for the browser tests, from npm; its file doubles as the stamp of `npm ci`.
+AXE := tests/browser/node_modules/axe-core/axe.min.js
 
-.PHONY: help venv run test lint fmt typecheck unit integration e2e bench clean
+.PHONY: help venv browser-deps run test lint fmt typecheck unit integration e2e browser bench clean
 
 help:
 	@echo "make run          start the four services (and the Open Campus sandbox) locally"
 	@echo "make test         ruff, mypy and the whole pytest suite"
-	@echo "make unit|integration|e2e   one tier of the suite"
+	@echo "make unit|integration|e2e|browser   one tier of the suite"
 	@echo "make fmt          format the code"
 	@echo "make bench        benchmark the running gateway (see docs/benchmarks.md)"
 
@@ -22,6 +24,15 @@ $(STAMP): pyproject.toml
 	@touch $@
 
 venv: $(STAMP)
+
+$(AXE): tests/browser/package.json tests/browser/package-lock.json
+	@command -v npm >/dev/null || { echo "npm is missing (the browser tests take axe-core from npm)"; exit 1; }
+	@echo "installing axe-core into tests/browser/node_modules"
+	@cd tests/browser && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+# Chromium itself is Debian's (/usr/bin/chromium; .ci/run installs it where missing).
+browser-deps: venv $(AXE)
 
 run: venv
 	PLAUDIT_ENV=$${PLAUDIT_ENV:-development} $(PY) -m services.devrun
@@ -37,7 +48,7 @@ fmt: venv
 typecheck: venv
 	$(VENV)/bin/mypy
 
-test: lint typecheck
+test: lint typecheck browser-deps
 	$(PY) -m pytest
 
 unit: venv
@@ -49,8 +60,11 @@ integration: venv
 e2e: venv
 	$(PY) -m pytest tests/e2e
 
+browser: browser-deps
+	$(PY) -m pytest tests/browser
+
 bench: venv
 	$(PY) -m bench
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache tests/browser/node_modules

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.support.infra import Isolation, Servers
+from tests.support.stack import Stack
 
 
 @pytest.fixture(scope="session")
@@ -27,3 +28,17 @@ def isolation(servers: Servers) -> Iterator[Isolation]:
     isolated = Isolation(servers).create()
     yield isolated
     isolated.drop()
+
+
+@pytest.fixture(scope="session")
+def stack(servers: Servers, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """The shared stack: four services on their own database and vhost, for the end-to-end
+    and the browser tests."""
+    isolation = Isolation(servers).create()
+    running = Stack(isolation, tmp_path_factory.mktemp("stack"))
+    try:
+        running.start()
+        yield running
+    finally:
+        running.close()
+        isolation.drop()

@@ -2,7 +2,8 @@
 
 A key is looked up in the badges service at most once per `ttl_s` (unknown keys are cached as
 unknown too), concurrent look-ups of one key share one request, and `consumer.deleted` /
-`system.deleted` drop entries at once, including a look-up still in flight.
+`system.deleted` drop entries at once, including a look-up still in flight. `clear` drops
+everything (after a reconnection, when those broadcasts may have been missed).
 """
 
 from __future__ import annotations
@@ -75,4 +76,9 @@ class ConsumerCache:
         self._generation += 1
         for api_key in [k for k, (_, c) in self._entries.items() if c and c.system == system]:
             del self._entries[api_key]
+        self._in_flight.clear()
+
+    def clear(self) -> None:
+        self._generation += 1
+        self._entries.clear()
         self._in_flight.clear()

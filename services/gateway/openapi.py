@@ -21,6 +21,8 @@ from services.gateway.responses.examples import example_of
 from services.gateway.routes import Raw, Reply, Route
 from shared.messages.fields import MAX_PAGE
 
+# The document itself, and the page (and its files) that show it.
+UNDOCUMENTED = ("/openapi.json", "/docs", "/docs/assets/{file}")
 _PARAMETER = re.compile(r"\{(\w+)\}")
 _BODY_TYPES = ("application/json", "application/x-www-form-urlencoded", "multipart/form-data")
 _REF = "#/components/schemas/{model}"
@@ -85,6 +87,18 @@ _REPLAYED = {
         "description": "`true` on the stored reply to an earlier request with this Idempotency-Key",
         "schema": {"type": "string", "enum": ["true"]},
     }
+}
+_PAGE = {"text/html": {"schema": {"type": "string", "description": "A page for people"}}}
+_FORMAT = {
+    "name": "format",
+    "in": "query",
+    "required": False,
+    "schema": {"type": "string", "enum": ["json", "html"]},
+    "description": (
+        "`json`: the JSON whatever the headers; `html`: the page. Without it, the page goes to"
+        " a client whose `Accept` prefers `text/html` and to link-preview crawlers (by"
+        " User-Agent), the JSON to everyone else; the answer carries `Vary: Accept, User-Agent`"
+    ),
 }
 # Visible ASCII, as the idempotency middleware checks it.
 _IDEMPOTENCY_KEY = {"type": "string", "pattern": "^[\\x21-\\x7e]{1,255}$"}
@@ -206,7 +220,11 @@ def _error_statuses(route: Route, is_public: bool) -> list[int]:
     authenticated = not is_public
     signed_post = authenticated and route.method == "POST"
     conditions = {
-        400: route.body is not None or bool(route.query) or route.paged or signed_post,
+        400: route.body is not None
+        or bool(route.query)
+        or route.paged
+        or route.page  # its `format` parameter
+        or signed_post,
         403: authenticated,
         404: bool(_PARAMETER.search(route.path)),
         409: signed_post,
@@ -219,22 +237,33 @@ def _error_statuses(route: Route, is_public: bool) -> list[int]:
     return [status for status, applies in conditions.items() if applies]
 
 
+def _with_page(response: dict[str, Any], route: Route) -> dict[str, Any]:
+    """A response that a route answering pages (`route.page`) may also give as `text/html`."""
+    if route.page:
+        response["content"] = {**response.get("content", {}), **_PAGE}
+    return response
+
+
 def _responses(route: Route, is_public: bool, schemas: dict[str, Any]) -> dict[str, Any]:
     responses: dict[str, Any] = {
-        str(route.status): {
-            "description": "Success",
-            **_content(route.reply, schemas),
-            **({"headers": h} if (h := _success_headers(route, is_public)) else {}),
-        }
+        str(route.status): _with_page(
+            {
+                "description": "Success",
+                **_content(route.reply, schemas),
+                **({"headers": h} if (h := _success_headers(route, is_public)) else {}),
+            },
+            route,
+        )
     }
     for answer in route.also:
-        responses[str(answer.status)] = {
-            "description": answer.description,
-            **_content(answer.reply, schemas),
-        }
+        responses[str(answer.status)] = _with_page(
+            {"description": answer.description, **_content(answer.reply, schemas)}, route
+        )
     error = {"application/json": {"schema": {"$ref": _REF.format(model="Error")}}}
     for status in _error_statuses(route, is_public):
-        responses[str(status)] = {"description": _ERRORS[status], "content": error}
+        responses[str(status)] = _with_page(
+            {"description": _ERRORS[status], "content": dict(error)}, route
+        )
         if status in (429, 503):
             responses[str(status)]["headers"] = _RETRY_AFTER
     return responses
@@ -275,6 +304,8 @@ def _operation(route: Route, schemas: dict[str, Any]) -> dict[str, Any]:
         }
         for name in route.query
     ]
+    if route.page:
+        parameters.append(_FORMAT)
     if route.method == "POST" and not is_public:
         parameters.append(
             {
@@ -310,7 +341,7 @@ def _slug(path: str) -> str:
 
 def document(table: Sequence[Route], version: str) -> dict[str, Any]:
     """The document of a route table (the routes that serve the document itself left out)."""
-    routes = [route for route in table if route.path not in ("/openapi.json", "/docs")]
+    routes = [route for route in table if route.path not in UNDOCUMENTED]
     schemas = _schemas(routes)
     paths: dict[str, dict[str, Any]] = {}
     for route in routes:

@@ -68,12 +68,11 @@ async def fan_out(events: list[Message], ctx: BatchCtx) -> None:
     fanned_out = [(e, done.rows) for e, done in zip(envelopes, handled, strict=True) if done.rows]
     if fanned_out:
         ctx.after_commit.append(ctx.deps.dispatcher.wake)
-    for envelope, deliveries in fanned_out:
+    if fanned_out:
+        # One line for the batch: each event's id and how many deliveries it made.
         log.info(
             "webhooks.fanned_out",
-            message_id=str(envelope.message_id),
-            type=envelope.type,
-            deliveries=deliveries,
+            events={str(envelope.message_id): deliveries for envelope, deliveries in fanned_out},
         )
 
 

@@ -156,9 +156,9 @@ class Settler:
         mine = [outcome for outcome in outcomes if outcome.endpoint_id in present]
         if not mine:
             return set()
-        mine.sort(key=lambda outcome: outcome.attempt.delivery_id)  # rows locked in id order
+        in_id_order = sorted(mine, key=lambda outcome: outcome.attempt.delivery_id)  # row locks
         found = await repo.settle(
-            [(outcome.attempt.delivery_id, outcome.status, outcome.retry_in_s) for outcome in mine]
+            [(each.attempt.delivery_id, each.status, each.retry_in_s) for each in in_id_order]
         )
         kept = [outcome for outcome in mine if outcome.attempt.delivery_id in found]
         if not kept:

@@ -17,19 +17,6 @@ from tests.support.stack import Stack, free_port, wait_for
 pytestmark = pytest.mark.e2e
 
 
-@pytest.fixture(scope="session")
-def stack(servers: Servers, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    """The shared stack: four services on their own database and vhost."""
-    isolation = Isolation(servers).create()
-    running = Stack(isolation, tmp_path_factory.mktemp("stack"))
-    try:
-        running.start()
-        yield running
-    finally:
-        running.close()
-        isolation.drop()
-
-
 @pytest.fixture
 def own_stack(servers: Servers, tmp_path: Path) -> Iterator[Callable[..., Stack]]:
     """A stack of the test's own, for tests that stop or kill processes."""

@@ -23,6 +23,8 @@ import jwt
 import pytest
 from pydantic import BaseModel
 
+from services.gateway.docs_assets import assets
+from services.gateway.pages.assets import Assets
 from services.gateway.route_table import all_routes
 from services.gateway.routes import Route
 from services.gateway.views.credentials import OpenCampusKey
@@ -63,7 +65,7 @@ _PARAMETER = re.compile(r"\{(\w+)\}")
 PARAMETERS = frozenset(
     {"system", "issuer", "program", "badge", "code", "email", "application", "review"}
     | {"milestone", "webhook", "delivery", "credential", "key", "image", "slug"}
-    | {"signingKey", "list", "importId"}
+    | {"signingKey", "list", "file", "asset", "importId"}
 )
 
 Path = tuple[str | int, ...]
@@ -162,6 +164,8 @@ async def world(client: Client) -> World:
         "slug": instance["assertionUrl"].rsplit("/", 1)[1],
         "signingKey": signing_keys.body["keys"][0]["id"],
         "list": status_list.rsplit("/", 1)[1],
+        "file": assets().urls["docs.js"].rsplit("/", 1)[1],
+        "asset": Assets().path("pages.css").rsplit("/", 1)[1],
         "importId": dry_run.body["import"]["id"],
     }
     assert values.keys() == PARAMETERS

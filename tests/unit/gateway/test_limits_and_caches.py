@@ -105,6 +105,20 @@ class TestConsumerCache:
         await cache.get("known")
         assert badges.calls == 2
 
+    async def test_clear_drops_every_key_and_wins_over_a_lookup_in_flight(self) -> None:
+        badges = FakeBadges()
+        cache = ConsumerCache(badges.fetch, ttl_s=5, max_size=10, clock=Clock())
+        await cache.get("known")
+        badges.release.clear()
+        in_flight = asyncio.create_task(cache.get("other"))
+        await asyncio.sleep(0)
+        cache.clear()
+        badges.release.set()
+        await in_flight
+        await cache.get("known")
+        await cache.get("other")
+        assert badges.calls == 4
+
     async def test_size_is_bounded(self) -> None:
         badges = FakeBadges()
         cache = ConsumerCache(badges.fetch, ttl_s=5, max_size=2, clock=Clock())

@@ -58,6 +58,8 @@ async def finished(
 
     async def done() -> Any:
         answer = await client.get(path)
+        if answer.status == 503:
+            return None  # the badges service is restarting
         assert answer.status == 200, answer.body
         job = answer.body["import"]
         return job if job["state"] in ("completed", "cancelled", "failed") else None

@@ -22,7 +22,6 @@ from bench.memory import read as read_memory
 from bench.runner import say
 from bench.scenarios import badge_fields
 from bench.spawn import spawned_stack
-from bench.stats import format_ms
 from shared.config import DEV_MASTER_SECRET
 from shared.tokens import authorization, mint
 
@@ -107,7 +106,7 @@ def p99(values: list[float]) -> str:
     if not values:
         return "-"
     ordered = sorted(values)
-    return format_ms(ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))])
+    return f"{1000 * ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]:.1f} ms"
 
 
 async def run(args: argparse.Namespace, pids: dict[str, int]) -> None:

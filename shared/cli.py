@@ -1,4 +1,5 @@
-"""`plaudit`: sign tokens and requests, manage systems and keys, inspect dead letters.
+"""`plaudit`: sign tokens and requests, manage systems and keys, import awards from a file,
+inspect dead letters.
 
 The gateway URL comes from `--url`, else `PUBLIC_URL`, else `http://GATEWAY_HOST:GATEWAY_PORT`;
 requests are signed with `--key`/`--secret`, else the master key and `MASTER_SECRET` (the
@@ -16,6 +17,7 @@ import urllib.error
 import urllib.request
 from typing import Any
 
+from shared import cli_import
 from shared.bus import Bus
 from shared.config import DEV_MASTER_SECRET
 from shared.crypto import generate_key
@@ -198,6 +200,8 @@ def parser() -> argparse.ArgumentParser:
     ping.add_argument("service", choices=["gateway", "badges", "issuer", "webhooks"])
     ping.add_argument("--timeout", type=float, default=3.0)
     ping.set_defaults(run=cmd_ping)
+
+    cli_import.add_parser(commands)
 
     dead = commands.add_parser("dead-letters", help="inspect or redrive dead-letter queues")
     dead.add_argument("action", choices=["list", "redrive"])

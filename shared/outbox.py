@@ -98,6 +98,13 @@ class OutboxRelay:
         self._handed.extend(rows)
         self._wakeup.set()
 
+    @property
+    def backlog(self) -> int:
+        """Rows handed over and not published yet: a writer of many events (an import) waits
+        while it is large, so it never outruns the relay (memory, and rows the poll would
+        publish a second time once they are older than STALE_AFTER_S)."""
+        return len(self._handed)
+
     def wake(self) -> None:
         """Poll now, for rows written without `relay_soon` (by another process, say)."""
         self._poll_now = True

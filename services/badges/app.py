@@ -6,6 +6,7 @@ from services.badges import handlers
 from services.badges.backfill import OpenBadgeBackfill
 from services.badges.config import MIGRATIONS, SERVICE
 from services.badges.deps import make_deps
+from services.badges.importing import ABANDONED_UPLOADS, ImportRunner
 from shared import topology
 from shared.service import ServiceSpec
 
@@ -16,5 +17,6 @@ SPEC = ServiceSpec(
     request_handlers=handlers.REQUEST_HANDLERS,
     event_handlers=handlers.EVENT_HANDLERS,
     event_queue=topology.BADGES_EVENTS.name,
-    workers=lambda deps, pool: [OpenBadgeBackfill(pool, deps.base_url)],
+    housekeeping=(ABANDONED_UPLOADS,),
+    workers=lambda deps, pool: [OpenBadgeBackfill(pool, deps.base_url), ImportRunner(pool, deps)],
 )

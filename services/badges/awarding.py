@@ -37,6 +37,7 @@ from shared.messages.applications import ApplicationFields
 from shared.messages.claim_codes import ClaimCodeClaimed
 from shared.messages.credentials import IssueCredential
 from shared.messages.instances import BadgeAwarded
+from shared.messages.open_badges import SignOpenBadgeCredential
 from shared.public_urls import assertion_url
 
 log = structlog.get_logger()
@@ -134,14 +135,24 @@ def awarded_event(
 
 
 def emit_awarded(
-    ctx: Ctx, badge: dict[str, Any], shown_badge: dict[str, Any], planned: Planned
+    ctx: Ctx,
+    badge: dict[str, Any],
+    shown_badge: dict[str, Any],
+    planned: Planned,
+    *,
+    notify: bool = True,
 ) -> None:
-    """The award's events: `badge.awarded`, and the command that issues its credential."""
+    """The award's events: `badge.awarded`, and the command that issues its credential.
+    Without `notify` (an import that asks for silence), no `badge.awarded` reaches the webhooks:
+    the issuer is asked to sign its Open Badges 3.0 credential directly instead."""
     award = planned.award
-    ctx.emit(
-        awarded_event(badge, shown_badge, planned.shown, vars(award)),
-        system_id=badge["system_id"],
-    )
+    awarded = awarded_event(badge, shown_badge, planned.shown, vars(award))
+    if notify:
+        ctx.emit(awarded, system_id=badge["system_id"])
+    else:
+        ctx.emit(
+            SignOpenBadgeCredential(awarded=awarded, revoked=False), system_id=badge["system_id"]
+        )
     if award.credential is not None and planned.credential_body is not None:
         command = IssueCredential(
             credential_id=award.credential.id,
@@ -197,11 +208,12 @@ async def write(
     *,
     skip_held: bool = False,
     locked: bool = False,
+    notify: bool = True,
 ) -> dict[str, Any] | None:
     """Write a planned award in the caller's transaction: its claim code consumed, the badge's
     limit checked under its lock, its events, its milestones followed up. With `skip_held`,
     None instead of a 409 when the email holds the (unique) badge; `locked` when the caller
-    holds the badge's lock already."""
+    holds the badge's lock already; without `notify`, no `badge.awarded` (`emit_awarded`)."""
     award = planned.award
     if ctx.system_id is None:
         ctx.system_id = badge["system_id"]
@@ -221,7 +233,7 @@ async def write(
     if not inserted:
         await refused(ctx, badge, award.email, skip_held=skip_held)
         return None
-    emit_awarded(ctx, badge, shown_badge, planned)
+    emit_awarded(ctx, badge, shown_badge, planned, notify=notify)
     await follow_milestones(ctx, badge, award.email)
     return planned.shown
 
@@ -265,6 +277,9 @@ async def award_in_bulk(
         plan(ctx, badge, shown_badge, email, comment=comment, issued_on=issued_on, expires=expires)
         for email in _once_each(emails)
     ]
+    if AwardRules.of(badge).commits_at_once(claim_code=False, credential=False):
+        inserted = await insert_at_once(ctx, badge, shown_badge, planned)
+        return [new.shown for new, done in zip(planned, inserted, strict=True) if done]
     if AwardRules.of(badge).limit is not None:
         await lock_in_order(ctx, [(badge, new.award) for new in planned])
     created = []
@@ -273,6 +288,28 @@ async def award_in_bulk(
         if awarded is not None:
             created.append(awarded)
     return created
+
+
+async def insert_at_once(
+    ctx: Ctx,
+    badge: dict[str, Any],
+    shown_badge: dict[str, Any],
+    planned: Sequence[Planned],
+    *,
+    notify: bool = True,
+) -> list[bool]:
+    """Plain awards of one badge (`AwardRules.commits_at_once`: nothing to do but the insert
+    and the events) in one statement, in the caller's transaction, with the events of those
+    inserted; for each, whether it was (one that was not: its email holds the unique badge)."""
+    if not planned:
+        return []
+    # In the order of the unique index they insert into, as `handlers.instances` sorts a batch.
+    awards = sorted((new.award for new in planned), key=lambda award: award.email.lower())
+    rows = await repository(ctx).instances.insert_many(awards)
+    for new in planned:
+        if new.award.uid in rows:
+            emit_awarded(ctx, badge, shown_badge, new, notify=notify)
+    return [new.award.uid in rows for new in planned]
 
 
 async def lock_in_order(ctx: Ctx, awards: Sequence[tuple[dict[str, Any], NewAward]]) -> None:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import asyncpg
 
@@ -20,6 +21,9 @@ class Deps:
     secrets: SecretBox
     # What handlers run their SQL through, on the message's connection (a fake in unit tests).
     repository: Callable[[Connection], Repository] = Repository
+    # Set when an import starts running: its process's runner looks at once
+    # (`services.badges.importing`), not at its next poll.
+    imports_waiting: asyncio.Event = field(default_factory=asyncio.Event)
 
     @property
     def base_url(self) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared.errors import Conflict, NotFound
+from shared.errors import AppError, Conflict, NotFound
 
 
 def not_found(model: str, field: str, value: str) -> NotFound:
@@ -13,3 +13,10 @@ def not_found(model: str, field: str, value: str) -> NotFound:
 
 def slug_taken(model: str, submitted: dict[str, Any]) -> Conflict:
     return Conflict(f"{model} with that `slug` already exists", details=submitted)
+
+
+class NoValidRow(AppError):
+    """An import's file without a single valid row: a 400 whose details are its problems."""
+
+    status = 400
+    code = "ValidationError"

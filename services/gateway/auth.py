@@ -126,11 +126,27 @@ class Authenticator:
     async def authenticate(
         self, *, method: str, raw_path: str, authorization: str | None, body: bytes
     ) -> Principal:
+        principal, claims = await self._authenticate(method, raw_path, authorization)
+        check_body(claims, hashlib.sha256(body).hexdigest() if body else _EMPTY_BODY_HASH)
+        return principal
+
+    async def authenticate_streaming(
+        self, *, method: str, raw_path: str, authorization: str | None
+    ) -> tuple[Principal, BodyCheck]:
+        """Authenticate a request whose body is streamed (an import's file): everything but the
+        body's hash now, and a check to call with the hash of the body once it has been read.
+        Nothing the body asks for may take effect before that check passes."""
+        principal, claims = await self._authenticate(method, raw_path, authorization)
+        return principal, lambda computed: check_body(claims, computed)
+
+    async def _authenticate(
+        self, method: str, raw_path: str, authorization: str | None
+    ) -> tuple[Principal, dict[str, Any]]:
         token = extract_token(authorization)
         key, credentials, claims = await self._verify(token)
         self._check_expiry(claims)
-        self._check_request(claims, method=method, raw_path=raw_path, body=body)
-        return Principal(key=key, system=credentials.system)
+        self._check_request(claims, method=method, raw_path=raw_path)
+        return Principal(key=key, system=credentials.system), claims
 
     async def _verify(self, token: str) -> tuple[str, Credentials, dict[str, Any]]:
         """The token's key, its credentials and its claims, once the signature holds."""
@@ -175,24 +191,32 @@ class Authenticator:
             )
 
     @staticmethod
-    def _check_request(claims: dict[str, Any], *, method: str, raw_path: str, body: bytes) -> None:
+    def _check_request(claims: dict[str, Any], *, method: str, raw_path: str) -> None:
         claimed_method = _claim(claims, "method")
         if not isinstance(claimed_method, str) or claimed_method.upper() != method.upper():
             raise NotAuthorized("`method` does not match the request's method")
         claimed_path = _claim(claims, "path")
         if not isinstance(claimed_path, str) or clean_path(claimed_path) != clean_path(raw_path):
             raise NotAuthorized("`path` does not match the request's path")
-        claimed_body = claims.get("body")
-        if claimed_body is None:
-            if body:
-                raise NotAuthorized("Missing JWT claim: body")
-            return
-        if not isinstance(claimed_body, dict):
-            raise NotAuthorized("Invalid JWT claim: body")
-        alg = _claim(claimed_body, "alg", "body.alg")
-        given = _claim(claimed_body, "hash", "body.hash")
-        if not isinstance(alg, str) or alg.lower() != "sha256":
-            raise NotAuthorized("Unsupported body hash algorithm: use sha256")
-        computed = hashlib.sha256(body).hexdigest() if body else _EMPTY_BODY_HASH
-        if not isinstance(given, str) or not hmac.compare_digest(given.lower(), computed):
-            raise NotAuthorized("Computed body hash does not match the token's body.hash")
+
+
+# Called with the SHA-256 (hex) of a streamed body once it has been read: raises NotAuthorized
+# when the token's `body` claim does not match it.
+BodyCheck = Callable[[str], None]
+
+
+def check_body(claims: dict[str, Any], computed: str) -> None:
+    """The token's `body` claim against the body's SHA-256 (hex; of b"" for no body)."""
+    claimed_body = claims.get("body")
+    if claimed_body is None:
+        if computed != _EMPTY_BODY_HASH:
+            raise NotAuthorized("Missing JWT claim: body")
+        return
+    if not isinstance(claimed_body, dict):
+        raise NotAuthorized("Invalid JWT claim: body")
+    alg = _claim(claimed_body, "alg", "body.alg")
+    given = _claim(claimed_body, "hash", "body.hash")
+    if not isinstance(alg, str) or alg.lower() != "sha256":
+        raise NotAuthorized("Unsupported body hash algorithm: use sha256")
+    if not isinstance(given, str) or not hmac.compare_digest(given.lower(), computed):
+        raise NotAuthorized("Computed body hash does not match the token's body.hash")

@@ -26,7 +26,9 @@ def _success(operation: dict[str, Any]) -> str:
 
 def _row(path: str, method: str, operation: dict[str, Any]) -> str:
     body = operation.get("requestBody")
-    model = _link(body["content"]["application/json"]["schema"]) if body else ""
+    # A body of another kind (an import's file) has no JSON model to link.
+    json_body = body["content"].get("application/json") if body else None
+    model = _link(json_body["schema"]) if json_body else ""
     lock = "" if operation["security"] else " (public)"
     return (
         f"<tr><td><code>{method.upper()}</code></td><td><code>{html.escape(path)}</code></td>"

@@ -7,7 +7,7 @@ from typing import Any
 
 from aiohttp import web
 
-from services.gateway.auth import Authenticator, Principal
+from services.gateway.auth import Authenticator, BodyCheck, Principal
 from services.gateway.consumers import ConsumerCache
 from services.gateway.pages.rendering import Pages
 from services.gateway.pages.reports import Reports
@@ -39,3 +39,5 @@ api_document_key: web.AppKey[ApiDocument] = web.AppKey("api_document")
 correlation_key = web.RequestKey("correlation_id", str)
 principal_key = web.RequestKey("principal", Principal)
 body_key = web.RequestKey("body", bytes)
+# The check of a streamed body's hash against its token (`auth_middleware`, `streams_body`).
+body_check_key: web.RequestKey[BodyCheck] = web.RequestKey("body_check", object)  # type: ignore[arg-type]

@@ -16,6 +16,7 @@ from aiohttp import web
 from services.gateway import metrics
 from services.gateway.keys import (
     authenticator_key,
+    body_check_key,
     body_key,
     correlation_key,
     principal_key,
@@ -54,6 +55,14 @@ def keeps_cached_reads(handler: H) -> H:
     """Mark a write that changes none of the reads the read cache holds (an award: a badge and
     its list show nothing of their awards, and a new assertion was never cached)."""
     handler.plaudit_keeps_cached_reads = True  # type: ignore[attr-defined]
+    return handler
+
+
+def streams_body(handler: H) -> H:
+    """Mark a route that reads its body as a stream (an import's file, of any size): it is
+    authenticated before its body is read, and checks the body's hash itself once it has read
+    it (`request[body_check_key]`), before anything the body asks for takes effect."""
+    handler.plaudit_streams_body = True  # type: ignore[attr-defined]
     return handler
 
 
@@ -125,14 +134,22 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
         raise request.match_info.http_exception
     if _route_flag(request, "plaudit_public"):
         return await handler(request)
-    body = await request.read()
-    request[body_key] = body
-    principal = await request.app[authenticator_key].authenticate(
-        method=request.method,
-        raw_path=request.raw_path,
-        authorization=request.headers.get("Authorization"),
-        body=body,
-    )
+    authenticator = request.app[authenticator_key]
+    if _route_flag(request, "plaudit_streams_body"):
+        principal, request[body_check_key] = await authenticator.authenticate_streaming(
+            method=request.method,
+            raw_path=request.raw_path,
+            authorization=request.headers.get("Authorization"),
+        )
+    else:
+        body = await request.read()
+        request[body_key] = body
+        principal = await authenticator.authenticate(
+            method=request.method,
+            raw_path=request.raw_path,
+            authorization=request.headers.get("Authorization"),
+            body=body,
+        )
     if not principal.is_master:
         if request.match_info.get("system") != principal.system:
             raise NotAuthorized("This API key is not valid for this system")

@@ -39,6 +39,7 @@ _PARAMETER_TEXT = {
     "key": "The API key",
     "credential": "The credential's id",
     "webhook": "The webhook endpoint's id",
+    "importId": "The import's id",
     "delivery": "The delivery's id",
     "image": "The image's slug",
     "slug": "The award's slug",
@@ -48,11 +49,25 @@ _QUERY_TEXT = {
     "processed": "`true`/`1`: processed only; `false`/`0`: unprocessed; `any` (the default)",
     "email": "Only the applications of this learner",
     "status": "Only those in this status",
+    "state": "Only those in this state",
+    "dryRun": "`true`: validate the file and store the import as `validated`, awarding nothing",
+    "duplicates": (
+        "Rows of someone who holds the badge already, or repeating an earlier row's email:"
+        " `skip` (the default), `allow` (award again) or `fail`"
+    ),
+    "notify": "`false`: no `badge.awarded` webhooks for these awards (`import.completed` still)",
 }
 _QUERY_SCHEMAS: dict[str, dict[str, Any]] = {
     "archived": {"type": "string", "enum": ["true", "1", "false", "0", "any", ""]},
     "processed": {"type": "string", "enum": ["true", "1", "false", "0", "any"]},
     "email": {"type": "string"},
+    "state": {
+        "type": "string",
+        "enum": ["validating", "running", "completed", "failed", "cancelled", "validated"],
+    },
+    "dryRun": {"type": "boolean"},
+    "duplicates": {"type": "string", "enum": ["skip", "allow", "fail"]},
+    "notify": {"type": "boolean"},
 }
 _RETRY_AFTER = {
     "Retry-After": {
@@ -130,7 +145,8 @@ _ERROR = {
         "message": {"type": "string", "examples": ["Could not validate required fields"]},
         "details": {
             "description": (
-                "ValidationError: one entry per invalid field. ResourceConflict: an object,"
+                "ValidationError: one entry per invalid field (an import's file: per problem,"
+                " with its `row` and `column`). ResourceConflict: an object,"
                 " the fields submitted or what they conflict with (`{assertionUrl}` of the"
                 " award an email already holds)"
             ),

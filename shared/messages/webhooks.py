@@ -23,6 +23,7 @@ EVENT_TYPES = (
     "badge.created",
     "badge.updated",
     "badge.deleted",
+    "import.completed",
     "webhook.test",
 )
 # Sent to one endpoint on request (`TestEndpoint`), never published: every other type is a

@@ -7,10 +7,12 @@ import os
 import subprocess
 import sys
 import urllib.request
+from pathlib import Path
 
 import pytest
 
 from tests.e2e.test_systems_api import new_slug
+from tests.support.factories import badge_body
 from tests.support.stack import Stack
 
 pytestmark = pytest.mark.e2e
@@ -115,3 +117,47 @@ def test_unreachable_gateway_says_what_to_do(stack: Stack) -> None:
     )
     assert done.returncode != 0
     assert "cannot reach the gateway" in done.stderr
+
+
+def _system_and_badge(stack: Stack) -> str:
+    """A new system and badge made through the CLI; the badge's path."""
+    slug = new_slug()
+    body = json.dumps({"slug": slug, "name": "Imports", "url": "https://cli.example.org"})
+    assert plaudit(stack, "call", "POST", "/systems", body).returncode == 0
+    badge = json.dumps(badge_body(slug="reader"))
+    made = plaudit(stack, "call", "POST", f"/systems/{slug}/badges", badge)
+    assert made.returncode == 0, made.stdout
+    return f"/systems/{slug}/badges/reader"
+
+
+def test_import_follows_the_job_and_writes_the_results(stack: Stack, tmp_path: Path) -> None:
+    badge = _system_and_badge(stack)
+    file = tmp_path / "awards.csv"
+    file.write_text("email,name\nada@example.org,Ada\nbob@example.org,Bob\nnot-an-email,X\n")
+    results = tmp_path / "results.csv"
+
+    done = plaudit(stack, "import", str(file), "--badge", badge, "--results", str(results))
+
+    assert done.returncode == 0, done.stderr
+    assert "2 awarded, 0 skipped, 1 failed of 3 rows" in done.stdout
+    assert f"results: {results.resolve()}" in done.stdout
+    assert "100% 3/3 rows" in done.stderr
+    lines = results.read_text().splitlines()
+    assert lines[0] == "row,email,outcome,slug,assertionUrl,openBadgeCredentialUrl,error"
+    assert [line.split(",")[2] for line in lines[1:]] == ["awarded", "awarded", "failed"]
+
+
+def test_import_dry_run_prints_the_problems_as_a_table(stack: Stack, tmp_path: Path) -> None:
+    badge = _system_and_badge(stack)
+    file = tmp_path / "awards.csv"
+    file.write_text("email;issuedOn\nada@example.org;2024-05-01\nnope;2024-05-01T10:00\n")
+
+    done = plaudit(stack, "import", str(file), "--badge", badge, "--dry-run")
+
+    assert done.returncode == 1
+    header, *rows = [line.split() for line in done.stdout.splitlines()[:3]]
+    assert header == ["row", "column", "value", "message"]
+    assert sorted(row[:2] for row in rows) == [["2", "email"], ["2", "issuedOn"]]
+    assert "dry run: 2 rows, 1 with problems; nothing was awarded" in done.stdout
+    listed = plaudit(stack, "call", "GET", f"{badge.rsplit('/badges', 1)[0]}/imports")
+    assert [job["state"] for job in json.loads(listed.stdout)["imports"]] == ["validated"]

@@ -65,7 +65,7 @@ _PARAMETER = re.compile(r"\{(\w+)\}")
 PARAMETERS = frozenset(
     {"system", "issuer", "program", "badge", "code", "email", "application", "review"}
     | {"milestone", "webhook", "delivery", "credential", "key", "image", "slug"}
-    | {"signingKey", "list", "file", "asset"}
+    | {"signingKey", "list", "file", "asset", "importId"}
 )
 
 Path = tuple[str | int, ...]
@@ -142,6 +142,10 @@ async def world(client: Client) -> World:
     signed = await client.get(f"/public/credentials/{instance['slug']}", sign=False)
     assert signed.status == 200, signed.body
     status_list = signed.body["credentialStatus"]["statusListCredential"]
+    dry_run = await client.post(
+        f"{b}/imports?dryRun=true", raw=b"email\nlearner@example.org\n", content_type="text/csv"
+    )
+    assert dry_run.status == 200, dry_run.body
     values = {
         "system": system,
         "issuer": issuer,
@@ -162,6 +166,7 @@ async def world(client: Client) -> World:
         "list": status_list.rsplit("/", 1)[1],
         "file": assets().urls["docs.js"].rsplit("/", 1)[1],
         "asset": Assets().path("pages.css").rsplit("/", 1)[1],
+        "importId": dry_run.body["import"]["id"],
     }
     assert values.keys() == PARAMETERS
     return World(

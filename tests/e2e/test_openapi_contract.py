@@ -50,6 +50,8 @@ SCHEMA.config.generation.update(
 # Below the gateway's rate limit (RATE_LIMIT_PER_S 200, burst 400), so that no generated request
 # is answered 429 instead of being tried (which requests are would vary from run to run).
 SCHEMA.config.update(rate_limit="150/s")
+# An import's file may come as JSON lines: generated values go as text, as text/plain's do.
+schemathesis.serializer.alias("application/x-ndjson", "text/plain")
 
 
 def _replies(routes: list[Route]) -> dict[tuple[str, str, int], type[pydantic.BaseModel]]:

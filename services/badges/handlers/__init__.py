@@ -10,6 +10,7 @@ from services.badges.handlers import (
     badges,
     claim_codes,
     credentials,
+    imports,
     instances,
     issuers,
     milestones,
@@ -31,6 +32,7 @@ REQUEST_HANDLERS: dict[type[Message], MessageHandler[Deps]] = {
     **applications.HANDLERS,
     **reviews.HANDLERS,
     **credentials.HANDLERS,
+    **imports.HANDLERS,
 }
 
 EVENT_HANDLERS: dict[type[Message], list[Handler[Deps]]] = {

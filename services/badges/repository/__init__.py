@@ -13,6 +13,7 @@ from services.badges.repository.badges import Badges
 from services.badges.repository.claim_codes import ClaimCodes
 from services.badges.repository.consumers import Consumers
 from services.badges.repository.images import Images
+from services.badges.repository.imports import Imports
 from services.badges.repository.instances import Instances
 from services.badges.repository.milestones import Milestones
 from services.badges.repository.organizations import Organizations
@@ -55,6 +56,10 @@ class Repository:
     @property
     def images(self) -> Images:
         return Images(self._conn)
+
+    @property
+    def imports(self) -> Imports:
+        return Imports(self._conn)
 
     @property
     def instances(self) -> Instances:

@@ -153,6 +153,12 @@ class Instances(Statements):
         uniqueness forbids it. A taken slug raises `asyncpg.UniqueViolationError`."""
         return await self._conn.fetchrow(INSERT, *insert_args([award], limit)) is not None
 
+    async def insert_many(self, awards: Sequence[NewAward]) -> set[uuid.UUID]:
+        """Insert awards without a limit to count, in one statement; the uids of those
+        inserted (the others: their email holds the unique badge)."""
+        rows = await self._conn.fetch(INSERT, *insert_args(awards, None))
+        return {row["key"] for row in rows}
+
     async def newest_active(self, badge_id: int, email: str) -> Record | None:
         row: Record | None = await self._conn.fetchrow(
             f"SELECT {COLUMNS} FROM instances WHERE {_ACTIVE_OF} ORDER BY id DESC LIMIT 1",

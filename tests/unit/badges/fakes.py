@@ -407,6 +407,19 @@ class FakeInstances(_Part):
         self._repo.add_award_row(award)
         return True
 
+    async def insert_many(self, awards: Sequence[NewAward]) -> set[uuid.UUID]:
+        """As `instances.INSERT` over many awards without a limit: the uids inserted."""
+        self.ran("insert_many", list(awards))
+        inserted = set()
+        for award in awards:
+            if any(row["slug"] == award.slug for row in self.t.instances.values()):
+                raise asyncpg.UniqueViolationError("instances_slug_key")
+            if award.unique and self.t.active(award.badge_id, award.email):
+                continue
+            self._repo.add_award_row(award)
+            inserted.add(award.uid)
+        return inserted
+
     async def newest_active(self, badge_id: int, email: str) -> Row | None:
         self.ran("newest_active", badge_id, email)
         held = self.t.active(badge_id, email)

@@ -457,6 +457,16 @@ class TestAwardInBulk:
         assert [award["email"] for award in created] == [ADA]
         assert [e.data["email"] for e in ctx.events] == [ADA]
 
+    async def test_a_plain_badge_is_awarded_to_every_email_in_one_statement(
+        self, ctx: Context[Deps], repo: FakeRepository, system: Row
+    ) -> None:
+        badge = badge_of(repo, system)
+
+        await awarding.award_in_bulk(ctx, badge, [f"learner{n}@example.org" for n in range(50)])
+
+        assert repo.ran("instances.insert_many", "instances.insert") == ["instances.insert_many"]
+        assert len(repo.awards(badge)) == 50
+
     async def test_a_limited_badge_locks_every_recipient_then_the_badge_once(
         self, ctx: Context[Deps], repo: FakeRepository, system: Row
     ) -> None:

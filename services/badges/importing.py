@@ -221,6 +221,7 @@ async def run_rows(ctx: Ctx, job: Any, badge: dict[str, Any], rows: list[Any]) -
                 expires=fields.expires,
                 evidence_url=fields.evidence,
                 holder=holder,
+                name=fields.name,
             )
         except AppError as error:
             outcomes.append(Outcome(number, "failed", error=error.message))

@@ -82,6 +82,22 @@ async def test_a_batch_awards_its_rows_once_with_their_events(
     assert after["outbox"] == 3  # committed with the awards, until the relay publishes them
 
 
+async def test_a_rows_name_is_kept_with_its_award_for_its_page(
+    badges_pool: asyncpg.Pool, settings: Settings
+) -> None:
+    named = StoredRow(1, "a@example.org", {"email": "a@example.org", "name": "Ada L."}, None)
+    await running_import(badges_pool, [named, row(2, "b@example.org")])
+    runner = ImportRunner(badges_pool, make_deps(settings, badges_pool))
+
+    await runner.batch(HandedRows())
+
+    names = await badges_pool.fetch("SELECT email, recipient_name FROM instances ORDER BY email")
+    assert [(r["email"], r["recipient_name"]) for r in names] == [
+        ("a@example.org", "Ada L."),
+        ("b@example.org", None),
+    ]
+
+
 async def test_notify_false_asks_the_issuer_to_sign_instead_of_announcing(
     badges_pool: asyncpg.Pool, settings: Settings
 ) -> None:

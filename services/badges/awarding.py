@@ -36,7 +36,7 @@ from shared.errors import AppError
 from shared.messages.applications import ApplicationFields
 from shared.messages.claim_codes import ClaimCodeClaimed
 from shared.messages.credentials import IssueCredential
-from shared.messages.instances import BadgeAwarded
+from shared.messages.instances import AwardFields, BadgeAwarded
 from shared.messages.open_badges import SignOpenBadgeCredential
 from shared.public_urls import assertion_url
 
@@ -107,6 +107,27 @@ def plan(
         name=name,
     )
     return Planned(award, body, domain.instance(award.row(), ctx.deps.base_url))
+
+
+def plan_fields(
+    ctx: Ctx, badge: dict[str, Any], shown_badge: dict[str, Any], fields: AwardFields
+) -> Planned:
+    """`plan` for an award's fields as a request or an import's row gives them, its holder (for
+    a credential) checked against the badge's credential."""
+    return plan(
+        ctx,
+        badge,
+        shown_badge,
+        fields.email,
+        comment=fields.comment,
+        issued_on=fields.issued_on,
+        expires=fields.expires,
+        claim_code=fields.claim_code,
+        slug=fields.slug,
+        evidence_url=fields.evidence,
+        holder=credentials.holder_of(badge, fields),
+        name=fields.name,
+    )
 
 
 def awarded_event(

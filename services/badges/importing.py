@@ -24,7 +24,6 @@ import structlog
 from services.badges import awarding
 from services.badges.deps import Ctx, Deps
 from services.badges.domain import badges as present_badges
-from services.badges.domain import credentials
 from services.badges.domain import imports as domain
 from services.badges.domain.awarding import AwardRules
 from services.badges.repository import Repository
@@ -210,25 +209,13 @@ async def run_rows(ctx: Ctx, job: Any, badge: dict[str, Any], rows: list[Any]) -
             outcomes.append(Outcome(number, again[0], error=again[1]))
             continue
         try:
-            holder = credentials.holder_of(badge, fields)
-            plan = awarding.plan(
-                ctx,
-                badge,
-                shown_badge,
-                fields.email,
-                comment=fields.comment,
-                issued_on=fields.issued_on,
-                expires=fields.expires,
-                evidence_url=fields.evidence,
-                holder=holder,
-                name=fields.name,
-            )
+            plan = awarding.plan_fields(ctx, badge, shown_badge, fields)
         except AppError as error:
             outcomes.append(Outcome(number, "failed", error=error.message))
             continue
         planned.append(_Planned(number, plan))
         at_once = at_once and AwardRules.of(badge).commits_at_once(
-            claim_code=False, credential=holder is not None
+            claim_code=False, credential=plan.award.credential is not None
         )
     if at_once:
         outcomes += await _insert_at_once(ctx, badge, shown_badge, planned, duplicates, notify)

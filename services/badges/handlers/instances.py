@@ -14,7 +14,6 @@ import asyncpg
 
 from services.badges import awarding
 from services.badges.deps import BatchCtx, Ctx, Deps, repository
-from services.badges.domain import credentials
 from services.badges.domain import instances as domain
 from services.badges.domain.awarding import AwardRules
 from services.badges.domain.common import listing
@@ -53,29 +52,15 @@ async def award_badge(cmds: list[AwardBadge], batch: BatchCtx) -> list[Any]:
     for i, (cmd, ctx) in enumerate(zip(cmds, batch.each, strict=True)):
         try:
             badge = await _badge_of(ctx, cmd, found)
-            fields = cmd.award
-            holder = credentials.holder_of(badge, fields)
             shown_badge = shown(ctx, badge)
-            plan = awarding.plan(
-                ctx,
-                badge,
-                shown_badge,
-                fields.email,
-                comment=fields.comment,
-                issued_on=fields.issued_on,
-                expires=fields.expires,
-                claim_code=fields.claim_code,
-                slug=fields.slug,
-                evidence_url=fields.evidence,
-                holder=holder,
-                name=fields.name,
-            )
+            plan = awarding.plan_fields(ctx, badge, shown_badge, cmd.award)
         except AppError as error:
             outcomes[i] = error
             continue
         planned[i] = _Award(badge, shown_badge, plan)
         at_once = at_once and AwardRules.of(badge).commits_at_once(
-            claim_code=fields.claim_code is not None, credential=bool(holder)
+            claim_code=plan.award.claim_code is not None,
+            credential=plan.award.credential is not None,
         )
     if at_once:
         await _commit_at_once(batch, planned, outcomes)

@@ -85,10 +85,9 @@ def test_create_system_and_consumer_then_use_the_key(stack: Stack) -> None:
             PLAUDIT,
             "--url",
             stack.base_url,
-            "--key",
-            consumer["apiKey"],
-            "--secret",
-            consumer["apiSecret"],
+            # `=`: a secret may begin with "-", which argparse would take for an option.
+            f"--key={consumer['apiKey']}",
+            f"--secret={consumer['apiSecret']}",
             "call",
             "GET",
             f"/systems/{slug}",

@@ -199,3 +199,29 @@ async def public_assertion(setup: Setup) -> CallFactory:
     award = await setup.call(Call.json("POST", path, {"email": f"{setup.run_id}@example.org"}))
     read = Call("GET", f"/public/assertions/{award['instance']['slug']}")
     return lambda index: read
+
+
+# What a browser sends; the gateway answers it the page (DESIGN.md, Public pages).
+BROWSER_ACCEPT = (("Accept", "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"),)
+
+
+@scenario(
+    "award-page",
+    "GET /public/assertions/<slug> as a browser: the award page of one award made before the run"
+    " (its badge, issuer, verification report, share links)",
+)
+async def award_page(setup: Setup) -> CallFactory:
+    path = await _award_path(setup)
+    award = await setup.call(Call.json("POST", path, {"email": f"{setup.run_id}@example.org"}))
+    read = Call("GET", f"/public/assertions/{award['instance']['slug']}", headers=BROWSER_ACCEPT)
+    return lambda index: read
+
+
+@scenario(
+    "badge-page",
+    "GET /public/systems/.../badges/<slug> as a browser: the page of the badge `award` awards",
+)
+async def badge_page(setup: Setup) -> CallFactory:
+    path = await _award_path(setup)
+    read = Call("GET", "/public" + path.removesuffix("/instances"), headers=BROWSER_ACCEPT)
+    return lambda index: read

@@ -66,6 +66,7 @@ def plan(
     slug: str | None = None,
     evidence_url: str | None = None,
     holder: credentials.Holder | None = None,
+    name: str | None = None,
 ) -> Planned:
     """Check what can be checked before writing and fix every value of the award. Its issuedOn
     is the service's clock (to the millisecond where it starts a credential, as Open Campus
@@ -102,6 +103,7 @@ def plan(
         evidence_url=evidence_url,
         unique=badge["is_unique"],
         credential=credential,
+        name=name,
     )
     return Planned(award, body, domain.instance(award.row(), ctx.deps.base_url))
 

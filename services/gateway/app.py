@@ -19,6 +19,9 @@ from services.gateway.config import (
     READ_CACHE_BYTES,
     READ_CACHE_SIZE,
     READ_CACHE_TTL_S,
+    REPORT_CACHE_SIZE,
+    REPORT_STALE_S,
+    REPORT_TTL_S,
     REQUEST_TIMEOUT_S,
     SERVICE,
     SYSTEM_CACHE_SIZE,
@@ -33,8 +36,10 @@ from services.gateway.keys import (
     authenticator_key,
     bus_key,
     consumers_key,
+    pages_key,
     rate_limiter_key,
     read_cache_key,
+    reports_key,
     rpc_key,
     settings_key,
     systems_key,
@@ -46,6 +51,8 @@ from services.gateway.middleware import (
     parameters_middleware,
     writes_middleware,
 )
+from services.gateway.pages.rendering import Pages
+from services.gateway.pages.reports import Reports
 from services.gateway.ratelimit import RateLimiter
 from services.gateway.read_cache import ReadCache
 from services.gateway.route_table import setup_routes
@@ -109,6 +116,11 @@ def create_app(settings: Settings) -> web.Application:
     app[verify_limiter_key] = RateLimiter(VERIFY_RATE_PER_S, VERIFY_RATE_BURST)
     app[read_cache_key] = ReadCache(
         ttl_s=READ_CACHE_TTL_S, max_entries=READ_CACHE_SIZE, max_bytes=READ_CACHE_BYTES
+    )
+    # The templates compile here, once: a page costs only its rendering.
+    app[pages_key] = Pages(settings.base_url)
+    app[reports_key] = Reports(
+        ttl_s=REPORT_TTL_S, stale_s=REPORT_STALE_S, max_entries=REPORT_CACHE_SIZE
     )
     app.cleanup_ctx.append(_broker)
     setup_routes(app)

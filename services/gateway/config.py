@@ -45,6 +45,12 @@ READ_CACHE_SIZE = 10_000
 # Bytes of answers kept (bodies and a fixed overhead each): a list of every badge of a large
 # system is a few MB, and the gateway must stay under 100 MB RSS.
 READ_CACHE_BYTES = 16 * 1024 * 1024
+# The award pages' verification reports (`pages/reports.py`): a revocation or an expiry shows at
+# once all the same (the badges service says it first); what only a report shows (a signing key
+# retired) shows within REPORT_STALE_S. Each report costs the issuer a proof verification.
+REPORT_TTL_S = 30.0
+REPORT_STALE_S = 120.0
+REPORT_CACHE_SIZE = 10_000
 # Time allowed to finish requests in flight on SIGTERM.
 SHUTDOWN_TIMEOUT_S = 10.0
 # Kept alive between requests this long (web.run_app's default).

@@ -9,6 +9,8 @@ from aiohttp import web
 
 from services.gateway.auth import Authenticator, Principal
 from services.gateway.consumers import ConsumerCache
+from services.gateway.pages.rendering import Pages
+from services.gateway.pages.reports import Reports
 from services.gateway.ratelimit import RateLimiter
 from services.gateway.read_cache import ReadCache
 from services.gateway.systems import SystemCache
@@ -26,6 +28,10 @@ authenticator_key = web.AppKey("authenticator", Authenticator)
 rate_limiter_key = web.AppKey("rate_limiter", RateLimiter)
 # `POST /public/verify`: unauthenticated, so limited per client address instead of per key.
 verify_limiter_key = web.AppKey("verify_limiter", RateLimiter)
+# The public pages' compiled templates and static files.
+pages_key = web.AppKey("pages", Pages)
+# The award pages' verification reports, kept longer than the pages.
+reports_key = web.AppKey("reports", Reports)
 # The OpenAPI document of the route table, by version (a function: the table imports the views).
 ApiDocument = Callable[[str], dict[str, Any]]
 api_document_key: web.AppKey[ApiDocument] = web.AppKey("api_document")

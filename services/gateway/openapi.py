@@ -73,6 +73,18 @@ _REPLAYED = {
         "schema": {"type": "string", "enum": ["true"]},
     }
 }
+_PAGE = {"text/html": {"schema": {"type": "string", "description": "A page for people"}}}
+_FORMAT = {
+    "name": "format",
+    "in": "query",
+    "required": False,
+    "schema": {"type": "string", "enum": ["json", "html"]},
+    "description": (
+        "`json`: the JSON whatever the headers; `html`: the page. Without it, the page goes to"
+        " a client whose `Accept` prefers `text/html` and to link-preview crawlers (by"
+        " User-Agent), the JSON to everyone else; the answer carries `Vary: Accept, User-Agent`"
+    ),
+}
 # Visible ASCII, as the idempotency middleware checks it.
 _IDEMPOTENCY_KEY = {"type": "string", "pattern": "^[\\x21-\\x7e]{1,255}$"}
 _ERRORS = {
@@ -192,7 +204,11 @@ def _error_statuses(route: Route, is_public: bool) -> list[int]:
     authenticated = not is_public
     signed_post = authenticated and route.method == "POST"
     conditions = {
-        400: route.body is not None or bool(route.query) or route.paged or signed_post,
+        400: route.body is not None
+        or bool(route.query)
+        or route.paged
+        or route.page  # its `format` parameter
+        or signed_post,
         403: authenticated,
         404: bool(_PARAMETER.search(route.path)),
         409: signed_post,
@@ -205,22 +221,33 @@ def _error_statuses(route: Route, is_public: bool) -> list[int]:
     return [status for status, applies in conditions.items() if applies]
 
 
+def _with_page(response: dict[str, Any], route: Route) -> dict[str, Any]:
+    """A response that a route answering pages (`route.page`) may also give as `text/html`."""
+    if route.page:
+        response["content"] = {**response.get("content", {}), **_PAGE}
+    return response
+
+
 def _responses(route: Route, is_public: bool, schemas: dict[str, Any]) -> dict[str, Any]:
     responses: dict[str, Any] = {
-        str(route.status): {
-            "description": "Success",
-            **_content(route.reply, schemas),
-            **({"headers": h} if (h := _success_headers(route, is_public)) else {}),
-        }
+        str(route.status): _with_page(
+            {
+                "description": "Success",
+                **_content(route.reply, schemas),
+                **({"headers": h} if (h := _success_headers(route, is_public)) else {}),
+            },
+            route,
+        )
     }
     for answer in route.also:
-        responses[str(answer.status)] = {
-            "description": answer.description,
-            **_content(answer.reply, schemas),
-        }
+        responses[str(answer.status)] = _with_page(
+            {"description": answer.description, **_content(answer.reply, schemas)}, route
+        )
     error = {"application/json": {"schema": {"$ref": _REF.format(model="Error")}}}
     for status in _error_statuses(route, is_public):
-        responses[str(status)] = {"description": _ERRORS[status], "content": error}
+        responses[str(status)] = _with_page(
+            {"description": _ERRORS[status], "content": dict(error)}, route
+        )
         if status in (429, 503):
             responses[str(status)]["headers"] = _RETRY_AFTER
     return responses
@@ -261,6 +288,8 @@ def _operation(route: Route, schemas: dict[str, Any]) -> dict[str, Any]:
         }
         for name in route.query
     ]
+    if route.page:
+        parameters.append(_FORMAT)
     if route.method == "POST" and not is_public:
         parameters.append(
             {

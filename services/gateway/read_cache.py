@@ -55,10 +55,12 @@ class Reply:
 
 @dataclass(frozen=True, slots=True)
 class Found:
-    """A look-up's result: the answer, and the system it belongs to."""
+    """A look-up's result: the answer, and the system it belongs to; one not to `keep` answers
+    its waiters only (a page that says its credential is on its way)."""
 
     system: str
     reply: Reply
+    keep: bool = True
 
 
 LookUp = Callable[[], Awaitable[Found]]
@@ -121,7 +123,11 @@ class ReadCache:
         finally:
             if self._in_flight.get(key) is task:
                 del self._in_flight[key]
-        kept = self._cleared <= started and self._dropped.get(found.system, 0) <= started
+        kept = (
+            found.keep
+            and self._cleared <= started
+            and self._dropped.get(found.system, 0) <= started
+        )
         if kept:
             self._store(key, found)
         log.info("read_cache.looked_up", kept=kept)

@@ -60,6 +60,9 @@ class Route:
     local: bool = False
     # A request body the OpenAPI document shows as it is (not a model's JSON, form or multipart).
     request_body: dict[str, Any] | None = None
+    # Also answers a page (`text/html`) to browsers and link-preview crawlers, and takes
+    # `?format=json|html` (`pages/negotiation.py`).
+    page: bool = False
 
 
 def in_contexts(

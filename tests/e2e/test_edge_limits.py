@@ -24,6 +24,7 @@ import pytest
 from pydantic import BaseModel
 
 from services.gateway.docs_assets import assets
+from services.gateway.pages.assets import Assets
 from services.gateway.route_table import all_routes
 from services.gateway.routes import Route
 from services.gateway.views.credentials import OpenCampusKey
@@ -64,7 +65,7 @@ _PARAMETER = re.compile(r"\{(\w+)\}")
 PARAMETERS = frozenset(
     {"system", "issuer", "program", "badge", "code", "email", "application", "review"}
     | {"milestone", "webhook", "delivery", "credential", "key", "image", "slug"}
-    | {"signingKey", "list", "file"}
+    | {"signingKey", "list", "file", "asset"}
 )
 
 Path = tuple[str | int, ...]
@@ -160,6 +161,7 @@ async def world(client: Client) -> World:
         "signingKey": signing_keys.body["keys"][0]["id"],
         "list": status_list.rsplit("/", 1)[1],
         "file": assets().urls["docs.js"].rsplit("/", 1)[1],
+        "asset": Assets().path("pages.css").rsplit("/", 1)[1],
     }
     assert values.keys() == PARAMETERS
     return World(

@@ -68,6 +68,7 @@ async def award_badge(cmds: list[AwardBadge], batch: BatchCtx) -> list[Any]:
                 slug=fields.slug,
                 evidence_url=fields.evidence,
                 holder=holder,
+                name=fields.name,
             )
         except AppError as error:
             outcomes[i] = error

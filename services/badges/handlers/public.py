@@ -31,9 +31,11 @@ async def get_image(query: GetImage, ctx: Ctx) -> dict[str, Any]:
 
 
 async def get_assertion(query: GetAssertion, ctx: Ctx) -> dict[str, Any]:
-    """`{assertion, revoked, image, system}`: the gateway answers a revoked one with 410 Gone;
-    `image` is the badge's image URL (what its BadgeClass shows), for baking; `system` the slug
-    of the award's system (whose changes drop the gateway's cached copy)."""
+    """`{assertion, revoked, image, system, name}`: the gateway answers a revoked one with 410
+    Gone; `image` is the badge's image URL (what its BadgeClass shows), for baking; `system` the
+    slug of the award's system (whose changes drop the gateway's cached copy); `name` the
+    earner's name where the award carries one (shown on the award's page, never in the
+    assertion)."""
     row = await repository(ctx).instances.assertion(query.slug)
     if row is None:
         raise NotFound("Could not find badge instance")
@@ -42,6 +44,7 @@ async def get_assertion(query: GetAssertion, ctx: Ctx) -> dict[str, Any]:
         "revoked": row["revoked_at"] is not None,
         "image": image_url(dict(row), ctx.deps.base_url),
         "system": row["system"],
+        "name": row["recipient_name"],
     }
 
 

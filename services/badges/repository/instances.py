@@ -85,6 +85,8 @@ class NewAward:
     evidence_url: str | None
     unique: bool
     credential: NewCredential | None
+    # The earner's name where the award gives one: shown on the award's page, sent in an OCA.
+    name: str | None = None
 
     def row(self) -> dict[str, Any]:
         """The award as `COLUMNS` will read it once inserted."""
@@ -119,7 +121,7 @@ def insert_args(awards: Sequence[NewAward], limit: int | None) -> tuple[Any, ...
         [award.comment for award in awards],
         [award.evidence_url for award in awards],
         [award.unique for award in awards],
-        [credential.name if credential else None for credential in credentials],
+        [award.name or (award.credential.name if award.credential else None) for award in awards],
         [credential.holder_oc_id if credential else None for credential in credentials],
         [credential.holder_address if credential else None for credential in credentials],
         [str(credential.id) if credential else None for credential in credentials],
@@ -271,8 +273,8 @@ class Instances(Statements):
         image (a URL, or an uploaded image's slug)."""
         row: Record | None = await self._conn.fetchrow(
             "SELECT i.slug, i.email, i.salt, i.issued_on, i.expires, i.evidence_url, i.revoked_at,"
-            " i.revocation_reason, b.slug AS badge, s.slug AS system, iss.slug AS issuer,"
-            " p.slug AS program, b.image_url,"
+            " i.revocation_reason, i.recipient_name, b.slug AS badge, s.slug AS system,"
+            " iss.slug AS issuer, p.slug AS program, b.image_url,"
             " (SELECT slug FROM images WHERE id = b.image_id) AS image_slug"
             " FROM instances i JOIN badges b ON b.id = i.badge_id"
             " JOIN systems s ON s.id = b.system_id"

@@ -10,6 +10,8 @@ import orjson
 from aiohttp import web
 
 from services.gateway.middleware import public
+from services.gateway.pages.awards import award_page
+from services.gateway.pages.negotiation import negotiated
 from services.gateway.render import json_response
 from services.gateway.responses.open_badges import (
     CREDENTIAL,
@@ -19,7 +21,7 @@ from services.gateway.responses.open_badges import (
     SigningKeys,
     UpdatedSigningKeys,
 )
-from services.gateway.routes import SYSTEM, Route
+from services.gateway.routes import SYSTEM, Answer, Route
 from services.gateway.views.common import arriving, ask, ask_badges, path_system
 from services.gateway.views.public import DOCUMENT_CACHE_CONTROL
 from shared.errors import NotFound
@@ -86,13 +88,14 @@ def _wants_jwt(request: web.Request) -> bool:
 
 
 @public
+@negotiated(award_page, json_type=JSON_LD)
 async def get_credential(request: web.Request) -> web.Response:
-    """The credential as JSON-LD, or as a VC-JWT to `Accept: application/vc+jwt`."""
+    """The credential as JSON-LD, or as a VC-JWT to `Accept: application/vc+jwt`; the award
+    page to a browser (`negotiated` sets `Vary`)."""
     found = await signed_credential(request, request.match_info["slug"])
-    headers = {"Vary": "Accept"}
     if _wants_jwt(request):
-        return _raw(found["jwt"], VC_JWT, DOCUMENT_CACHE_CONTROL, **headers)
-    return _raw(found["document"], JSON_LD, DOCUMENT_CACHE_CONTROL, **headers)
+        return _raw(found["jwt"], VC_JWT, DOCUMENT_CACHE_CONTROL)
+    return _raw(found["document"], JSON_LD, DOCUMENT_CACHE_CONTROL)
 
 
 @public
@@ -158,6 +161,8 @@ ROUTES = [
         "An award's signed Open Badges 3.0 credential (JSON-LD, or VC-JWT on request)",
         TAG,
         reply=CREDENTIAL,
+        page=True,
+        also=(Answer(410, None, "The award page (`text/html`) of a revoked award"),),
     ),
     Route(
         "GET",

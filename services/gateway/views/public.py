@@ -11,7 +11,11 @@ from typing import Any
 
 from aiohttp import web
 
+from services.gateway.keys import pages_key
 from services.gateway.middleware import public
+from services.gateway.pages.awards import award_page
+from services.gateway.pages.negotiation import negotiated
+from services.gateway.pages.organizations import badge_page, issuer_page
 from services.gateway.render import json_response
 from services.gateway.responses.public import (
     Assertion,
@@ -59,6 +63,7 @@ def _assertion_system(_query: GetAssertion, found: Any) -> str:
 
 
 @public
+@negotiated(award_page)
 async def get_assertion(request: web.Request) -> web.Response:
     """A hosted Assertion; a revoked award answers 410 Gone with `revoked: true`."""
     query = GetAssertion(slug=request.match_info["slug"])
@@ -66,14 +71,21 @@ async def get_assertion(request: web.Request) -> web.Response:
 
 
 @public
+@negotiated(badge_page)
 async def get_badge_class(request: web.Request) -> web.Response:
     query = GetBadgeClass(scope=scope(request), badge=request.match_info["badge"])
     return _document(await ask_badges(request, query))
 
 
 @public
+@negotiated(issuer_page)
 async def get_issuer_profile(request: web.Request) -> web.Response:
     return _document(await ask_badges(request, GetIssuerProfile(scope=scope(request))))
+
+
+@public
+async def get_static(request: web.Request) -> web.Response:
+    return request.app[pages_key].assets.response(request.match_info["asset"])
 
 
 TAG = "public"
@@ -95,6 +107,7 @@ ROUTES = [
         "An award's hosted Open Badges 2.0 Assertion (410 once revoked)",
         TAG,
         reply=Assertion,
+        page=True,
         also=(Answer(410, RevokedAssertion, "Revoked: the Assertion, with `revoked: true`"),),
     ),
     *(
@@ -105,6 +118,7 @@ ROUTES = [
             "A badge's Open Badges 2.0 BadgeClass, at the badge's own level",
             TAG,
             reply=BadgeClass,
+            page=True,
         )
         for context in CONTEXTS
     ),
@@ -116,7 +130,18 @@ ROUTES = [
             "The Open Badges 2.0 Issuer profile of a system, issuer or program",
             TAG,
             reply=IssuerProfile,
+            page=True,
         )
         for context in CONTEXTS
+    ),
+    Route(
+        "GET",
+        "/public/static/{asset}",
+        get_static,
+        "A file the public pages use (stylesheet, script, image), by a name that changes with"
+        " its content",
+        TAG,
+        reply=Raw("*/*", {"type": "string"}),
+        local=True,
     ),
 ]

@@ -945,7 +945,7 @@ class FakeRepository:
             comment=award.comment,
             evidence_url=award.evidence_url,
             unique_award=award.unique,
-            recipient_name=credential.name if credential else None,
+            recipient_name=award.name or (credential.name if credential else None),
             holder_oc_id=credential.holder_oc_id if credential else None,
             holder_address=credential.holder_address if credential else None,
             credential_id=str(credential.id) if credential else None,

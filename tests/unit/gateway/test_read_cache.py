@@ -228,3 +228,20 @@ class TestDrops:
         await read(cache, badges, "list")
         await read(cache, badges, "list")
         assert badges.calls == ["list"]
+
+
+class TestNotKept:
+    async def test_an_answer_not_to_keep_answers_its_waiters_only(self) -> None:
+        cache, calls = cache_of(), []
+
+        async def pending() -> Found:
+            calls.append(1)
+            await asyncio.sleep(0)
+            return Found("demo", Reply(200, (), b"on its way"), keep=False)
+
+        answers = await asyncio.gather(*(cache.get("page", pending) for _ in range(3)))
+        assert [answer.body for answer in answers] == [b"on its way"] * 3
+        assert len(calls) == 1  # one look-up for the concurrent readers
+        await cache.get("page", pending)
+        assert len(calls) == 2  # but nothing kept for the next one
+        assert len(cache) == 0

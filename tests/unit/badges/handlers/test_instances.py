@@ -52,6 +52,20 @@ def award_badge(**fields: Any) -> AwardBadge:
 
 
 class TestAwardBadge:
+    async def test_the_earners_name_is_kept_with_a_plain_award(
+        self, deps: Deps, repo: FakeRepository, system: Row
+    ) -> None:
+        """For the award's page, which shows it (never the assertion, nor the email)."""
+        repo.add_badge(system["id"], "reader")
+        cmd = award_badge(name="Ada Lovelace")
+        batch = choosing_batch(deps, cmd)
+
+        await handlers.award_badge([cmd], batch)
+
+        [committed] = batch.at_once
+        names = committed.args[12]
+        assert names == ["Ada Lovelace"]
+
     async def test_a_plain_award_commits_at_once_with_the_insert_and_its_answer(
         self, deps: Deps, repo: FakeRepository, system: Row
     ) -> None:

@@ -52,6 +52,17 @@ class TestAssertion:
         assert found["assertion"]["id"] == f"{BASE_URL}/public/assertions/{award['slug']}"
         assert "ada@example.org" not in str(found)
 
+    async def test_carries_the_earners_name_beside_the_assertion(
+        self, deps: Deps, repo: FakeRepository, badge: Row
+    ) -> None:
+        named = repo.add_award(badge, "ada@example.org", recipient_name="Ada Lovelace")
+        unnamed = repo.add_award(badge, "bob@example.org")
+        for award, name in ((named, "Ada Lovelace"), (unnamed, None)):
+            query = GetAssertion(slug=award["slug"])
+            found = await handlers.get_assertion(query, request_context(deps, query))
+            assert found["name"] == name
+            assert "Ada Lovelace" not in str(found["assertion"])
+
     async def test_names_its_system(self, deps: Deps, repo: FakeRepository, badge: Row) -> None:
         # The gateway's read cache files the answer under it, to drop it on the system's changes.
         award = repo.add_award(badge, "ada@example.org")

@@ -27,10 +27,12 @@ from tests.e2e.test_instances_api import award, email, in_days
 from tests.e2e.test_public_pages import signed_award_page
 from tests.support.browser import PHONE, axe_violations, describe, screenshots
 from tests.support.client import Client
-from tests.support.factories import make_badge, make_issuer, make_system
+from tests.support.factories import created, make_badge, make_system, organization_body, unique
 from tests.support.stack import Stack
 
 EARNER = "Ada Lovelace"
+SYSTEM_NAME = "Riverside Reading Network"
+ISSUER_NAME = "Riverside Public Library"
 ISSUED_ON = "2024-05-01T12:00:00Z"
 EVIDENCE = "https://example.org/portfolio"
 CRITERIA = "https://example.org/criteria"
@@ -40,6 +42,8 @@ HOSTILE_NAME = "<script>alert(1)</script> \u202eevil\u202c \u05e9\u05dc\u05d5\u0
 HOSTILE_DESCRIPTION = "<img src=x onerror=alert(2)> \u0645\u0631\u062d\u0628\u0627 \U0001f44d"
 ESCAPING_URL = 'https://example.org/"><script>alert(3)</script>'
 JAVASCRIPT_URL = "javascript:alert(4)"
+# A description as long as the API takes (10,000 characters), in one unbreakable word.
+LONG = "x" * 9_900
 # How long a revocation may take to reach the page (DESIGN.md, Public pages: 10 s).
 REVOCATION_S = 10.0
 
@@ -85,8 +89,15 @@ class World:
 async def world(stack: Stack) -> AsyncIterator[World]:
     async with aiohttp.ClientSession() as session:
         client = Client(session, stack.base_url, stack.settings.master_secret_value)
-        system = await make_system(client)
-        issuer = await make_issuer(client, system)
+        system = await make_system(client, name=SYSTEM_NAME)
+        issuer_slug = unique("iss")
+        await created(
+            client,
+            f"{system}/issuers",
+            organization_body(issuer_slug, name=ISSUER_NAME),
+            "issuer",
+        )
+        issuer = f"{system}/issuers/{issuer_slug}"
         badge = await make_badge(
             client,
             issuer,
@@ -196,7 +207,7 @@ async def test_the_award_page_shows_the_facts(
     await expect(page.locator("#badge-image")).to_have_attribute("alt", re.compile("Reading"))
     assert await page.locator("#badge-image").evaluate("image => image.naturalWidth") == 256
     await expect(page.locator("#earner-name")).to_have_text(EARNER)
-    await expect(page.locator("#issuer-link")).to_have_text(f"Name of {world.issuer_slug}")
+    await expect(page.locator("#issuer-link")).to_have_text(ISSUER_NAME)
     assert await href(page, "#issuer-link") == world.url(world.issuer)
     assert await href(page, "#badge-link") == world.url(world.badge)
     assert await href(page, "#criteria-link") == CRITERIA
@@ -220,7 +231,7 @@ async def test_the_award_page_shows_the_facts(
     # The issuer's link opens the issuer page, which lists the badge.
     await page.locator("#issuer-link").click()
     await expect(page).to_have_url(world.url(world.issuer))
-    await expect(page.locator("#issuer-name")).to_have_text(f"Name of {world.issuer_slug}")
+    await expect(page.locator("#issuer-name")).to_have_text(ISSUER_NAME)
     assert csp_reports == []
 
 
@@ -300,7 +311,7 @@ async def test_the_linkedin_link_carries_the_certification(
     assert parse_qs(linkedin.query) == {
         "startTask": ["CERTIFICATION_NAME"],
         "name": ["Reading Champion"],
-        "organizationName": [f"Name of {world.issuer_slug}"],
+        "organizationName": [ISSUER_NAME],
         "issueYear": ["2024"],
         "issueMonth": ["5"],
         "expirationYear": [str(world.expires.year)],
@@ -415,14 +426,14 @@ async def test_the_badge_and_issuer_pages_link_to_each_other(
     alignment = page.locator("#alignments [data-testid=alignment] a")
     await expect(alignment).to_have_text(ALIGNMENT["name"])
     assert await alignment.get_attribute("href") == ALIGNMENT["url"]
-    await expect(page.locator("#issuer-link")).to_have_text(f"Name of {world.issuer_slug}")
+    await expect(page.locator("#issuer-link")).to_have_text(ISSUER_NAME)
     assert await href(page, "#issuer-page-link") == world.url(world.issuer)
     await accessible(page)
     await screenshots(page, "badge")
 
     await page.locator("#issuer-link").click()
     await expect(page).to_have_url(world.url(world.issuer))
-    await expect(page.locator("#issuer-name")).to_have_text(f"Name of {world.issuer_slug}")
+    await expect(page.locator("#issuer-name")).to_have_text(ISSUER_NAME)
     assert await href(page, "#issuer-website") == f"https://{world.issuer_slug}.example.org"
     cards = page.locator("#badge-list [data-testid=badge-card]")
     await expect(cards).to_have_count(1)
@@ -469,8 +480,7 @@ async def test_the_verification_page_works_without_javascript(
     await expect(page.locator("#report-kind")).to_have_text("ob3-ldp")
     await expect(page.locator("#report-badge")).to_have_text("Reading Champion")
     # The credential's issuer is the system, which holds the signing key.
-    system_name = f"Name of {world.system.rsplit('/', 1)[1]}"
-    await expect(page.locator("#report-issuer")).to_have_text(system_name)
+    await expect(page.locator("#report-issuer")).to_have_text(SYSTEM_NAME)
 
     # A baked PNG, as the award page gives it, chosen in the form's file input.
     png = await page.request.get(f"{world.plain['openBadgeCredentialUrl']}/badge.png")
@@ -482,6 +492,15 @@ async def test_the_verification_page_works_without_javascript(
         await page.locator("#verify-submit").click()
     await expect(page.locator("#verification")).to_have_attribute("data-verified", "true")
     await expect(page.locator("#report-kind")).to_have_text("ob3-ldp")
+
+    # A VC-JWT pasted into the text area.
+    token = await page.request.get(f"{world.named['openBadgeCredentialUrl']}.jwt")
+    assert token.status == 200
+    await page.get_by_label("Or paste a credential").fill(await token.text())
+    async with page.expect_navigation():
+        await page.locator("#verify-submit").click()
+    await expect(page.locator("#verification")).to_have_attribute("data-verified", "true")
+    await expect(page.locator("#report-kind")).to_have_text("ob3-jwt")
 
     # Nothing given: the form says so.
     response = await page.goto("/public/verify")
@@ -512,7 +531,7 @@ async def test_hostile_strings_are_shown_as_text(
         system,
         name=HOSTILE_NAME,
         image=data_url(badge_png(), "image/png"),
-        consumerDescription=HOSTILE_DESCRIPTION,
+        consumerDescription=f"{HOSTILE_DESCRIPTION} {LONG}",
         criteriaUrl=ESCAPING_URL,
         alignments=[{"name": "<b>bold</b>", "url": ESCAPING_URL}],
     )
@@ -548,7 +567,7 @@ async def test_hostile_strings_are_shown_as_text(
         await expect(page.locator("main img[src=x]")).to_have_count(0)
         await fits(page, 1280)
     await open_page(page, instance["assertionUrl"])
-    await expect(page.locator("#badge-description")).to_have_text(HOSTILE_DESCRIPTION)
+    await expect(page.locator("#badge-description")).to_have_text(f"{HOSTILE_DESCRIPTION} {LONG}")
     await expect(page.locator("#earner-name")).to_have_text(HOSTILE_NAME)
     await expect(page.locator("#criteria-link")).to_have_class("not-a-link")
     await expect(page.locator("#evidence-link")).to_have_class("not-a-link")

@@ -130,7 +130,7 @@ async def keep_local(context: BrowserContext, base_url: str) -> list[str]:
         tried.append(route.request.url)
         await route.abort()
 
-    await context.route(lambda url: not url.startswith(base_url), refuse)
+    await context.route(lambda url: not url.startswith(f"{base_url}/"), refuse)
     return tried
 
 
@@ -171,6 +171,15 @@ async def href(page: Page, selector: str) -> str:
     return found
 
 
+async def meta(page: Page, name: str) -> str:
+    """The content of the page's `<meta property|name=...>`."""
+    tag = page.locator(f'meta[property="{name}"], meta[name="{name}"]')
+    await expect(tag).to_have_count(1)
+    content = await tag.get_attribute("content")
+    assert content is not None, name
+    return content
+
+
 async def fits(page: Page, width: int) -> None:
     """No horizontal scroll at this width."""
     scroll_width = await page.evaluate("() => document.scrollingElement.scrollWidth")
@@ -197,7 +206,7 @@ async def test_the_award_page_shows_the_facts(
     page: Page, csp_reports: list[str], outside: list[str], world: World
 ) -> None:
     url = world.named["assertionUrl"]
-    await open_page(page, url)
+    response = await open_page(page, url)
     award_page = page.locator("#award")
     await expect(award_page).to_have_attribute("data-slug", world.named["slug"])
     await expect(award_page).to_have_attribute("data-revoked", "false")
@@ -223,8 +232,22 @@ async def test_the_award_page_shows_the_facts(
     await expect(panel.locator('li[data-check="proof"]')).to_have_attribute(
         "data-outcome", "passed"
     )
-    assert world.named_email not in await page.content()
-    assert world.named_email.split("@")[0] not in await page.content()
+    for html in (await response.text(), await page.content()):
+        assert world.named_email not in html
+        assert world.named_email.split("@")[0] not in html
+
+    # Link previews: Open Graph and Twitter card tags, with the badge's own image.
+    assert await meta(page, "og:url") == url
+    title = await meta(page, "og:title")
+    assert title.startswith("Reading Champion")
+    assert EARNER in title
+    assert await meta(page, "twitter:card") == "summary"
+    image = await meta(page, "og:image")
+    assert image == await meta(page, "twitter:image")
+    assert image.startswith(f"{world.client.base_url}/")
+    fetched = await page.request.get(image)
+    assert fetched.status == 200
+    assert fetched.headers["content-type"] == "image/png"
     await accessible(page)
     await screenshots(page, "award")
 

@@ -211,6 +211,12 @@ async def test_the_award_page_shows_the_facts(
     await expect(award_page).to_have_attribute("data-slug", world.named["slug"])
     await expect(award_page).to_have_attribute("data-revoked", "false")
     await expect(page.locator("h1")).to_have_count(1)
+    # The first Tab shows the skip link, which moves the focus to the main content.
+    await page.keyboard.press("Tab")
+    await expect(page.locator(".skip-link")).to_be_focused()
+    await expect(page.locator(".skip-link")).to_be_in_viewport()
+    await page.keyboard.press("Enter")
+    await expect(page.locator("#main")).to_be_focused()
     await expect(page.locator("#badge-name")).to_have_text("Reading Champion")
     await expect(page.locator("#badge-description")).to_have_text(DESCRIPTION)
     await expect(page.locator("#badge-image")).to_have_attribute("alt", re.compile("Reading"))
@@ -228,10 +234,16 @@ async def test_the_award_page_shows_the_facts(
     await expect(page.locator("#expires")).to_have_text(long_date(world.expires))
     panel = page.locator("#verification")
     await expect(panel).to_have_attribute("data-status", "valid")
-    await expect(page.locator("#verification-status")).to_contain_text(re.compile("valid", re.I))
+    await expect(page.locator("#verification-status")).to_have_text("Valid")
+    await expect(page.locator("#verification-explanation")).to_contain_text("signature")
+    checks = page.locator("#verification-checks li")
+    await expect(checks.first).to_be_hidden()
+    await page.get_by_text("What was checked").click()
+    await expect(checks.first).to_be_visible()
     await expect(panel.locator('li[data-check="proof"]')).to_have_attribute(
         "data-outcome", "passed"
     )
+    await expect(panel.locator('li[data-outcome="failed"]')).to_have_count(0)
     for html in (await response.text(), await page.content()):
         assert world.named_email not in html
         assert world.named_email.split("@")[0] not in html
@@ -416,6 +428,7 @@ async def test_a_revoked_award_says_so_within_seconds(
         await expect(page.locator("#revoked-notice")).to_contain_text("revoked")
         await expect(page.locator("#award")).to_have_attribute("data-revoked", "true")
         await expect(page.locator("#verification")).to_have_attribute("data-status", "revoked")
+        await expect(page.locator("#verification-status")).to_have_text("Revoked")
         await expect(page.locator("#download-png")).to_have_count(0)
         await expect(page.locator("#linkedin-add")).to_have_count(0)
     await accessible(page)
@@ -615,6 +628,7 @@ def every_page(world: World) -> list[tuple[str, str, int]]:
         (f"/public{world.system}", "#issuer-profile", 200),
         ("/public/verify", "#verify-form", 200),
         ("/public/assertions/no-such-award", "#error", 404),
+        (f"/public{world.system}/badges/no-such-badge", "#error", 404),
     ]
 
 

@@ -20,7 +20,15 @@ import aiohttp
 import pytest
 import pytest_asyncio
 from PIL import Image, ImageDraw
-from playwright.async_api import BrowserContext, ConsoleMessage, Dialog, Page, Response, expect
+from playwright.async_api import (
+    BrowserContext,
+    ConsoleMessage,
+    Dialog,
+    Page,
+    Response,
+    Route,
+    expect,
+)
 
 from tests.e2e.test_baked_badges import data_url
 from tests.e2e.test_instances_api import award, email, in_days
@@ -126,7 +134,7 @@ async def keep_local(context: BrowserContext, base_url: str) -> list[str]:
     """Abort every request the context makes to another host; the URLs it tried."""
     tried: list[str] = []
 
-    async def refuse(route: Any) -> None:
+    async def refuse(route: Route) -> None:
         tried.append(route.request.url)
         await route.abort()
 
@@ -142,14 +150,15 @@ async def outside(page: Page, base_url: str) -> AsyncIterator[list[str]]:
     assert tried == [], f"the page tried to reach {tried}"
 
 
-NewContext = Callable[..., Awaitable[BrowserContext]]
-
-
-async def plain_page(new_context: NewContext, base_url: str, **options: Any) -> Page:
-    """A page in a context of its own without JavaScript (unless told), kept on this machine."""
-    context = await new_context(**{"java_script_enabled": False, **options})
-    await keep_local(context, base_url)
-    return await context.new_page()
+@pytest_asyncio.fixture(loop_scope="session")
+async def plain(
+    new_context: Callable[..., Awaitable[BrowserContext]], base_url: str
+) -> AsyncIterator[Page]:
+    """A page without JavaScript, in a context of its own, kept on this machine too."""
+    context = await new_context(java_script_enabled=False)
+    tried = await keep_local(context, base_url)
+    yield await context.new_page()
+    assert tried == [], f"the page tried to reach {tried}"
 
 
 async def open_page(page: Page, url: str, status: int = 200) -> Response:
@@ -377,10 +386,8 @@ async def test_the_qr_code_and_the_copy_button(
     assert csp_reports == []
 
 
-async def test_without_javascript_the_link_is_there_to_copy(
-    new_context: NewContext, base_url: str, world: World
-) -> None:
-    page = await plain_page(new_context, base_url)
+async def test_without_javascript_the_link_is_there_to_copy(plain: Page, world: World) -> None:
+    page = plain
     url = world.named["assertionUrl"]
     await open_page(page, url)
     await expect(page.locator("#share-url")).to_be_visible()
@@ -395,10 +402,8 @@ async def test_without_javascript_the_link_is_there_to_copy(
     reason="page bug: pages.css `.button { display: inline-block }` overrides the `hidden`"
     " attribute, so #copy-link shows (and does nothing) without JavaScript",
 )
-async def test_without_javascript_there_is_no_copy_button(
-    new_context: NewContext, base_url: str, world: World
-) -> None:
-    page = await plain_page(new_context, base_url)
+async def test_without_javascript_there_is_no_copy_button(plain: Page, world: World) -> None:
+    page = plain
     await open_page(page, world.named["assertionUrl"])
     await expect(page.locator("#copy-link")).to_have_attribute("hidden", "")
     await expect(page.locator("#copy-link")).to_be_hidden(timeout=1000)
@@ -501,10 +506,8 @@ async def test_the_verification_page_is_accessible_with_javascript(
     assert csp_reports == []
 
 
-async def test_the_verification_page_works_without_javascript(
-    new_context: NewContext, base_url: str, world: World
-) -> None:
-    page = await plain_page(new_context, base_url)
+async def test_the_verification_page_works_without_javascript(plain: Page, world: World) -> None:
+    page = plain
     await open_page(page, "/public/verify")
     await page.get_by_label("Link to the badge or credential").fill(
         world.named["openBadgeCredentialUrl"]
@@ -632,10 +635,8 @@ def every_page(world: World) -> list[tuple[str, str, int]]:
     ]
 
 
-async def test_every_page_without_javascript_at_a_phones_width(
-    new_context: NewContext, base_url: str, world: World
-) -> None:
-    page = await plain_page(new_context, base_url)
+async def test_every_page_without_javascript_at_a_phones_width(plain: Page, world: World) -> None:
+    page = plain
     await page.set_viewport_size(PHONE)
     refused: list[str] = []
 

@@ -17,7 +17,6 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import aiohttp
-import pytest
 import pytest_asyncio
 from PIL import Image, ImageDraw
 from playwright.async_api import (
@@ -397,11 +396,6 @@ async def test_without_javascript_the_link_is_there_to_copy(plain: Page, world: 
     await expect(page.locator("#download-png")).to_be_visible()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="page bug: pages.css `.button { display: inline-block }` overrides the `hidden`"
-    " attribute, so #copy-link shows (and does nothing) without JavaScript",
-)
 async def test_without_javascript_there_is_no_copy_button(plain: Page, world: World) -> None:
     page = plain
     await open_page(page, world.named["assertionUrl"])

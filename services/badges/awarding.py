@@ -324,9 +324,7 @@ async def insert_at_once(
     inserted; for each, whether it was (one that was not: its email holds the unique badge)."""
     if not planned:
         return []
-    # In the order of the unique index they insert into, as `handlers.instances` sorts a batch.
-    awards = sorted((new.award for new in planned), key=lambda award: award.email.lower())
-    rows = await repository(ctx).instances.insert_many(awards)
+    rows = await repository(ctx).instances.insert_many([new.award for new in planned])
     for new in planned:
         if new.award.uid in rows:
             emit_awarded(ctx, badge, shown_badge, new, notify=notify)

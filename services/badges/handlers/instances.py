@@ -20,7 +20,6 @@ from services.badges.domain.common import listing
 from services.badges.errors import not_found
 from services.badges.lookups import find_badge, shown
 from services.badges.repository import instances
-from services.badges.repository.instances import NewAward
 from shared.context import MessageHandler, chooses_commit, handles_batches
 from shared.errors import AppError, NotFound
 from shared.messages.base import Message
@@ -103,7 +102,9 @@ async def _commit_at_once(batch: BatchCtx, planned: dict[int, _Award], outcomes:
     try:
         written = await batch.commit_at_once(
             instances.INSERT,
-            *instances.insert_args(_in_key_order(planned), None),
+            *instances.insert_args(
+                instances.in_key_order(award.planned.award for award in planned.values()), None
+            ),
             keys=[planned[i].planned.award.uid if i in planned else None for i in every],
             replies=[planned[i].planned.shown if i in planned else None for i in every],
         )
@@ -123,16 +124,6 @@ async def _commit_at_once(batch: BatchCtx, planned: dict[int, _Award], outcomes:
             )
         except AppError as error:
             outcomes[i] = error
-
-
-def _in_key_order(planned: dict[int, _Award]) -> list[NewAward]:
-    """A batch's awards in the order of the unique index they insert into (badge, email), the
-    same awards in arrival order (the sort is stable): two statements inserting the same pairs
-    both ways round would each wait on the other's insert."""
-    return sorted(
-        (award.planned.award for award in planned.values()),
-        key=lambda award: (award.badge_id, award.email.lower()),
-    )
 
 
 async def _write_each(batch: BatchCtx, planned: dict[int, _Award], outcomes: list[Any]) -> None:

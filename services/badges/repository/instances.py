@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -104,6 +104,13 @@ class NewAward:
         }
 
 
+def in_key_order(awards: Iterable[NewAward]) -> list[NewAward]:
+    """Awards in the order of the unique index they insert into (badge, email), those of one key
+    in the order given (the sort is stable): two statements inserting the same pairs both ways
+    round would each wait on the other's insert."""
+    return sorted(awards, key=lambda award: (award.badge_id, award.email.lower()))
+
+
 def insert_args(awards: Sequence[NewAward], limit: int | None) -> tuple[Any, ...]:
     """The parameters of `INSERT` for these awards (with `limit`, the badge's, for one award;
     None for none)."""
@@ -154,9 +161,9 @@ class Instances(Statements):
         return await self._conn.fetchrow(INSERT, *insert_args([award], limit)) is not None
 
     async def insert_many(self, awards: Sequence[NewAward]) -> set[uuid.UUID]:
-        """Insert awards without a limit to count, in one statement; the uids of those
-        inserted (the others: their email holds the unique badge)."""
-        rows = await self._conn.fetch(INSERT, *insert_args(awards, None))
+        """Insert awards without a limit to count, in one statement (in key order); the uids of
+        those inserted (the others: their email holds the unique badge)."""
+        rows = await self._conn.fetch(INSERT, *insert_args(in_key_order(awards), None))
         return {row["key"] for row in rows}
 
     async def newest_active(self, badge_id: int, email: str) -> Record | None:

@@ -157,7 +157,9 @@ async def serve(app: web.Application, *, host: str, port: int) -> None:
     serving = runner(app)
     await serving.setup()
     try:
-        await web.TCPSite(serving, host, port).start()
+        # SO_REUSEPORT: the replicas of one machine (PLAUDIT_SCALE=gateway=2) share the port,
+        # and the kernel spreads the connections among them.
+        await web.TCPSite(serving, host, port, reuse_port=True).start()
         await stopping.wait()
         log.info("gateway.stopping")
     finally:

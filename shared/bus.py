@@ -157,6 +157,16 @@ class Bus:
             body, exchange="", routing_key=queue, properties=properties, wait=False
         )
 
+    async def consumers(self, queue_name: str) -> int:
+        """How many consumers `queue_name` has now (each process of a service consumes its
+        queues once: its replicas), by a passive declare on a channel of its own."""
+        channel = await self.connection.channel(publisher_confirms=False)
+        try:
+            queue = await channel.declare_queue(queue_name, passive=True)
+            return queue.declaration_result.consumer_count or 0
+        finally:
+            await channel.close()
+
     async def consume(
         self,
         queue_name: str,

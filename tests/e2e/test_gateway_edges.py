@@ -37,6 +37,7 @@ class TestPublicRoutes:
             "status": "ready",
             "broker": "ok",
             "services": {"badges": "ok", "issuer": "ok", "webhooks": "ok"},
+            "replicas": {"badges": 1, "issuer": 1, "webhooks": 1},
         }
 
     async def test_metrics_use_route_templates(self, client: Client) -> None:

@@ -131,6 +131,7 @@ async def test_one_service_down_fails_only_its_own_routes(
     ready = await client.get("/readyz", sign=False)
     assert ready.status == 200
     assert ready.body["services"] == {"badges": "ok", "issuer": "unavailable", "webhooks": "ok"}
+    assert ready.body["replicas"] == {"badges": 1, "issuer": 0, "webhooks": 1}
     assert (await client.post("/systems", json=system_body(new_slug()))).status == 201
     stack.stop("badges")
     answer = await client.get("/systems")

@@ -3,6 +3,10 @@
 Each stack runs against an `Isolation` (its own database and vhost) and a free port, writes each
 process's JSON log lines to a file, and can stop, SIGKILL and restart single services.
 
+`PLAUDIT_SCALE` (given to the stack, or in the environment) sets how many replicas of each service
+run (`shared.scale`): processes are named by replica (`badges`, `badges-2`), a service's name
+starts all its replicas, and a replica's name that one only.
+
 Unless told `sandbox=False` (or given its own OPEN_CAMPUS_BASE_URL), a stack also runs the Open
 Campus sandbox on a free port, started with the services and stopped after them: every process
 gets OPEN_CAMPUS_BASE_URL pointing at it, and it accepts the stack's OPEN_CAMPUS_API_KEY.
@@ -26,11 +30,13 @@ from urllib.parse import urlencode
 
 import asyncpg
 
+from shared import scale
 from shared.opencampus import ISSUE_PATH
 from tests.support.infra import Isolation
 
-SERVICES = ("badges", "issuer", "webhooks", "gateway")
+SERVICES = scale.SERVICES
 SANDBOX = "sandbox"
+STARTED = {"gateway": "gateway.started"}  # the log event of a gateway replica that serves
 START_TIMEOUT_S = 30.0
 
 
@@ -150,6 +156,8 @@ class Stack:
             **os.environ,
             **isolation.env(GATEWAY_PORT=str(self.port), **env),
         }
+        self.scale = scale.parse(self.env.get("PLAUDIT_SCALE"))
+        env = {key: value for key, value in env.items() if key != "PLAUDIT_SCALE"}
         self.settings = isolation.settings(
             gateway_port=str(self.port), **{k.lower(): v for k, v in env.items()}
         )
@@ -162,6 +170,7 @@ class Stack:
             self.env["OPEN_CAMPUS_API_KEY"] = api_key
             self.sandbox = Sandbox(self.settings.open_campus_base_url, api_key)
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
+        self._log_offsets: dict[str, int] = {}  # where each replica's log began at its start
 
     @property
     def base_url(self) -> str:
@@ -170,31 +179,65 @@ class Stack:
     def log_path(self, name: str) -> Path:
         return self.log_dir / f"{name}.log"
 
+    def replicas(self, *services: str) -> list[scale.Replica]:
+        """The replicas of `services` (all when none are named) under the stack's scale."""
+        return scale.replicas(self.scale, services or SERVICES)
+
+    def _chosen(self, names: Sequence[str]) -> dict[str, str]:
+        """Process name -> its module, for names of services (all their replicas), of single
+        replicas, or the sandbox."""
+        by_name = {replica.name: replica.service for replica in self.replicas()}
+        chosen: dict[str, str] = {}
+        for name in names:
+            if name == SANDBOX:
+                chosen[SANDBOX] = SANDBOX
+            elif name in SERVICES:
+                chosen.update((replica.name, name) for replica in self.replicas(name))
+            elif name in by_name:
+                chosen[name] = by_name[name]
+            else:
+                raise ValueError(f"{name} is neither a service nor a replica of this stack")
+        return chosen
+
     def start(self, *names: str, wait: bool = True) -> None:
-        """Start the named processes (the four services and the sandbox when none are named);
-        a sandbox still running is kept. Waits until the sandbox answers, and with `wait` (and a
-        service among them) until the stack is ready."""
-        chosen = list(names or SERVICES)
+        """Start the named processes (every replica of the four services, and the sandbox,
+        when none are named); a sandbox still running is kept. Waits until the sandbox answers,
+        and with `wait` (and a service among them) until the stack is ready."""
+        chosen = self._chosen(names or SERVICES)
         if not names and self.sandbox is not None and not self.running(SANDBOX):
-            chosen.insert(0, SANDBOX)  # started first; the services need a moment longer
+            chosen = {SANDBOX: SANDBOX, **chosen}  # first; the services need a moment longer
         if SANDBOX in chosen and self.sandbox is None:
             raise ValueError("this stack runs without a sandbox")
-        for name in chosen:
-            with self.log_path(name).open("ab") as log_file:
+        for name, module in chosen.items():
+            path = self.log_path(name)
+            self._log_offsets[name] = path.stat().st_size if path.exists() else 0
+            with path.open("ab") as log_file:
                 self.processes[name] = subprocess.Popen(
-                    [sys.executable, "-m", f"services.{name}"],
-                    env=self.env,
+                    [sys.executable, "-m", f"services.{module}"],
+                    env={**self.env, "PLAUDIT_REPLICA": name},
                     stdout=log_file,
                     stderr=subprocess.STDOUT,
                 )
         if SANDBOX in chosen:
             self.wait_sandbox()
-        if wait and chosen != [SANDBOX]:
+        if wait and list(chosen) != [SANDBOX]:
             self.wait_ready()
 
     def running(self, name: str) -> bool:
         process = self.processes.get(name)
         return process is not None and process.poll() is None
+
+    def started_since_spawn(self, name: str, event: str) -> bool:
+        """Whether the replica `name` logged `event` since it was last started."""
+        path = self.log_path(name)
+        if not path.exists():
+            return False
+        with path.open("rb") as log_file:
+            log_file.seek(self._log_offsets.get(name, 0))
+            lines = log_file.read().splitlines()
+        return any(
+            line.startswith(b"{") and json.loads(line).get("event") == event for line in lines
+        )
 
     def wait_sandbox(self) -> None:
         sandbox = self.sandbox
@@ -220,16 +263,29 @@ class Stack:
             return None
 
     def wait_ready(self, *, services: tuple[str, ...] = ("badges", "issuer", "webhooks")) -> None:
+        """Until every process runs, each of `services` answers with as many replicas consuming
+        as run, and every gateway replica serves."""
+
         def ready() -> bool:
             for name, process in self.processes.items():
                 if process.poll() is not None:
                     raise AssertionError(
                         f"{name} exited with {process.returncode}:\n{self.log_text(name)[-3000:]}"
                     )
+            gateways = [r.name for r in self.replicas("gateway") if self.running(r.name)]
+            if not all(self.started_since_spawn(name, STARTED["gateway"]) for name in gateways):
+                return False
             body = self.readiness()
-            return bool(body) and all(body["services"].get(s) == "ok" for s in services)
+            return bool(body) and all(
+                body["services"].get(s) == "ok"
+                and body["replicas"].get(s) == self.running_replicas(s)
+                for s in services
+            )
 
         wait_for(ready, timeout_s=START_TIMEOUT_S, what="the stack to be ready")
+
+    def running_replicas(self, service: str) -> int:
+        return sum(self.running(replica.name) for replica in self.replicas(service))
 
     def signal(self, name: str, sig: signal.Signals) -> None:
         self.processes[name].send_signal(sig)

@@ -118,3 +118,7 @@ class Readiness(Shown):
         examples=[{"badges": "ok", "issuer": "ok", "webhooks": "ok"}],
         description="Each service: one down makes only its own routes answer 503",
     )
+    replicas: dict[str, int] = Field(
+        examples=[{"badges": 2, "issuer": 1, "webhooks": 1}],
+        description="Each service's processes consuming its requests now (0 when none is)",
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+import aio_pika
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
@@ -32,7 +33,8 @@ async def healthz(request: web.Request) -> web.Response:
 @public
 async def readyz(request: web.Request) -> web.Response:
     """Ready when the broker and this gateway's reply path work. Each service is reported too,
-    but one service down makes only its own routes answer 503, not the whole gateway unready."""
+    but one service down makes only its own routes answer 503, not the whole gateway unready;
+    and how many of its processes (replicas) consume its requests."""
     rpc = request.app[rpc_key]
 
     async def answers(service: str) -> str:
@@ -44,15 +46,27 @@ async def readyz(request: web.Request) -> web.Response:
             return "unavailable"
         return "ok"
 
-    reply_path, *services = await asyncio.gather(
-        rpc.probe(PROBE_TIMEOUT_S), *(answers(service) for service in topology.SERVICES)
+    async def replicas(service: str) -> int:
+        try:
+            return await asyncio.wait_for(
+                bus.consumers(topology.request_queue(service)), PROBE_TIMEOUT_S
+            )
+        except (TimeoutError, OSError, RuntimeError, aio_pika.exceptions.AMQPError):
+            return 0  # the broker is away (RuntimeError: aio-pika's "not ready" channel)
+
+    bus = request.app[bus_key]
+    reply_path, services, counts = await asyncio.gather(
+        rpc.probe(PROBE_TIMEOUT_S),
+        asyncio.gather(*(answers(service) for service in topology.SERVICES)),
+        asyncio.gather(*(replicas(service) for service in topology.SERVICES)),
     )
-    ready = request.app[bus_key].is_connected and reply_path
+    ready = bus.is_connected and reply_path
     return json_response(
         {
             "status": "ready" if ready else "unavailable",
             "broker": "ok" if ready else "unavailable",
             "services": dict(zip(topology.SERVICES, services, strict=True)),
+            "replicas": dict(zip(topology.SERVICES, counts, strict=True)),
         },
         status=200 if ready else 503,
     )

@@ -6,13 +6,14 @@ STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 # axe-core for the browser tests, from npm; its file doubles as the stamp of `npm ci`.
 AXE := tests/browser/node_modules/axe-core/axe.min.js
 
-.PHONY: help venv browser-deps run test lint fmt typecheck unit integration e2e browser bench clean
+.PHONY: help venv browser-deps run test lint fmt typecheck unit integration e2e browser chaos bench clean
 
 help:
 	@echo "make run          start the four services (and the Open Campus sandbox) locally"
 	@echo "make test         ruff, mypy and the whole pytest suite"
 	@echo "make unit|integration|e2e|browser   one tier of the suite"
 	@echo "make fmt          format the code"
+	@echo "make chaos        the long chaos test: 10,000 awards, replicas killed, the broker restarted"
 	@echo "make bench        benchmark the running gateway (see docs/benchmarks.md)"
 
 $(STAMP): pyproject.toml
@@ -62,6 +63,10 @@ e2e: venv
 
 browser: browser-deps
 	$(PY) -m pytest tests/browser
+
+# The suite runs a short version of it; this one restarts the machine's RabbitMQ (every vhost).
+chaos: venv
+	PLAUDIT_CHAOS=long $(PY) -m pytest tests/e2e/test_chaos.py
 
 bench: venv
 	$(PY) -m bench

@@ -37,6 +37,7 @@ from bench.scenarios import BULK_AWARDS, SCENARIOS, WEBHOOKS, Scenario, SetupFai
 from bench.signing import Call, RequestSource, Signer
 from bench.spawn import UNTHROTTLED, spawned_stack
 from bench.stats import Recorder, format_ms
+from shared import scale
 from shared.config import DEV_MASTER_SECRET
 
 DEFAULT_URL = "http://127.0.0.1:8080"
@@ -152,6 +153,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--keep-logs", action="store_true", help="with --spawn: keep the services' log files"
     )
     parser.add_argument(
+        "--scale",
+        type=_scale,
+        metavar="SERVICE=N,...",
+        help="with --spawn: replicas per service, as PLAUDIT_SCALE (e.g. badges=2,issuer=2); "
+        "CPU and memory are then reported per replica (badges, badges-2, ...)",
+    )
+    parser.add_argument(
         "--stop",
         choices=STOPPABLE,
         action="append",
@@ -189,6 +197,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.stop and not args.spawn:
         parser.error("--stop needs --spawn")
+    if args.scale and not args.spawn:
+        parser.error("--scale needs --spawn")
     if args.requests and args.rate:
         parser.error("--requests is for a closed loop: an open loop sends --rate x --duration")
     if args.warmup is None:
@@ -215,6 +225,14 @@ def _positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError("must be at least 1")
     return value
+
+
+def _scale(text: str) -> str:
+    try:
+        scale.parse(text)
+    except scale.ScaleError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    return text
 
 
 def _positive_float(text: str) -> float:
@@ -638,7 +656,9 @@ def main(argv: list[str] | None = None) -> int:
     scenario = SCENARIOS[args.scenario]
     try:
         if args.spawn:
-            with spawned_stack(master_secret=args.secret, keep_logs=args.keep_logs) as stack:
+            with spawned_stack(
+                master_secret=args.secret, keep_logs=args.keep_logs, scale=args.scale
+            ) as stack:
                 services = {name: process.pid for name, process in stack.processes.items()}
                 secret = stack.settings.master_secret_value
 

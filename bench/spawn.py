@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from bench.runner import say
+from shared.scale import describe
 from tests.support.infra import Isolation, Servers
 from tests.support.stack import Stack
 
@@ -21,10 +22,15 @@ UNTHROTTLED = {"RATE_LIMIT_PER_S": "1000000", "RATE_LIMIT_BURST": "1000000"}
 
 
 @contextmanager
-def spawned_stack(*, master_secret: str | None, keep_logs: bool) -> Iterator[Stack]:
+def spawned_stack(
+    *, master_secret: str | None, keep_logs: bool, scale: str | None = None
+) -> Iterator[Stack]:
+    """The stack for one run; `scale` as PLAUDIT_SCALE (which the environment may give too)."""
     env = dict(UNTHROTTLED)
     if master_secret is not None:
         env["MASTER_SECRET"] = master_secret
+    if scale is not None:
+        env["PLAUDIT_SCALE"] = scale
     servers = Servers.find()
     isolation = Isolation(servers)
     log_dir = Path(tempfile.mkdtemp(prefix="plaudit-bench-"))
@@ -34,7 +40,10 @@ def spawned_stack(*, master_secret: str | None, keep_logs: bool) -> Iterator[Sta
         say(f"spawn: database and vhost {isolation.name}")
         isolation.create()
         stack = Stack(isolation, log_dir, **env)
-        say(f"spawn: starting the four services (gateway on {stack.base_url})")
+        say(
+            f"spawn: starting the four services ({describe(stack.scale)}; gateway on "
+            f"{stack.base_url})"
+        )
         stack.start()
         yield stack
         clean = True

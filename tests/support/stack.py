@@ -287,19 +287,27 @@ class Stack:
     def running_replicas(self, service: str) -> int:
         return sum(self.running(replica.name) for replica in self.replicas(service))
 
+    def _started(self, name: str) -> list[subprocess.Popen[bytes]]:
+        """The processes a name stands for (a service: each of its replicas) that were started."""
+        return [self.processes[each] for each in self._chosen([name]) if each in self.processes]
+
     def signal(self, name: str, sig: signal.Signals) -> None:
-        self.processes[name].send_signal(sig)
+        for process in self._started(name):
+            process.send_signal(sig)
 
     def stop(self, name: str, *, timeout_s: float = 20.0) -> int:
-        process = self.processes[name]
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-        return process.wait(timeout=timeout_s)
+        """SIGTERM to the process (each replica of a service), and its exit code once it ended
+        (the last replica's)."""
+        processes = self._started(name)
+        for process in processes:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        return [process.wait(timeout=timeout_s) for process in processes][-1]
 
     def kill(self, name: str) -> None:
-        process = self.processes[name]
-        process.kill()
-        process.wait(timeout=10)
+        for process in self._started(name):
+            process.kill()
+            process.wait(timeout=10)
 
     def close(self) -> None:
         # The sandbox last: services stopping may still be calling it.

@@ -5,6 +5,17 @@ the four services, waits until the gateway is ready, prints its URL and a first 
 and on Ctrl-C (or SIGTERM) stops every process cleanly. Every variable of DESIGN.md overrides
 its default, so the same command runs against any database and broker.
 
+PLAUDIT_SCALE (shared/scale.py) says how many processes of each service to start
+(`gateway=2,badges=2`; the gateways share the port); the start line names each replica with its
+pid, and each replica's log lines carry its name (`replica`). A scale that cannot be read ends the
+run at once (exit code 2), before anything starts.
+
+Once the system has been ready, a process that exits or is killed is restarted, with a line that
+says so and a delay that grows while it keeps failing (services/supervisor.py), and never while
+the run itself is stopping. Before that, while starting, any process that exits ends the run
+(exit code 1) with its name and exit code: a service that cannot start on a fresh run (a port in
+use, a wrong setting) says so at once instead of restarting forever while the user waits.
+
 In development, when OPEN_CAMPUS_BASE_URL is the local sandbox's (the default, or any http URL on
 a loopback host), the Open Campus sandbox starts first (the run waits until it answers) and stops
 last, so credentials are issued end to end without an API key and nothing leaves the machine.
@@ -19,7 +30,6 @@ import json
 import os
 import signal
 import socket
-import subprocess
 import sys
 import time
 import urllib.request
@@ -29,18 +39,17 @@ from urllib.parse import urlsplit, urlunsplit
 import aio_pika
 import asyncpg
 
+from services.supervisor import Supervisor, exit_reason
+from shared import scale
 from shared.config import Settings, is_loopback_host
 from shared.entrypoint import load_settings, redact_url
 from shared.tokens import mint
 
-SERVICES = ("badges", "issuer", "webhooks", "gateway")
 SANDBOX = "sandbox"
 SANDBOX_HEALTH = {"status": "ok"}
 READY_TIMEOUT_S = 60.0
 SANDBOX_TIMEOUT_S = 20.0
-STOP_TIMEOUT_S = 15.0
-
-Processes = dict[str, subprocess.Popen[bytes]]
+POLL_S = 0.2
 
 
 def say(text: str) -> None:
@@ -131,110 +140,69 @@ def open_campus_at(settings: Settings) -> OpenCampus:
     return OpenCampus.START_SANDBOX
 
 
-def start_sandbox(base_url: str) -> Processes | None:
-    """The sandbox's process, once it answers; None if it failed."""
-    process = spawn(SANDBOX)
+class StopRequest:
+    """Set by Ctrl-C (SIGINT) or SIGTERM: the run stops at its next look."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        signal.signal(signal.SIGINT, self._request)
+        signal.signal(signal.SIGTERM, self._request)
+
+    def _request(self, signum: int, frame: object) -> None:
+        self.requested = True
+
+
+def failed_while_starting(supervisors: tuple[Supervisor, ...]) -> bool:
+    for supervisor in supervisors:
+        exited = supervisor.exited()
+        if exited is not None:
+            name, code = exited
+            say(f"{name} exited with {exit_reason(code)} while starting; see its log")
+            return True
+    return False
+
+
+def wait_sandbox(base_url: str, sandbox: Supervisor, stop: StopRequest) -> bool:
+    """Whether the sandbox answers (False if it failed, or the user stopped the run)."""
     deadline = time.monotonic() + SANDBOX_TIMEOUT_S
     while not sandbox_answers(base_url):
-        if process.poll() is not None:
-            say(f"the sandbox exited with code {process.returncode} while starting; see its log")
-            return None
+        if failed_while_starting((sandbox,)) or stop.requested:
+            return False
         if time.monotonic() > deadline:
             say(f"the sandbox did not answer at {base_url} after {SANDBOX_TIMEOUT_S:.0f} s")
-            stop({SANDBOX: process})
-            return None
-        time.sleep(0.2)
-    return {SANDBOX: process}
+            return False
+        time.sleep(POLL_S)
+    return True
 
 
-def spawn(name: str) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, "-m", f"services.{name}"],
-        # The children ignore the terminal's Ctrl-C: this supervisor stops them in order.
-        start_new_session=True,
-    )
-
-
-def wait_ready(settings: Settings, processes: Processes) -> bool:
+def wait_ready(settings: Settings, supervisors: tuple[Supervisor, ...], stop: StopRequest) -> bool:
+    """Whether the gateway is ready (False if a process failed, or the user stopped the run)."""
     url = f"http://{settings.gateway_host}:{settings.gateway_port}/readyz"
     deadline = time.monotonic() + READY_TIMEOUT_S
     while time.monotonic() < deadline:
-        for name, process in processes.items():
-            if process.poll() is not None:
-                say(f"{name} exited with code {process.returncode} while starting; see its log")
-                return False
+        if failed_while_starting(supervisors) or stop.requested:
+            return False
         try:
             with urllib.request.urlopen(url, timeout=2) as response:
                 if response.status == 200:
                     return True
         except OSError:
             pass
-        time.sleep(0.3)
+        time.sleep(POLL_S)
     say(f"the gateway was not ready after {READY_TIMEOUT_S:.0f} s")
     return False
 
 
-def stop(processes: Processes) -> None:
-    for process in processes.values():
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-    deadline = time.monotonic() + STOP_TIMEOUT_S
-    for name, process in processes.items():
-        try:
-            process.wait(timeout=max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            say(f"{name} did not stop in time; killing it")
-            process.kill()
-            process.wait()
-
-
-def main() -> None:
-    os.environ.setdefault("PLAUDIT_ENV", "development")
-    settings = load_settings()
-    say(f"database {redact_url(settings.database_url)}, broker {redact_url(settings.amqp_url)}")
-    asyncio.run(ensure_database(settings.database_url))
-    asyncio.run(check_broker(settings.amqp_url))
-    stopping = False
-
-    def on_signal(signum: int, frame: object) -> None:
-        nonlocal stopping
-        stopping = True
-
-    signal.signal(signal.SIGINT, on_signal)
-    signal.signal(signal.SIGTERM, on_signal)
-    # Started first and stopped last: the services may call it until they stop.
-    sandbox: Processes = {}
-    open_campus = open_campus_at(settings)
-    open_campus_url = settings.open_campus_base_url
-    if open_campus is OpenCampus.START_SANDBOX:
-        assert open_campus_url is not None
-        say(f"starting the Open Campus sandbox at {open_campus_url}")
-        started = start_sandbox(open_campus_url)
-        if started is None:
-            sys.exit(1)
-        sandbox = started
-    elif open_campus is OpenCampus.SANDBOX:
-        say(f"an Open Campus sandbox already answers at {open_campus_url}: using it")
-    elif open_campus is OpenCampus.OWN_SERVICE:
-        say(
-            f"something already answers at {open_campus_url} (not the sandbox): using it as "
-            "Open Campus, without starting the sandbox"
-        )
-    processes = {name: spawn(name) for name in SERVICES}
-    say("starting " + ", ".join(SERVICES))
-    if not wait_ready(settings, {**sandbox, **processes}):
-        stop(processes)
-        stop(sandbox)
-        sys.exit(1)
+def greet(settings: Settings, open_campus: OpenCampus) -> None:
     base = f"http://{settings.gateway_host}:{settings.gateway_port}"
     say(f"ready: the gateway listens on {base}")
     if open_campus in (OpenCampus.START_SANDBOX, OpenCampus.SANDBOX):
         say(
-            f"Open Campus is the local sandbox at {open_campus_url} "
+            f"Open Campus is the local sandbox at {settings.open_campus_base_url} "
             "(faults and issued credentials under /_sandbox/, see services/sandbox/admin.py)"
         )
     else:
-        say(f"Open Campus: {open_campus_url}")
+        say(f"Open Campus: {settings.open_campus_base_url}")
     say(
         "try:  .venv/bin/plaudit call POST /systems "
         '\'{"slug": "demo", "name": "Demo", "url": "https://demo.example.org"}\''
@@ -248,18 +216,67 @@ def main() -> None:
     say(f"or:   curl -H 'Authorization: JWT token=\"{token}\"' {base}/systems")
     say(f"      (a master token for GET /systems, valid {settings.auth_max_token_ttl_s} s)")
     say("stop with Ctrl-C")
-    code = 0
-    while not stopping:
-        for name, process in {**sandbox, **processes}.items():
-            if process.poll() is not None:
-                say(f"{name} exited with code {process.returncode}; stopping everything")
-                stopping, code = True, 1
-                break
-        time.sleep(0.2)
-    say("stopping")
-    stop(processes)
-    stop(sandbox)
-    say("stopped")
+
+
+def run(
+    settings: Settings,
+    wanted: dict[str, int],
+    sandbox: Supervisor,
+    services: Supervisor,
+    stop: StopRequest,
+) -> int:
+    """Start everything, then keep it running until the user stops it; the exit code."""
+    open_campus = open_campus_at(settings)
+    open_campus_url = settings.open_campus_base_url
+    if open_campus is OpenCampus.START_SANDBOX:
+        assert open_campus_url is not None
+        pid = sandbox.start(SANDBOX, SANDBOX)
+        say(f"starting the Open Campus sandbox at {open_campus_url}: {SANDBOX} (pid {pid})")
+        if not wait_sandbox(open_campus_url, sandbox, stop):
+            return 0 if stop.requested else 1
+    elif open_campus is OpenCampus.SANDBOX:
+        say(f"an Open Campus sandbox already answers at {open_campus_url}: using it")
+    elif open_campus is OpenCampus.OWN_SERVICE:
+        say(
+            f"something already answers at {open_campus_url} (not the sandbox): using it as "
+            "Open Campus, without starting the sandbox"
+        )
+    started = [
+        f"{replica.name} (pid {services.start(replica.name, replica.service)})"
+        for replica in scale.replicas(wanted)
+    ]
+    say(f"starting {scale.describe(wanted)}: {', '.join(started)}")
+    if not wait_ready(settings, (sandbox, services), stop):
+        return 0 if stop.requested else 1
+    greet(settings, open_campus)
+    while not stop.requested:
+        sandbox.heal()
+        services.heal()
+        time.sleep(POLL_S)
+    return 0
+
+
+def main() -> None:
+    os.environ.setdefault("PLAUDIT_ENV", "development")
+    try:
+        wanted = scale.parse(os.environ.get("PLAUDIT_SCALE"))
+    except scale.ScaleError as error:
+        say(str(error))
+        sys.exit(2)
+    settings = load_settings()
+    say(f"database {redact_url(settings.database_url)}, broker {redact_url(settings.amqp_url)}")
+    asyncio.run(ensure_database(settings.database_url))
+    asyncio.run(check_broker(settings.amqp_url))
+    stop = StopRequest()
+    # The sandbox is started first and stopped last: the services may call it until they stop.
+    sandbox, services = Supervisor(say), Supervisor(say)
+    try:
+        code = run(settings, wanted, sandbox, services, stop)
+    finally:
+        say("stopping")
+        services.stop()
+        sandbox.stop()
+        say("stopped")
     sys.exit(code)
 
 

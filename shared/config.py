@@ -90,6 +90,9 @@ class Settings(BaseSettings):
     webhook_secret_overlap: Duration = timedelta(hours=24)
     webhook_disable_after: Duration = timedelta(days=5)
     webhook_allow_private: bool | None = None
+    # The process's name among the replicas of its service (`badges-2`, shared/scale.py), set by
+    # the dev runner: every log line carries it, so interleaved replicas can be told apart.
+    plaudit_replica: str | None = None
 
     @field_validator("open_campus_retry_schedule", "webhook_retry_schedule", mode="before")
     @classmethod
@@ -107,6 +110,7 @@ class Settings(BaseSettings):
         "public_url",
         "open_campus_base_url",
         "open_campus_api_key",
+        "plaudit_replica",
         mode="before",
     )
     @classmethod

@@ -73,5 +73,5 @@ async def wait_until_reachable(
 
 def main(service: str, run: Callable[[Settings], Coroutine[Any, Any, None]]) -> None:
     settings = load_settings()
-    configure_logging(settings.plaudit_env, service)
+    configure_logging(settings.plaudit_env, service, replica=settings.plaudit_replica)
     run_event_loop(run(settings))

@@ -1,7 +1,8 @@
 """structlog, configured once per process.
 
 JSON lines in production and test (machines read them), a readable console in development.
-Context lives in contextvars: the HTTP middleware and the message consumers bind
+Context lives in contextvars: every line carries the process's `service` (and its `replica`
+name where several run, `PLAUDIT_REPLICA`); the HTTP middleware and the message consumers bind
 `correlation_id` (and `message_id`, `type`), so every line of one request carries it, in every
 service it crosses.
 """
@@ -27,7 +28,9 @@ def _orjson_dumps(value: Any, **_: Any) -> bytes:
     return orjson.dumps(value, default=str)
 
 
-def configure_logging(environment: Environment, service: str, level: str = "info") -> None:
+def configure_logging(
+    environment: Environment, service: str, level: str = "info", replica: str | None = None
+) -> None:
     processors: list[Any] = [
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,
@@ -54,6 +57,8 @@ def configure_logging(environment: Environment, service: str, level: str = "info
     )
     structlog.contextvars.clear_contextvars()
     structlog.contextvars.bind_contextvars(service=service)
+    if replica:
+        structlog.contextvars.bind_contextvars(replica=replica)
     # Libraries log through the standard library; keep their warnings, in the same stream.
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(name)s %(message)s")
 

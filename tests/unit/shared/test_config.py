@@ -80,6 +80,13 @@ class TestEnvironment:
             monkeypatch, PLAUDIT_ENV="test", OPEN_CAMPUS_API_KEY=""
         ).open_campus_api_key
 
+    def test_the_replica_name_is_read_and_blank_is_none(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        named = settings_from(monkeypatch, PLAUDIT_ENV="test", PLAUDIT_REPLICA="badges-2")
+        assert named.plaudit_replica == "badges-2"
+        assert settings_from(monkeypatch, PLAUDIT_REPLICA=" ").plaudit_replica is None
+
     def test_development_defaults(self, monkeypatch: pytest.MonkeyPatch) -> None:
         settings = settings_from(monkeypatch, PLAUDIT_ENV="development", GATEWAY_PORT="8181")
         assert settings.plaudit_env is Environment.DEVELOPMENT

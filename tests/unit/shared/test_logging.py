@@ -42,3 +42,17 @@ def test_json_lines_carry_the_service_and_bound_context(capsys: pytest.CaptureFi
         "c-1",
         7,
     )
+
+
+def test_a_replica_is_named_on_every_line(capsys: pytest.CaptureFixture[str]) -> None:
+    configure_logging(Environment.TEST, "badges", replica="badges-2")
+    structlog.get_logger().info("request.committed")
+    record = json.loads(capsys.readouterr().err.strip().splitlines()[-1])
+    assert (record["service"], record["replica"]) == ("badges", "badges-2")
+
+
+def test_a_single_process_names_no_replica(capsys: pytest.CaptureFixture[str]) -> None:
+    configure_logging(Environment.TEST, "badges")
+    structlog.get_logger().info("request.committed")
+    record = json.loads(capsys.readouterr().err.strip().splitlines()[-1])
+    assert "replica" not in record

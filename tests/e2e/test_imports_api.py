@@ -288,10 +288,22 @@ class TestLifecycle:
         assert len(await awards_of(client, badge)) == 2
 
 
+@pytest.mark.parametrize(
+    ("scale", "victim", "restarted"),
+    [
+        pytest.param("badges=1", "badges", True, id="restarted"),
+        # Two replicas: the survivor's runner takes the import over, nothing restarted.
+        pytest.param("badges=2", "badges-2", False, id="taken-over-by-a-replica"),
+    ],
+)
 async def test_sigkill_of_badges_mid_import_awards_every_valid_row_once(
-    own_stack: Callable[..., Stack], http: aiohttp.ClientSession
+    own_stack: Callable[..., Stack],
+    http: aiohttp.ClientSession,
+    scale: str,
+    victim: str,
+    restarted: bool,
 ) -> None:
-    stack = own_stack()
+    stack = own_stack(PLAUDIT_SCALE=scale)
     stack.start()
     client = Client(http, stack.base_url, stack.settings.master_secret_value)
     system = await make_system(client)
@@ -304,8 +316,9 @@ async def test_sigkill_of_badges_mid_import_awards_every_valid_row_once(
         return answer.status == 200 and answer.body["import"]["rows"]["done"] > 0
 
     await eventually(under_way, "the import to be under way")
-    stack.kill("badges")
-    stack.start("badges")
+    stack.kill(victim)
+    if restarted:
+        stack.start(victim)
     done = await finished(client, badge, job["id"], timeout_s=120)
 
     assert done["rows"] == {

@@ -829,3 +829,20 @@ def test_grace_periods_cover_the_graceful_stop(layer: str, monkeypatch: pytest.M
         }.get(name, 0.0)
         # Calls in flight end within their timeout; then the outbox's confirms.
         assert grace >= calls + CONFIRM_TIMEOUT_S + 5, name
+
+
+# ---------------------------------------------------------------------------------------------
+# Documentation
+
+
+def test_the_operators_find_their_way() -> None:
+    readme = (K8S / "README.md").read_text()
+    for key in documents_env(SECRETS_EXAMPLE):
+        assert key in readme, f"deploy/k8s/README.md does not mention {key}"
+    assert "docs/operations.md" in readme
+    assert "(docs/operations.md)" in (ROOT / "README.md").read_text()
+    operations = (ROOT / "docs" / "operations.md").read_text()
+    for queue in topology.durable_queues():
+        assert f"`{queue}`" in operations, f"docs/operations.md does not name {queue}"
+    for path in (BASE, PRODUCTION, INFRA):
+        assert path.relative_to(K8S).as_posix() in readme

@@ -9,36 +9,39 @@ from __future__ import annotations
 import importlib
 import re
 import shlex
-import tomllib
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 import yaml
-from aiohttp import web
-from pydantic import SecretStr, ValidationError
+from pydantic import ValidationError
 
-from services.gateway.route_table import setup_routes
 from services.sandbox.app import create_app as create_sandbox_app
 from services.sandbox.server import api_keys, listen_address
 from services.sandbox.server import parse_args as sandbox_args
 from shared import topology
 from shared.cli import parser as cli_parser
-from shared.config import DEV_OPEN_CAMPUS_API_KEY, Settings, is_loopback_host
+from shared.config import DEV_OPEN_CAMPUS_API_KEY, is_loopback_host
+from tests.deploy.support import (
+    DOCKERFILE,
+    DUMMY_SECRET,
+    ROOT,
+    SERVICES,
+    SETTINGS_NAMES,
+    code_services,
+    dockerfile_instructions,
+    exec_form,
+    gateway_paths,
+    last_stage,
+    production_required,
+    pyproject,
+    secret_settings,
+    settings_from,
+)
 
-ROOT = Path(__file__).parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
-DOCKERFILE = ROOT / "deploy" / "Dockerfile"
-PYPROJECT = ROOT / "pyproject.toml"
-
-SETTINGS_NAMES = {name.upper() for name in Settings.model_fields}
-# The four services of DESIGN.md (Processes): the gateway and those behind the broker.
-SERVICES = ("gateway", *topology.SERVICES)
 # The Open Campus sandbox: the same image, under the `dev` profile only.
 SANDBOX = "sandbox"
-# Values for the variables Compose insists on (`${VAR:?message}`) when the host gives none.
-DUMMY_SECRET = "a-dummy-value-of-at-least-thirty-two-characters"
 
 # ---------------------------------------------------------------------------------------------
 # Reading the files
@@ -54,11 +57,6 @@ def compose_services() -> dict[str, dict[str, Any]]:
     services = compose()["services"]
     assert isinstance(services, dict)
     return services
-
-
-def code_services() -> set[str]:
-    """Every runnable service of the code: a package under services/ with a __main__.py."""
-    return {path.parent.name for path in (ROOT / "services").glob("*/__main__.py")}
 
 
 def plaudit_services() -> dict[str, dict[str, Any]]:
@@ -125,74 +123,6 @@ def resolved_environment(name: str, host: dict[str, str] | None = None) -> dict[
         elif key in host:  # passed through only when the host has it
             resolved[key] = host[key]
     return resolved
-
-
-def settings_from(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Settings:
-    """Settings as the container builds them: from exactly this environment and nothing else."""
-    for name in SETTINGS_NAMES:
-        monkeypatch.delenv(name, raising=False)
-        monkeypatch.delenv(name.lower(), raising=False)
-    for key, value in env.items():
-        monkeypatch.setenv(key, value)
-    return Settings()
-
-
-def production_required() -> set[str]:
-    """Settings fields production refuses to start without, found by leaving each one out."""
-    complete = {
-        "PLAUDIT_ENV": "production",
-        "MASTER_SECRET": DUMMY_SECRET,
-        "PLAUDIT_ENCRYPTION_KEY": DUMMY_SECRET,
-        "PUBLIC_URL": "https://badges.example.org",
-        "OPEN_CAMPUS_BASE_URL": "https://api.example.org",
-        "OPEN_CAMPUS_API_KEY": "key",
-    }
-    required = set()
-    with pytest.MonkeyPatch.context() as monkeypatch:
-        settings_from(complete, monkeypatch)  # complete enough to validate
-        for name in SETTINGS_NAMES - {"PLAUDIT_ENV"}:
-            if Settings.model_fields[name.lower()].default is not None:
-                continue  # a field with a real default cannot be missing
-            try:
-                settings_from({k: v for k, v in complete.items() if k != name}, monkeypatch)
-            except ValidationError:
-                required.add(name)
-    return required
-
-
-def dockerfile_instructions() -> list[tuple[str, str]]:
-    """(INSTRUCTION, arguments) pairs, with continuation lines joined and comments dropped."""
-    instructions: list[tuple[str, str]] = []
-    pending = ""
-    for line in DOCKERFILE.read_text().splitlines():
-        stripped = line.strip()
-        if not stripped or stripped.startswith("#"):
-            continue
-        if stripped.endswith("\\"):
-            pending += stripped[:-1] + " "
-            continue
-        keyword, _, arguments = (pending + stripped).partition(" ")
-        instructions.append((keyword.upper(), arguments.strip()))
-        pending = ""
-    assert not pending, "the Dockerfile ends inside a continued line"
-    return instructions
-
-
-def last_stage() -> list[tuple[str, str]]:
-    instructions = dockerfile_instructions()
-    starts = [i for i, (keyword, _) in enumerate(instructions) if keyword == "FROM"]
-    assert starts, "the Dockerfile has no FROM"
-    return instructions[starts[-1] :]
-
-
-def exec_form(arguments: str) -> list[str]:
-    parsed = yaml.safe_load(arguments)  # a JSON array is valid YAML
-    assert isinstance(parsed, list), f"not in exec form: {arguments}"
-    return [str(item) for item in parsed]
-
-
-def pyproject() -> dict[str, Any]:
-    return tomllib.loads(PYPROJECT.read_text())
 
 
 def published(service: dict[str, Any]) -> list[tuple[str | None, int, int]]:
@@ -275,11 +205,7 @@ def test_every_production_requirement_is_set(name: str) -> None:
 
 @pytest.mark.parametrize("name", SERVICES)
 def test_secrets_come_from_the_host_or_the_service_refuses(name: str) -> None:
-    secrets = {
-        key
-        for key in production_required()
-        if SecretStr in getattr(Settings.model_fields[key.lower()].annotation, "__args__", ())
-    }
+    secrets = production_required() & secret_settings()
     assert secrets == {"MASTER_SECRET", "PLAUDIT_ENCRYPTION_KEY"}
     raw = environment(plaudit_services()[name])
     host_values = {key: key.lower() * 2 for key in secrets}
@@ -511,12 +437,7 @@ def test_gateway_healthcheck_fetches_healthz(monkeypatch: pytest.MonkeyPatch) ->
     compile(code, "<healthcheck>", "exec")
     port = settings_from(resolved_environment("gateway"), monkeypatch).gateway_port
     assert f"http://127.0.0.1:{port}/healthz" in code
-    app = web.Application()
-    setup_routes(app)
-    paths = {
-        resource.canonical for resource in app.router.resources() if hasattr(resource, "canonical")
-    }
-    assert "/healthz" in paths
+    assert "/healthz" in gateway_paths()
 
 
 def test_postgres_and_rabbitmq_healthchecks() -> None:

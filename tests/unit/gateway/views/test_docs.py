@@ -63,7 +63,9 @@ async def test_a_script_goes_gzipped_only_to_who_accepts_it(
         body = gzip.decompress(body)
     else:
         assert "Content-Encoding" not in response.headers
-    assert body == assets().files[name].body
+    found = assets().file(name)
+    assert found is not None
+    assert body == found.body
 
 
 async def test_an_image_goes_as_it_is() -> None:

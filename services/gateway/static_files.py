@@ -15,7 +15,11 @@ from aiohttp import web
 
 from shared.errors import NotFound
 
-CACHE_CONTROL = "public, max-age=31536000, immutable"
+# A file's name changes with its bytes: whoever has it may keep it.
+IMMUTABLE = {
+    "Cache-Control": "public, max-age=31536000, immutable",
+    "X-Content-Type-Options": "nosniff",
+}
 MEDIA_TYPES = {
     ".css": "text/css; charset=utf-8",
     ".js": "text/javascript; charset=utf-8",
@@ -28,9 +32,26 @@ COMPRESSIBLE = frozenset({".css", ".js", ".svg"})
 
 @dataclass(frozen=True)
 class StaticFile:
+    """A body served as it is, or gzipped (compressed once) to a client that takes gzip."""
+
     content_type: str
     body: bytes
     gzipped: bytes | None
+
+    @classmethod
+    def of(cls, content_type: str, body: bytes, *, compress: bool) -> StaticFile:
+        return cls(content_type, body, gzip.compress(body, mtime=0) if compress else None)
+
+    def response(self, accept_encoding: str, headers: dict[str, str]) -> web.Response:
+        """The response with `headers`, gzipped if `accept_encoding` allows it."""
+        headers = {**headers, "Content-Type": self.content_type}
+        body = self.body
+        if self.gzipped is not None:
+            headers["Vary"] = "Accept-Encoding"
+            if accepts_gzip(accept_encoding):
+                body = self.gzipped
+                headers["Content-Encoding"] = "gzip"
+        return web.Response(body=body, headers=headers)
 
 
 def servable(directory: Path) -> list[Path]:
@@ -49,8 +70,9 @@ class StaticFiles:
         for path in paths:
             body = path.read_bytes()
             served = f"{path.stem}.{hashlib.sha256(body).hexdigest()[:12]}{path.suffix}"
-            gzipped = gzip.compress(body, mtime=0) if path.suffix in COMPRESSIBLE else None
-            self._files[served] = StaticFile(MEDIA_TYPES[path.suffix], body, gzipped)
+            self._files[served] = StaticFile.of(
+                MEDIA_TYPES[path.suffix], body, compress=path.suffix in COMPRESSIBLE
+            )
             self.urls[path.name] = prefix + served
 
     def url(self, name: str) -> str:
@@ -66,18 +88,7 @@ class StaticFiles:
         found = self._files.get(served)
         if found is None:
             raise NotFound(f"{self._prefix}{served} does not exist")
-        headers = {
-            "Cache-Control": CACHE_CONTROL,
-            "X-Content-Type-Options": "nosniff",
-            "Content-Type": found.content_type,
-        }
-        body = found.body
-        if found.gzipped is not None:
-            headers["Vary"] = "Accept-Encoding"
-            if accepts_gzip(accept_encoding):
-                body = found.gzipped
-                headers["Content-Encoding"] = "gzip"
-        return web.Response(body=body, headers=headers)
+        return found.response(accept_encoding, IMMUTABLE)
 
 
 def accepts_gzip(accept_encoding: str) -> bool:

@@ -20,7 +20,7 @@ from typing import Any
 from shared import cli_import
 from shared.bus import Bus
 from shared.config import DEV_MASTER_SECRET
-from shared.crypto import generate_key
+from shared.crypto import new_secret
 from shared.deadletters import inspect, redrive
 from shared.errors import AppError
 from shared.logging import new_correlation_id
@@ -105,7 +105,7 @@ def cmd_create_consumer(args: argparse.Namespace) -> int:
 
 
 def cmd_gen_key(args: argparse.Namespace) -> int:
-    print(generate_key())
+    print(new_secret())
     return 0
 
 

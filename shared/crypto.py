@@ -37,5 +37,9 @@ class SecretBox:
             ) from None
 
 
-def generate_key() -> str:
-    return secrets.token_urlsafe(32)
+def new_secret(nbytes: int = 32) -> str:
+    """A URL-safe secret of `nbytes` random bytes that never begins with `-`: pasted after
+    `--secret` on a command line, one that did would be taken for an option (1 in 64 would)."""
+    while (secret := secrets.token_urlsafe(nbytes)).startswith("-"):
+        pass
+    return secret

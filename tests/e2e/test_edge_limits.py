@@ -24,7 +24,7 @@ import pytest
 from pydantic import BaseModel
 
 from services.gateway.docs_assets import assets
-from services.gateway.pages.assets import Assets
+from services.gateway.pages.rendering import static_files
 from services.gateway.route_table import all_routes
 from services.gateway.routes import Route
 from services.gateway.views.credentials import OpenCampusKey
@@ -165,7 +165,7 @@ async def world(client: Client) -> World:
         "signingKey": signing_keys.body["keys"][0]["id"],
         "list": status_list.rsplit("/", 1)[1],
         "file": assets().urls["docs.js"].rsplit("/", 1)[1],
-        "asset": Assets().path("pages.css").rsplit("/", 1)[1],
+        "asset": static_files().url("pages.css").rsplit("/", 1)[1],
         "importId": dry_run.body["import"]["id"],
     }
     assert values.keys() == PARAMETERS

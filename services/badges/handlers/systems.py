@@ -13,6 +13,7 @@ from services.badges.domain.common import listing
 from services.badges.errors import not_found
 from services.badges.handlers import organizations
 from shared.context import Handler, Sensitive
+from shared.crypto import new_secret
 from shared.messages.base import Message
 from shared.messages.events import (
     ConsumerDeleted,
@@ -87,7 +88,7 @@ async def resolve_system(query: ResolveSystem, ctx: Ctx) -> dict[str, Any]:
 async def create_consumer(cmd: CreateConsumer, ctx: Ctx) -> Sensitive:
     system_id = await _system_id(ctx, cmd.system)
     api_key = secrets.token_hex(API_KEY_BYTES)
-    api_secret = secrets.token_urlsafe(API_SECRET_BYTES)
+    api_secret = new_secret(API_SECRET_BYTES)
     row = await repository(ctx).consumers.insert_consumer(
         system_id,
         api_key,

@@ -5,13 +5,14 @@ script or style, nothing from elsewhere)."""
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import jinja2
 from aiohttp import web
 
-from services.gateway.pages.assets import Assets
+from services.gateway.static_files import StaticFiles, servable
 
 # The verification page's form posts to the gateway itself. Images are ours, `data:`, or a
 # badge's own image on another https host (a badge may name any image URL); the QR code is
@@ -20,6 +21,9 @@ CONTENT_SECURITY_POLICY = (
     "default-src 'none'; style-src 'self'; img-src 'self' data: https:; "
     "script-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 )
+# The pages' stylesheet, script and placeholder image.
+STATIC_PREFIX = "/public/static/"
+STATIC_DIRECTORY = Path(__file__).parent / "static"
 # Browsers and CDNs may keep a page as long as its JSON (DESIGN.md: at most 60 s).
 PAGE_CACHE_CONTROL = "public, max-age=60"
 PAGE_HEADERS = {
@@ -63,11 +67,16 @@ def long_date(value: Any) -> str:
     return f"{found.day} {found:%B %Y}" if found else ""
 
 
+def static_files() -> StaticFiles:
+    """The pages' static files, read from `static/`."""
+    return StaticFiles(STATIC_PREFIX, servable(STATIC_DIRECTORY))
+
+
 class Pages:
     """The compiled templates, and the static files they link to."""
 
-    def __init__(self, base_url: str, assets: Assets | None = None) -> None:
-        self.assets = assets or Assets()
+    def __init__(self, base_url: str, static: StaticFiles | None = None) -> None:
+        self.static = static or static_files()
         environment = jinja2.Environment(
             loader=jinja2.PackageLoader("services.gateway.pages", "templates"),
             autoescape=True,
@@ -76,9 +85,9 @@ class Pages:
         )
         environment.filters["safe_url"] = safe_url
         environment.filters["long_date"] = long_date
-        environment.globals["static"] = self.assets.path
+        environment.globals["static"] = self.static.url
         # Open Graph wants absolute URLs; a page without an image of its own shows this one.
-        environment.globals["default_image"] = base_url + self.assets.path("badge.svg")
+        environment.globals["default_image"] = base_url + self.static.url("badge.svg")
         self._templates = {name: environment.get_template(f"{name}.html") for name in TEMPLATES}
 
     def render(self, template: str, status: int = 200, **context: Any) -> web.Response:

@@ -85,7 +85,8 @@ async def get_issuer_profile(request: web.Request) -> web.Response:
 
 @public
 async def get_static(request: web.Request) -> web.Response:
-    return request.app[pages_key].assets.response(request.match_info["asset"])
+    static = request.app[pages_key].static
+    return static.response(request.match_info["asset"], request.headers.get("Accept-Encoding", ""))
 
 
 TAG = "public"

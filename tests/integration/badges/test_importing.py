@@ -4,6 +4,7 @@ an import whose batches keep breaking fails with its `import.completed`."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Any
 
@@ -11,7 +12,7 @@ import asyncpg
 import pytest
 
 from services.badges.deps import make_deps
-from services.badges.importing import BatchFailed, ImportRunner
+from services.badges.importing import BATCH_ROWS, BatchFailed, ImportRunner
 from services.badges.repository import Repository
 from services.badges.repository.imports import StoredRow
 from services.badges.repository.scopes import Place
@@ -80,6 +81,32 @@ async def test_a_batch_awards_its_rows_once_with_their_events(
     assert (after["state"], after["awarded"], after["instances"]) == ("completed", 2, 2)
     assert relay.types() == ["badge.awarded", "badge.awarded", "import.completed"]
     assert after["outbox"] == 3  # committed with the awards, until the relay publishes them
+
+
+async def test_two_runners_award_an_import_once(
+    badges_pool: asyncpg.Pool, settings: Settings
+) -> None:
+    """The runners of two processes (PLAUDIT_SCALE=badges=2) at the same import: each batch is
+    run by one of them, and every row is awarded once."""
+    total = 3 * BATCH_ROWS + 7
+    import_id = await running_import(
+        badges_pool, [row(n, f"r{n}@example.org") for n in range(1, total + 1)]
+    )
+    runners = [ImportRunner(badges_pool, make_deps(settings, badges_pool)) for _ in range(2)]
+    relay = HandedRows()
+    while any(await asyncio.gather(*(runner.batch(relay) for runner in runners))):
+        pass
+
+    after = await state(badges_pool, import_id)
+    assert (after["state"], after["done"], after["awarded"], after["skipped"]) == (
+        "completed",
+        total,
+        total,
+        0,
+    )
+    assert after["instances"] == total
+    assert relay.types().count("badge.awarded") == total
+    assert relay.types().count("import.completed") == 1
 
 
 async def test_a_rows_name_is_kept_with_its_award_for_its_page(

@@ -205,3 +205,21 @@ class TestPurgeSystem:
         kept = await issuer_pool.fetch("SELECT message_id FROM inbox")
         assert [row["message_id"] for row in kept] == [deletion.message_id]
         assert not await events.handle(deletion)
+
+
+async def test_two_schedulers_claiming_at_once_never_take_one_credential(
+    issuer_pool: asyncpg.Pool,
+) -> None:
+    added = {(await insert(issuer_pool, reference=f"ref-{n}"))[1]["id"] for n in range(10)}
+    # The second claims while the first's claim is not committed yet.
+    async with (
+        issuer_pool.acquire() as first,
+        issuer_pool.acquire() as second,
+        first.transaction(),
+        second.transaction(),
+    ):
+        mine = await Credentials(first).claim_due(6, 30.0, None)
+        theirs = await Credentials(second).claim_due(6, 30.0, None)
+    assert len(mine) == 6
+    assert {row["id"] for row in mine}.isdisjoint({row["id"] for row in theirs})
+    assert {row["id"] for row in mine} | {row["id"] for row in theirs} == added

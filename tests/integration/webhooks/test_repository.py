@@ -217,6 +217,27 @@ class TestClaim:
             again = await Repository(conn).claim_due(100, {wide: 5, narrow: 0}, 2, 20.0)
         assert {row["id"] for row in again}.isdisjoint({row["id"] for row in rows})
 
+    async def test_two_processes_claiming_at_once_never_take_one_delivery(
+        self, webhooks_pool: asyncpg.Pool
+    ) -> None:
+        endpoints = [await add_endpoint(webhooks_pool) for _ in range(3)]
+        added = {await add_delivery(webhooks_pool, e) for e in endpoints for _ in range(4)}
+        # The second claims while the first's claim is not committed yet.
+        async with (
+            webhooks_pool.acquire() as first,
+            webhooks_pool.acquire() as second,
+            first.transaction(),
+            second.transaction(),
+        ):
+            mine = await Repository(first).claim_due(100, {}, 4, 20.0)
+            theirs = await Repository(second).claim_due(100, {}, 4, 20.0)
+        async with webhooks_pool.acquire() as conn:
+            rest = await Repository(conn).claim_due(100, {}, 4, 20.0)
+        claims = [{row["id"] for row in rows} for rows in (mine, theirs, rest)]
+        assert claims[0]
+        assert sum(map(len, claims)) == len(set().union(*claims)), "a delivery claimed twice"
+        assert set().union(*claims) == added
+
 
 class TestRequeue:
     @pytest.mark.parametrize("status", ["failed", "succeeded"])

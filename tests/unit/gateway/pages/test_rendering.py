@@ -5,16 +5,13 @@ from __future__ import annotations
 
 import itertools
 import re
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from services.gateway.pages.assets import Assets
 from services.gateway.pages.rendering import CONTENT_SECURITY_POLICY, Pages, long_date, safe_url
 from services.gateway.pages.sharing import qr_svg
 from services.gateway.pages.verdict import of_award, of_report
-from shared.errors import NotFound
 
 BASE = "https://badges.example.org"
 SCRIPT = "<script>alert(1)</script>"
@@ -288,26 +285,3 @@ def test_the_policy_allows_no_inline_code() -> None:
     assert "default-src 'none'" in CONTENT_SECURITY_POLICY
     assert "script-src 'self'" in CONTENT_SECURITY_POLICY
     assert "frame-ancestors 'none'" in CONTENT_SECURITY_POLICY
-
-
-class TestAssets:
-    def test_hashed_names_and_immutable_caching(self, tmp_path: Path) -> None:
-        (tmp_path / "pages.css").write_text("main{color:#000}")
-        (tmp_path / "notes.txt").write_text("not served")
-        assets = Assets(tmp_path)
-        path = assets.path("pages.css")
-        assert re.fullmatch(r"/public/static/pages\.[0-9a-f]{12}\.css", path)
-        response = assets.response(path.rsplit("/", 1)[1])
-        assert response.body == b"main{color:#000}"
-        assert response.headers["Content-Type"].startswith("text/css")
-        assert "immutable" in response.headers["Cache-Control"]
-        with pytest.raises(NotFound):
-            assets.response("notes.txt")
-        with pytest.raises(KeyError):
-            assets.path("notes.txt")
-
-    def test_a_changed_file_is_a_new_name(self, tmp_path: Path) -> None:
-        (tmp_path / "pages.js").write_text("1")
-        before = Assets(tmp_path).path("pages.js")
-        (tmp_path / "pages.js").write_text("2")
-        assert Assets(tmp_path).path("pages.js") != before

@@ -5,14 +5,16 @@ from __future__ import annotations
 import gzip
 from typing import Any
 
+import orjson
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import make_mocked_request
 
+from services.gateway.config import VERSION
 from services.gateway.docs_assets import assets
 from services.gateway.keys import api_document_key
 from services.gateway.route_table import api_document
-from services.gateway.views.docs import DOCS_CSP, docs, docs_asset
+from services.gateway.views.docs import DOCS_CSP, docs, docs_asset, openapi_json
 from shared.errors import NotFound
 
 
@@ -63,7 +65,9 @@ async def test_a_script_goes_gzipped_only_to_who_accepts_it(
         body = gzip.decompress(body)
     else:
         assert "Content-Encoding" not in response.headers
-    assert body == assets().files[name].body
+    found = assets().file(name)
+    assert found is not None
+    assert body == found.body
 
 
 async def test_an_image_goes_as_it_is() -> None:
@@ -79,3 +83,18 @@ async def test_an_image_goes_as_it_is() -> None:
 async def test_an_unknown_or_stale_name_is_not_found() -> None:
     with pytest.raises(NotFound):
         await docs_asset(request("/docs/assets/docs.js", file="docs.js"))
+
+
+@pytest.mark.parametrize("accept_encoding", ["gzip, br", "identity"])
+async def test_the_openapi_document_goes_gzipped_to_who_accepts_it(accept_encoding: str) -> None:
+    response = await openapi_json(request("/openapi.json", {"Accept-Encoding": accept_encoding}))
+    assert response.headers["Content-Type"] == "application/json"
+    assert response.headers["Vary"] == "Accept-Encoding"
+    body: Any = response.body
+    if accept_encoding.startswith("gzip"):
+        assert response.headers["Content-Encoding"] == "gzip"
+        assert len(body) < 100_000
+        body = gzip.decompress(body)
+    else:
+        assert "Content-Encoding" not in response.headers
+    assert orjson.loads(body) == api_document(VERSION)

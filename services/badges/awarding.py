@@ -68,6 +68,7 @@ def plan(
     evidence_url: str | None = None,
     holder: credentials.Holder | None = None,
     name: str | None = None,
+    narrative: str | None = None,
 ) -> Planned:
     """Check what can be checked before writing and fix every value of the award. Its issuedOn
     is the service's clock (to the millisecond where it starts a credential, as Open Campus
@@ -105,15 +106,22 @@ def plan(
         unique=badge["is_unique"],
         credential=credential,
         name=name,
+        narrative=narrative,
     )
     return Planned(award, body, domain.instance(award.row(), ctx.deps.base_url))
 
 
 def plan_fields(
-    ctx: Ctx, badge: dict[str, Any], shown_badge: dict[str, Any], fields: AwardFields
+    ctx: Ctx,
+    badge: dict[str, Any],
+    shown_badge: dict[str, Any],
+    fields: AwardFields,
+    *,
+    narrative: str | None = None,
 ) -> Planned:
     """`plan` for an award's fields as a request or an import's row gives them, its holder (for
-    a credential) checked against the badge's credential."""
+    a credential) checked against the badge's credential. `narrative` is an import row's: a
+    request's award has none (BadgeKit's fields)."""
     return plan(
         ctx,
         badge,
@@ -127,6 +135,7 @@ def plan_fields(
         evidence_url=fields.evidence,
         holder=credentials.holder_of(badge, fields),
         name=fields.name,
+        narrative=narrative,
     )
 
 
@@ -152,6 +161,7 @@ def awarded_event(
         salt=fields["salt"],
         expires=domain.unix_seconds(expires) if expires is not None else None,
         evidence=fields["evidence_url"],
+        narrative=fields["narrative"],
     )
 
 

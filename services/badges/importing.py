@@ -209,7 +209,7 @@ async def run_rows(ctx: Ctx, job: Any, badge: dict[str, Any], rows: list[Any]) -
             outcomes.append(Outcome(number, again[0], error=again[1]))
             continue
         try:
-            plan = awarding.plan_fields(ctx, badge, shown_badge, fields)
+            plan = awarding.plan_fields(ctx, badge, shown_badge, fields, narrative=fields.narrative)
         except AppError as error:
             outcomes.append(Outcome(number, "failed", error=error.message))
             continue

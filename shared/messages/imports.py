@@ -47,7 +47,9 @@ class ImportOptions(Fields):
 
 class ImportRowFields(AwardFields):
     """A row of an import: an award's fields (BadgeKit's names: the file's `evidenceUrl` is the
-    award's `evidence`), and the evidence's `narrative`."""
+    award's `evidence`), and its `narrative` (how it was earned, Markdown), which a single award
+    has not: the `narrative` of its Open Badges 2.0 assertion and of its 3.0 credential's
+    subject."""
 
     narrative: OptionalLongText = None
 

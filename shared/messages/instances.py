@@ -204,7 +204,8 @@ class BadgeAwarded(Event):
     `credential` (`{id, status: "pending"}`) when the award starts an Open Campus credential,
     whose `credential.*` events name the same id. The rest is what its Open Badges 3.0
     credential holds: its URL, the award's salt (the recipient's hash is sha256(email + salt),
-    as in the public assertion), `expires` (unix seconds) and `evidence` (a URL)."""
+    as in the public assertion), `expires` (unix seconds), `evidence` (a URL) and `narrative`
+    (how the award was earned, Markdown: an import's row may give one, a single award never)."""
 
     TYPE = "badge.awarded"
     system: str
@@ -219,6 +220,7 @@ class BadgeAwarded(Event):
     salt: str
     expires: int | None = None
     evidence: str | None = None
+    narrative: str | None = None
 
 
 class BadgeRevoked(Event):

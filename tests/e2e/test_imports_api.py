@@ -1,20 +1,28 @@
 """Imports (bulk awards from a file) through the real gateway, RabbitMQ, badges service and
-Postgres: a mixed file with a result per row, dry runs, refused files, cancelling, the results
-file, `import.completed` to webhooks, and a SIGKILL of the badges service mid-import."""
+Postgres: a mixed file with a result per row, a row's narrative in each document that shows the
+award, dry runs, refused files, cancelling, the results file, `import.completed` to webhooks,
+and a SIGKILL of the badges service mid-import."""
 
 from __future__ import annotations
 
 import csv
+import html
 import io
+import re
 import uuid
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import aiohttp
+import jsonschema
 import pytest
+from openbadgeslib.ob2.models import Assertion as OB2Assertion
 
+from services.issuer.ob3 import schemas
 from shared.tokens import authorization, mint
-from tests.e2e.test_webhooks_api import register
+from tests.e2e.test_open_badges_3 import credential_of, verify_ldp
+from tests.e2e.test_public_documents import public_path
+from tests.e2e.test_webhooks_api import register, verified
 from tests.support.client import Answer, Client, multipart
 from tests.support.events import DEADLINE_S, eventually
 from tests.support.factories import make_badge, make_system, unique
@@ -167,6 +175,72 @@ class TestImport:
         await finished(client, badge, answer.body["import"]["id"])
         [instance] = await awards_of(client, badge)
         assert instance["email"] == recipient
+
+
+# A narrative with what a CSV field must quote (a comma, quotes), text beyond ASCII, and HTML
+# that must stay text wherever it is shown.
+NARRATIVE = 'Built "Ada", a robot, from scrap: café, 机器人 ☕ <script>alert(1)</script>'
+
+
+class TestNarrative:
+    async def test_a_rows_narrative_reaches_its_assertion_credential_page_and_webhook(
+        self, client: Client, receivers: Receivers
+    ) -> None:
+        receiver = await receivers.new()
+        system = await make_system(client)
+        badge = await make_badge(client, system)
+        hook = await register(client, system, receiver.url, events=["badge.awarded"])
+        told, plain = email(), email()
+        quoted = NARRATIVE.replace('"', '""')
+        data = csv_file(
+            "email,evidenceUrl,narrative",
+            f'{told},https://e.example.org/robot,"{quoted}"',
+            f"{plain},,",
+        )
+        job = (await upload(client, badge, data)).body["import"]
+        assert (await finished(client, badge, job["id"]))["rows"]["awarded"] == 2
+        awarded = {instance["email"]: instance for instance in await awards_of(client, badge)}
+        assert "narrative" not in awarded[told]  # BadgeKit's instance is as it was
+
+        # Open Badges 2.0: the Assertion's narrative, beside its evidence URL.
+        assertion = await public_json(client, awarded[told]["assertionUrl"])
+        assert assertion["narrative"] == NARRATIVE
+        assert assertion["evidence"] == "https://e.example.org/robot"
+        assert OB2Assertion.from_dict(assertion).narrative == NARRATIVE
+        assert "narrative" not in await public_json(client, awarded[plain]["assertionUrl"])
+
+        # Open Badges 3.0: the subject's narrative, signed, and the credential still verifies.
+        document = await credential_of(client, awarded[told])
+        assert document["credentialSubject"]["narrative"] == NARRATIVE
+        validator = jsonschema.Draft201909Validator(
+            schemas.achievement_credential(), format_checker=jsonschema.FormatChecker()
+        )
+        assert list(validator.iter_errors(document)) == []
+        assert (await verify_ldp(client, document)).issuer.id == document["issuer"]["id"]
+        other = await credential_of(client, awarded[plain])
+        assert "narrative" not in other["credentialSubject"]
+
+        # The award page: the narrative as text, its HTML escaped.
+        page = await client.get(
+            public_path(awarded[told]["assertionUrl"], client) + "?format=html", sign=False
+        )
+        assert page.status == 200
+        shown = re.search(r'<p id="narrative"[^>]*>(.*?)</p>', page.body, re.S)
+        assert shown is not None
+        assert html.unescape(shown.group(1)) == NARRATIVE
+        assert "<script>alert(1)" not in page.body
+
+        # The badge.awarded webhook, as its subscriber verifies it.
+        await receiver.wait(lambda seen: len(seen) >= 2, "both badge.awarded")
+        sent = [verified(received, hook["secret"]) for received in receiver.requests]
+        narratives = {body["data"]["email"]: body["data"]["narrative"] for body in sent}
+        assert narratives == {told: NARRATIVE, plain: None}
+
+
+async def public_json(client: Client, url: str) -> Any:
+    answer = await client.get(public_path(url, client), sign=False)
+    assert answer.status == 200, answer.body
+    return answer.body
 
 
 class TestValidation:

@@ -643,6 +643,7 @@ class TestAwardEvents:
             "salt": assertion.body["recipient"]["salt"],
             "expires": None,
             "evidence": None,
+            "narrative": None,
         }
 
         async def delivered() -> bool:

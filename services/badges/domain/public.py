@@ -30,7 +30,8 @@ def recipient(email: str, salt: str) -> dict[str, Any]:
 
 
 def assertion(row: Row, base_url: str) -> dict[str, Any]:
-    """A hosted Assertion; a revoked one also says so (it is served with 410 Gone)."""
+    """A hosted Assertion; a revoked one also says so (it is served with 410 Gone). Optional
+    members appear only where the award has them."""
     document: dict[str, Any] = {
         "@context": CONTEXT,
         "type": "Assertion",
@@ -46,6 +47,10 @@ def assertion(row: Row, base_url: str) -> dict[str, Any]:
         document["expires"] = row["expires"].isoformat()
     if row["evidence_url"] is not None:
         document["evidence"] = row["evidence_url"]
+    if row["narrative"] is not None:
+        # The Assertion's own `narrative` (Markdown), as the OB 3.0 credential puts it on its
+        # subject (OB 3.0's counterpart of it): `evidence` stays the bare URL it always was.
+        document["narrative"] = row["narrative"]
     if row["revoked_at"] is not None:
         document["revoked"] = True
         if row["revocation_reason"]:

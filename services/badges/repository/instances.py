@@ -36,19 +36,20 @@ _ACTIVE_OF = "badge_id = $1 AND lower(email) = lower($2) AND revoked_at IS NULL"
 INSERT = """
 INSERT INTO instances (uid, slug, system_id, badge_id, email, salt, issued_on, expires,
     claim_code, comment, evidence_url, unique_award, recipient_name, holder_oc_id,
-    holder_address, credential_id, credential_status)
+    holder_address, credential_id, credential_status, narrative)
 SELECT a.uid, a.slug, a.system_id, a.badge_id, a.email, a.salt, a.issued_on, a.expires,
     a.claim_code, a.comment, a.evidence_url, a.unique_award, a.recipient_name, a.holder_oc_id,
     a.holder_address, a.credential_id,
-    CASE WHEN a.credential_id IS NULL THEN NULL ELSE 'pending' END
+    CASE WHEN a.credential_id IS NULL THEN NULL ELSE 'pending' END, a.narrative
 FROM unnest($1::bigint[], $2::text[], $3::uuid[], $4::text[], $5::bigint[], $6::text[],
         $7::timestamptz[], $8::timestamptz[], $9::text[], $10::text[], $11::text[],
-        $12::boolean[], $13::text[], $14::text[], $15::text[], $16::text[])
+        $12::boolean[], $13::text[], $14::text[], $15::text[], $16::text[], $17::text[])
     AS a(badge_id, email, uid, slug, system_id, salt, issued_on, expires, claim_code, comment,
-        evidence_url, unique_award, recipient_name, holder_oc_id, holder_address, credential_id)
-WHERE ($17::integer IS NULL
+        evidence_url, unique_award, recipient_name, holder_oc_id, holder_address, credential_id,
+        narrative)
+WHERE ($18::integer IS NULL
         OR (SELECT count(*) FROM instances i
-            WHERE i.badge_id = a.badge_id AND i.revoked_at IS NULL) < $17)
+            WHERE i.badge_id = a.badge_id AND i.revoked_at IS NULL) < $18)
     AND NOT (a.unique_award AND EXISTS (SELECT 1 FROM instances i
         WHERE i.badge_id = a.badge_id AND lower(i.email) = lower(a.email)
             AND i.revoked_at IS NULL))
@@ -87,6 +88,9 @@ class NewAward:
     credential: NewCredential | None
     # The earner's name where the award gives one: shown on the award's page, sent in an OCA.
     name: str | None = None
+    # How it was earned (Markdown), where the award gives it: an import's row may, a single
+    # award may not (BadgeKit's fields). Its assertion's and its credential's `narrative`.
+    narrative: str | None = None
 
     def row(self) -> dict[str, Any]:
         """The award as `COLUMNS` will read it once inserted."""
@@ -132,6 +136,7 @@ def insert_args(awards: Sequence[NewAward], limit: int | None) -> tuple[Any, ...
         [credential.holder_oc_id if credential else None for credential in credentials],
         [credential.holder_address if credential else None for credential in credentials],
         [str(credential.id) if credential else None for credential in credentials],
+        [award.narrative for award in awards],
         limit,
     )
 
@@ -266,7 +271,7 @@ class Instances(Statements):
             " SELECT id FROM instances WHERE open_badge_pending ORDER BY id LIMIT $1"
             " FOR UPDATE SKIP LOCKED) pending"
             f" WHERE i.id = pending.id RETURNING {_prefixed('i')}, i.system_id, i.salt,"
-            " i.comment, i.evidence_url, i.revoked_at",
+            " i.comment, i.evidence_url, i.narrative, i.revoked_at",
             limit,
         )
         return rows
@@ -285,9 +290,9 @@ class Instances(Statements):
         """An award with what its hosted assertion shows, and its badge's place (slugs) and
         image (a URL, or an uploaded image's slug)."""
         row: Record | None = await self._conn.fetchrow(
-            "SELECT i.slug, i.email, i.salt, i.issued_on, i.expires, i.evidence_url, i.revoked_at,"
-            " i.revocation_reason, i.recipient_name, b.slug AS badge, s.slug AS system,"
-            " iss.slug AS issuer, p.slug AS program, b.image_url,"
+            "SELECT i.slug, i.email, i.salt, i.issued_on, i.expires, i.evidence_url, i.narrative,"
+            " i.revoked_at, i.revocation_reason, i.recipient_name, b.slug AS badge,"
+            " s.slug AS system, iss.slug AS issuer, p.slug AS program, b.image_url,"
             " (SELECT slug FROM images WHERE id = b.image_id) AS image_slug"
             " FROM instances i JOIN badges b ON b.id = i.badge_id"
             " JOIN systems s ON s.id = b.system_id"

@@ -101,6 +101,7 @@ async def _rendered(request: web.Request, slug: str) -> Found:
         issued_on=assertion.get("issuedOn"),
         expires=assertion.get("expires"),
         evidence=assertion.get("evidence"),
+        narrative=assertion.get("narrative"),
         revoked=revoked,
         revocation_reason=assertion.get("revocationReason"),
         verdict=verdict,

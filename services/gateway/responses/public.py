@@ -49,6 +49,9 @@ class Assertion(Shown):
     issued_on: datetime = Field(examples=["2024-05-01T12:00:00+00:00"])
     expires: datetime | None = omitted("Only for an award that expires")
     evidence: str | None = omitted("Only for an award with evidence")
+    narrative: str | None = omitted(
+        "How the award was earned (Markdown), only for an award that has one (from an import)"
+    )
     revoked: Literal[True] | None = omitted("Only once revoked")
     revocation_reason: str | None = omitted("Only once revoked, where a reason was given")
 

@@ -235,8 +235,10 @@ _FILE = {
     "description": (
         "The file: CSV (UTF-8, with or without a BOM; `,` or `;`; a header line naming the"
         " columns email, name, issuedOn, expires, evidenceUrl, narrative, holderOcId,"
-        " holderAddress, comment) or JSON lines with the same keys. Options in the query"
-        " string, or as form fields before the file."
+        " holderAddress, comment) or JSON lines with the same keys. `narrative` (Markdown, how"
+        " the award was earned) becomes the `narrative` of the award's Open Badges 2.0"
+        " assertion and of its 3.0 credential's subject. Options in the query string, or as"
+        " form fields before the file."
     ),
     "content": {
         "multipart/form-data": {

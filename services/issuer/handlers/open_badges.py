@@ -116,6 +116,7 @@ def _signed(
         issued_on=datetime.fromtimestamp(event.issued_on, UTC),
         expires=_moment(event.expires),
         evidence_url=event.evidence,
+        narrative=event.narrative,
     )
     badge = credential.Badge.from_wire(event.badge, _badge_url(ctx, event))
     issuer = credential.Issuer.from_wire(event.badge["system"], keys.did)

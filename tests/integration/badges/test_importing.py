@@ -9,6 +9,7 @@ import uuid
 from typing import Any
 
 import asyncpg
+import orjson
 import pytest
 
 from services.badges.deps import make_deps
@@ -17,24 +18,9 @@ from services.badges.repository import Repository
 from services.badges.repository.imports import StoredRow
 from services.badges.repository.scopes import Place
 from shared.config import Settings
-from shared.outbox import OutboxRows
-from tests.integration.badges.test_repository import add_badge
+from tests.integration.badges.test_repository import HandedRows, add_badge
 
 pytestmark = pytest.mark.integration
-
-
-class HandedRows:
-    """Where the runner hands its committed outbox rows (a process's relay publishes them)."""
-
-    def __init__(self) -> None:
-        self.rows: OutboxRows = []
-        self.backlog = 0
-
-    def relay_soon(self, rows: OutboxRows) -> None:
-        self.rows.extend(rows)
-
-    def types(self) -> list[str]:
-        return [event.routing_key for _, event in self.rows]
 
 
 async def running_import(pool: asyncpg.Pool, rows: list[StoredRow], **options: Any) -> uuid.UUID:
@@ -123,6 +109,36 @@ async def test_a_rows_name_is_kept_with_its_award_for_its_page(
         ("a@example.org", "Ada L."),
         ("b@example.org", None),
     ]
+
+
+@pytest.mark.parametrize("limit", [None, 10], ids=["at-once", "each-in-a-savepoint"])
+async def test_a_rows_narrative_is_kept_with_its_award_and_announced(
+    badges_pool: asyncpg.Pool, settings: Settings, limit: int | None
+) -> None:
+    """Both ways a batch is written: one statement for plain awards, each award on its own for
+    a badge with a limit."""
+    told = 'Built "Ada", a robot; <script>alert(1)</script> café'
+    fields = {"email": "a@example.org", "narrative": told}
+    await running_import(
+        badges_pool, [StoredRow(1, "a@example.org", fields, None), row(2, "b@example.org")]
+    )
+    if limit is not None:
+        await badges_pool.execute("UPDATE badges SET award_limit = $1", limit)
+    runner = ImportRunner(badges_pool, make_deps(settings, badges_pool))
+    relay = HandedRows()
+
+    await runner.batch(relay)
+
+    stored = await badges_pool.fetch("SELECT email, narrative FROM instances ORDER BY email")
+    assert [(r["email"], r["narrative"]) for r in stored] == [
+        ("a@example.org", told),
+        ("b@example.org", None),
+    ]
+    announced = {
+        data["email"]: data["narrative"]
+        for data in (orjson.loads(event.body)["data"] for _, event in relay.rows)
+    }
+    assert announced == {"a@example.org": told, "b@example.org": None}
 
 
 async def test_notify_false_asks_the_issuer_to_sign_instead_of_announcing(

@@ -11,8 +11,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
+import orjson
 import pytest
 
+from services.badges.backfill import OpenBadgeBackfill
 from services.badges.domain.credentials import IDENTIFIER_INDEX
 from services.badges.repository import Repository, instances
 from services.badges.repository.instances import NewAward, NewCredential
@@ -20,11 +22,27 @@ from services.badges.repository.scopes import Place
 from shared.db import Connection
 from shared.errors import NotFound
 from shared.messages.common import Scope
+from shared.outbox import OutboxRows
 
 pytestmark = pytest.mark.integration
 
 ADA = "ada@example.org"
 OCA = {"kind": "OCA", "achievementType": "Badge"}
+
+
+class HandedRows:
+    """Where the import runner and the backfill hand their committed outbox rows (a process's
+    relay publishes them)."""
+
+    def __init__(self) -> None:
+        self.rows: OutboxRows = []
+        self.backlog = 0
+
+    def relay_soon(self, rows: OutboxRows) -> None:
+        self.rows.extend(rows)
+
+    def types(self) -> list[str]:
+        return [event.routing_key for _, event in self.rows]
 
 
 @pytest.fixture
@@ -68,6 +86,7 @@ def award(
     unique: bool = False,
     slug: str | None = None,
     credential: bool = False,
+    narrative: str | None = None,
 ) -> NewAward:
     return NewAward(
         uid=uuid.uuid4(),
@@ -83,6 +102,7 @@ def award(
         evidence_url=None,
         unique=unique,
         credential=NewCredential(uuid.uuid4(), "ada.edu", None, "Ada") if credential else None,
+        narrative=narrative,
     )
 
 
@@ -136,6 +156,27 @@ class TestInsert:
                 f"SELECT {instances.COLUMNS} FROM instances WHERE uid = $1", new.uid
             )
             assert {key: value for key, value in dict(row).items() if key != "id"} == new.row()
+
+    async def test_a_narrative_is_written_by_the_one_statement_and_shown_by_the_assertion(
+        self, repo: Repository, place: Place
+    ) -> None:
+        """One award (with a limit to count) and many at once go through the same INSERT."""
+        badge_id = await add_badge(repo, place)
+        told = 'Built "Ada", a robot, from scrap; <b>café</b>\nand wrote it up.'
+        alone = award(place, badge_id, ADA, narrative=told)
+        assert await repo.instances.insert(alone, 10) is True
+        many = [
+            award(place, badge_id, "bob@example.org", narrative="Read *twelve* books."),
+            award(place, badge_id, "cy@example.org"),
+        ]
+        assert await repo.instances.insert_many(many) == {new.uid for new in many}
+
+        shown = [await repo.instances.assertion(new.slug) for new in (alone, *many)]
+        assert [row["narrative"] if row else "missing" for row in shown] == [
+            told,
+            "Read *twelve* books.",
+            None,
+        ]
 
     async def test_a_unique_badge_twice_in_one_statement_is_inserted_once(
         self, conn: Connection, repo: Repository, place: Place
@@ -389,7 +430,10 @@ class TestOpenBadgeBackfill:
         self, conn: Connection, repo: Repository, place: Place
     ) -> None:
         badge_id = await add_badge(repo, place)
-        awards = [award(place, badge_id, f"{name}@example.org") for name in ("a", "b", "c")]
+        awards = [
+            award(place, badge_id, f"{name}@example.org", narrative=f"{name} wrote it")
+            for name in ("a", "b", "c")
+        ]
         for new in awards:
             await repo.instances.insert(new, None)
         assert await repo.instances.count_open_badge_pending() == 0
@@ -399,7 +443,29 @@ class TestOpenBadgeBackfill:
         first = await repo.instances.take_open_badge_pending(2)
         rest = await repo.instances.take_open_badge_pending(2)
         assert [row["slug"] for row in first + rest] == [new.slug for new in awards]
+        # What each award's `badge.awarded` would have carried, its narrative included.
+        assert [row["narrative"] for row in first + rest] == [new.narrative for new in awards]
         assert (rest[0]["salt"], rest[0]["system_id"]) == ("salt", place.system_id)
         assert rest[0]["revoked_at"] is not None
         assert await repo.instances.take_open_badge_pending(2) == []
         assert await repo.instances.count_open_badge_pending() == 0
+
+    async def test_a_chunk_announces_each_award_as_its_own_event_would_have(
+        self, badges_pool: asyncpg.Pool, conn: Connection, repo: Repository, place: Place
+    ) -> None:
+        """`OpenBadgeBackfill.chunk` over the rows taken here: each award's sign command holds
+        its `badge.awarded`, its narrative included."""
+        badge_id = await add_badge(repo, place)
+        told = award(place, badge_id, ADA, narrative="Read *twelve* books.")
+        plain = award(place, badge_id, "bob@example.org")
+        await repo.instances.insert_many([told, plain])
+        await conn.execute("UPDATE instances SET open_badge_pending = true")
+        relay = HandedRows()
+
+        assert await OpenBadgeBackfill(badges_pool, "https://b.example.org").chunk(relay) == 2
+
+        commands = [orjson.loads(event.body)["data"] for _, event in relay.rows]
+        assert {data["awarded"]["uid"]: data["awarded"]["narrative"] for data in commands} == {
+            told.slug: "Read *twelve* books.",
+            plain.slug: None,
+        }

@@ -52,7 +52,7 @@ def badge() -> dict[str, Any]:
     }
 
 
-def awarded(slug: str | None = None) -> Envelope:
+def awarded(slug: str | None = None, **more: Any) -> Envelope:
     slug = slug or uuid.uuid4().hex
     event = BadgeAwarded(
         system=SYSTEM,
@@ -63,6 +63,7 @@ def awarded(slug: str | None = None) -> Envelope:
         open_badge_credential_url=f"https://badges.example.org/public/credentials/{slug}",
         issued_on=1714564800,
         salt="5a17",
+        **more,
     )
     return Envelope.wrap(event, correlation_id="c", system_id=SYSTEM_ID)
 
@@ -131,6 +132,23 @@ class TestSigning:
         data_integrity.verify_proof(unsigned, await public_key(issuer_pool, method))
         assert row["jwt"].count(".") == 2
         assert document["credentialStatus"]["statusListIndex"] == str(row["status_index"])
+
+    async def test_the_awards_narrative_is_its_subjects_under_the_proof(
+        self, issuer_pool: asyncpg.Pool, events: EventDispatcher[Deps]
+    ) -> None:
+        told = 'Built "Ada", a robot; <b>café</b>\n- and wrote it up'
+        envelope = awarded(narrative=told, evidence="https://e.example.org/robot")
+        await events.handle(envelope)
+
+        document = orjson.loads((await stored(issuer_pool, envelope.data["uid"]))["document"])
+        assert document["credentialSubject"]["narrative"] == told
+        assert document["evidence"] == [{"id": "https://e.example.org/robot", "type": ["Evidence"]}]
+        key = await public_key(issuer_pool, document["proof"][0]["verificationMethod"])
+        unsigned = {**document, "proof": document["proof"][0]}
+        data_integrity.verify_proof(unsigned, key)
+        changed = {**document["credentialSubject"], "narrative": "Did nothing"}
+        with pytest.raises(data_integrity.InvalidProof):
+            data_integrity.verify_proof({**unsigned, "credentialSubject": changed}, key)
 
     async def test_the_private_keys_are_sealed_at_rest(
         self, issuer_pool: asyncpg.Pool, events: EventDispatcher[Deps]

@@ -938,6 +938,7 @@ class FakeRepository:
             "credential_id": None,
             "credential_status": None,
             "credential_vc_id": None,
+            "narrative": None,
             "revoked_at": None,
             **fields,
         }
@@ -963,6 +964,7 @@ class FakeRepository:
             holder_address=credential.holder_address if credential else None,
             credential_id=str(credential.id) if credential else None,
             credential_status="pending" if credential else None,
+            narrative=award.narrative,
         )
 
     def awards(self, badge: Row) -> list[Row]:

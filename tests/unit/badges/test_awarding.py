@@ -18,6 +18,7 @@ from services.badges.lookups import shown
 from shared.context import Context
 from shared.errors import Conflict, NotFound, ValidationFailed
 from shared.messages.common import Scope
+from shared.messages.imports import ImportRowFields
 from shared.messages.instances import AwardBadge, AwardFields
 from tests.unit.badges.fakes import (
     BASE_URL,
@@ -127,8 +128,34 @@ class TestPlan:
         assert body["credentialPayload"]["credentialSubject"]["email"] == ADA
         assert planned.shown["credential"] == {"id": str(award.credential.id), "status": "pending"}
 
+    def test_an_import_rows_narrative_is_planned_and_a_requests_award_has_none(
+        self, ctx: Context[Deps], repo: FakeRepository, system: Row
+    ) -> None:
+        badge = badge_of(repo, system)
+        row = ImportRowFields.model_validate({"email": ADA, "narrative": "Read *twelve* books."})
+
+        planned = awarding.plan_fields(ctx, badge, shown(ctx, badge), row, narrative=row.narrative)
+
+        assert planned.award.narrative == "Read *twelve* books."
+        assert "narrative" not in planned.shown  # BadgeKit's instance has no such field
+        # A single award's fields have no narrative (BadgeKit's): one sent is not read.
+        request = AwardFields.model_validate({"email": ADA, "narrative": "Not read"})
+        assert awarding.plan_fields(ctx, badge, shown(ctx, badge), request).award.narrative is None
+
 
 class TestWrite:
+    async def test_a_narrative_is_stored_and_announced(
+        self, ctx: Context[Deps], repo: FakeRepository, system: Row
+    ) -> None:
+        badge = badge_of(repo, system)
+        planned = plan(ctx, badge, narrative="Read *twelve* books.")
+
+        await awarding.write(ctx, badge, shown(ctx, badge), planned)
+
+        [stored] = repo.awards(badge)
+        assert stored["narrative"] == "Read *twelve* books."
+        assert event(ctx, "badge.awarded")["narrative"] == "Read *twelve* books."
+
     async def test_a_plain_award_is_inserted_and_announced(
         self, ctx: Context[Deps], repo: FakeRepository, system: Row
     ) -> None:
@@ -152,6 +179,7 @@ class TestWrite:
             "salt": stored["salt"],
             "expires": None,
             "evidence": None,
+            "narrative": None,
         }
         assert ctx.events[0].system_id == system["id"]
         assert ctx.system_id == system["id"]

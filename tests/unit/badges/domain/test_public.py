@@ -6,6 +6,8 @@ import hashlib
 from datetime import UTC, datetime
 from typing import Any
 
+from openbadgeslib.ob2.models import Assertion as OB2Assertion
+
 from services.badges.domain import public
 
 BASE = "https://badges.example.org"
@@ -50,6 +52,7 @@ class TestAssertion:
         "issued_on": datetime(2024, 5, 1, tzinfo=UTC),
         "expires": None,
         "evidence_url": None,
+        "narrative": None,
         "revoked_at": None,
         "revocation_reason": None,
         "badge": "reader",
@@ -68,6 +71,40 @@ class TestAssertion:
         assert "expires" not in document
         assert "revoked" not in document
         assert "ada@example.org" not in str(document)
+
+    def test_an_award_without_a_narrative_keeps_its_shape(self) -> None:
+        row = {**self.ROW, "evidence_url": "https://example.org/portfolio"}
+        document = public.assertion(row, BASE)
+        assert document["evidence"] == "https://example.org/portfolio"
+        assert "narrative" not in document
+        assert set(document) == {
+            "@context",
+            "type",
+            "id",
+            "recipient",
+            "badge",
+            "verification",
+            "issuedOn",
+            "evidence",
+        }
+
+    def test_a_narrative_is_the_assertions_own_and_evidence_stays_its_url(self) -> None:
+        """OB 2.0's Assertion `narrative` (Markdown), the counterpart of the OB 3.0 subject's:
+        `evidence` stays the bare URL that consumers of the assertion read. An independent
+        strict OB 2.0 parser (openbadgeslib's) reads both; it would drop the narrative of an
+        Evidence object (it keeps only evidence IRIs)."""
+        narrative = 'Built a robot, "Ada", from <b>scrap</b>; café'
+        row = {**self.ROW, "evidence_url": "https://example.org/robot", "narrative": narrative}
+        document = public.assertion(row, BASE)
+        assert document["narrative"] == narrative
+        assert document["evidence"] == "https://example.org/robot"
+        parsed = OB2Assertion.from_dict(document)
+        assert (parsed.narrative, parsed.evidence) == (narrative, "https://example.org/robot")
+
+    def test_a_narrative_without_evidence(self) -> None:
+        document = public.assertion({**self.ROW, "narrative": "Read twelve books."}, BASE)
+        assert document["narrative"] == "Read twelve books."
+        assert "evidence" not in document
 
     def test_revoked_with_its_reason(self) -> None:
         row = {**self.ROW, "revoked_at": datetime.now(UTC), "revocation_reason": "Plagiarism"}

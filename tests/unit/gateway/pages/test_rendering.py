@@ -78,6 +78,7 @@ def award_context(**overrides: Any) -> dict[str, Any]:
         "issued_on": "2024-05-01T12:00:00+00:00",
         "expires": None,
         "evidence": "javascript:alert(3)",
+        "narrative": None,
         "revoked": False,
         "revocation_reason": None,
         "verdict": of_award(None, revoked=False, expires=None),
@@ -188,6 +189,35 @@ class TestAwardPage:
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
         assert 'id="download-png"' not in page
         assert 'id="linkedin-add"' not in page
+
+    def test_a_narrative_is_text_beside_the_evidence(self, pages: Pages) -> None:
+        """The award's narrative is Markdown, shown as it was written: escaped, never rendered
+        (its line breaks kept by the `prose` class)."""
+        page = pages.render("award", **award_context(narrative=f"{HOSTILE}\n**bold**")).text
+        assert page is not None
+        assert_safe(page)
+        shown = re.search(r"<dt>Evidence</dt>\s*<dd>(.*?)</dd>", page, re.S)
+        assert shown is not None
+        assert shown.group(1).startswith('<span id="evidence-link" class="not-a-link">')
+        narrative = re.search(
+            r'<p id="narrative" class="prose narrative" dir="auto">(.*?)</p>', page, re.S
+        )
+        assert narrative is not None
+        assert narrative.group(1).startswith("&lt;script&gt;alert(1)&lt;/script&gt; &#34;quoted")
+        assert narrative.group(1).endswith("\n**bold**")
+
+    def test_a_narrative_without_evidence_and_neither(self, pages: Pages) -> None:
+        told = pages.render("award", **award_context(evidence=None, narrative="Read it")).text
+        assert told is not None
+        assert re.search(
+            r'<dt>Evidence</dt>\s*<dd><p id="narrative" class="prose narrative" dir="auto">'
+            r"Read it</p></dd>",
+            told,
+        )
+        assert 'id="evidence-link"' not in told
+        neither = pages.render("award", **award_context(evidence=None)).text
+        assert neither is not None
+        assert "<dt>Evidence</dt>" not in neither
 
     def test_no_name_no_earner(self, pages: Pages) -> None:
         page = pages.render("award", **award_context(earner=None)).text

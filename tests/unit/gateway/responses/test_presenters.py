@@ -46,6 +46,7 @@ def award_row(**more: Any) -> dict[str, Any]:
         "program": None,
         "badge": "b",
         "evidence_url": None,
+        "narrative": None,
         "revoked_at": None,
         "revocation_reason": None,
         **more,
@@ -65,6 +66,8 @@ def test_an_award_with_and_without_its_credential() -> None:
 
 def test_assertions_active_and_revoked() -> None:
     Assertion.model_validate(public.assertion(award_row(), BASE))
+    told = award_row(evidence_url="https://e.example.org/1", narrative="Read *twelve* books.")
+    assert "narrative" in Assertion.model_validate(public.assertion(told, BASE)).model_fields_set
     revoked = award_row(revoked_at=NOW, revocation_reason="mistake", expires=NOW)
     RevokedAssertion.model_validate(public.assertion(revoked, BASE))
 

@@ -52,7 +52,8 @@ async def _assets() -> StaticFiles:
 
 @cache
 def _served_document(build: ApiDocument, version: str) -> StaticFile:
-    """The OpenAPI document as served: serialised and compressed once (about 600 KB; 28 KB gzipped)."""
+    """The OpenAPI document as served: serialised and compressed once (about 600 KB, 28 KB
+    gzipped)."""
     return StaticFile.of("application/json", orjson.dumps(build(version)), compress=True)
 
 

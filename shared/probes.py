@@ -9,7 +9,7 @@ authentication and without data:
 - `GET /readyz`, readiness of this process, not of its service: 200 when its broker connection is
   up with every consumer of its own consuming, and its pool answers `SELECT 1` within
   `CHECK_TIMEOUT_S`; 503 otherwise, while it starts, and from the first moment of a stop.
-Both answer `{"status", "broker", "database"}` (readiness) or `{"status"}` (liveness).
+Readiness answers `{"status", "broker", "database"}`, liveness `{"status"}`: status words only.
 
 The listener starts before the service waits for Postgres and RabbitMQ, so liveness holds through
 those waits (readiness says `starting`), and stops after everything else.

@@ -264,6 +264,10 @@ def main() -> None:
         say(str(error))
         sys.exit(2)
     settings = load_settings()
+    if settings.health_port is not None:
+        # Every back-end process would try to take it: the second one could not start.
+        say("HEALTH_PORT is for one process per container or pod; unset it for make run")
+        sys.exit(2)
     say(f"database {redact_url(settings.database_url)}, broker {redact_url(settings.amqp_url)}")
     asyncio.run(ensure_database(settings.database_url))
     asyncio.run(check_broker(settings.amqp_url))

@@ -70,6 +70,15 @@ class Consumer:
             if self._in_flight == 0:
                 self._idle.set()
 
+    async def is_consuming(self) -> bool:
+        """Whether the broker delivers to this consumer now: its channel is open and holds its
+        tag (after a reconnect, the robust channel consumes again under the same tag)."""
+        if self._tag is None or self.queue.channel.is_closed:
+            return False
+        # The concrete channel: its abstract base does not declare `consumers`.
+        channel = cast(aiormq.Channel, await self.queue.channel.get_underlay_channel())
+        return self._tag in channel.consumers
+
     async def stop(self, timeout_s: float = 30.0) -> None:
         """Stop taking messages, then wait for the ones in flight to be handled and acked."""
         if self._tag is not None:

@@ -93,6 +93,13 @@ class Settings(BaseSettings):
     # The process's name among the replicas of its service (`badges-2`, shared/scale.py), set by
     # the dev runner: every log line carries it, so interleaved replicas can be told apart.
     plaudit_replica: str | None = None
+    # Where a back-end process (badges, issuer, webhooks) answers its liveness and readiness
+    # probes (shared/probes.py); no listener while HEALTH_PORT is unset. A port per process:
+    # processes sharing a network (make run, the test stacks) must leave it unset or differ.
+    # Loopback by default, like the gateway; a pod sets 0.0.0.0 for the kubelet. It serves no
+    # data and takes no secret, so unlike the gateway it may listen anywhere in development.
+    health_host: str = "127.0.0.1"
+    health_port: int | None = Field(default=None, ge=1, le=65535)
 
     @field_validator("open_campus_retry_schedule", "webhook_retry_schedule", mode="before")
     @classmethod
@@ -111,6 +118,7 @@ class Settings(BaseSettings):
         "open_campus_base_url",
         "open_campus_api_key",
         "plaudit_replica",
+        "health_port",
         mode="before",
     )
     @classmethod

@@ -39,6 +39,9 @@ class RpcServer:
             topology.request_queue(self._service), self._on_request, prefetch=self._prefetch
         )
 
+    async def is_consuming(self) -> bool:
+        return self._consumer is not None and await self._consumer.is_consuming()
+
     async def stop(self) -> None:
         if self._consumer is not None:
             await self._consumer.stop()

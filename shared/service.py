@@ -1,9 +1,10 @@
 """The life of a back-end service process (badges, issuer, webhooks), in one place.
 
-`run(spec, settings)` migrates the service's schema, opens the pool and the bus, starts the outbox
+`serve(spec, settings)` starts answering health probes where HEALTH_PORT is set
+(`shared.probes`), migrates the service's schema, opens the pool and the bus, starts the outbox
 relay, the request server and the event consumer, then waits for SIGTERM or SIGINT. Stopping runs
-in reverse: stop taking messages, let those in flight finish (acks included), flush the outbox,
-close the bus, close the pool.
+in reverse: report unready, stop taking messages, let those in flight finish (acks included),
+flush the outbox, close the bus, close the pool, stop answering probes.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Any, Generic, Protocol
 import asyncpg
 import structlog
 
-from shared import db, inbox, topology
+from shared import db, inbox, probes, topology
 from shared.bus import Bus, Consumer
 from shared.config import Settings
 from shared.context import DepsT, MessageHandler
@@ -77,6 +78,19 @@ class Runtime(Generic[DepsT]):
 
 @asynccontextmanager
 async def running(spec: ServiceSpec[DepsT], settings: Settings) -> AsyncIterator[Runtime[DepsT]]:
+    # The health probes answer first (liveness through the waits below) and stop last.
+    async with (
+        probes.serving(settings.health_host, settings.health_port) as health,
+        _running(spec, settings, health) as runtime,
+    ):
+        yield runtime
+    log.info("service.stopped")
+
+
+@asynccontextmanager
+async def _running(
+    spec: ServiceSpec[DepsT], settings: Settings, health: probes.Health
+) -> AsyncIterator[Runtime[DepsT]]:
     dsn, amqp_url = settings.database_url, settings.amqp_url
     await wait_until_reachable(
         "Postgres", dsn, lambda: db.migrate(dsn, spec.name, [spec.migrations])
@@ -110,10 +124,12 @@ async def running(spec: ServiceSpec[DepsT], settings: Settings) -> AsyncIterator
             for worker in workers:
                 await worker.start(relay)
             janitor = asyncio.create_task(_housekeeping(pool, spec.housekeeping))
+            health.running(bus, pool, [server] if consumer is None else [server, consumer])
             log.info("service.started", queue=spec.event_queue)
             try:
                 yield runtime
             finally:
+                health.stopping()  # unready before anything stops
                 log.info("service.stopping")
                 janitor.cancel()
                 await server.stop()
@@ -126,7 +142,6 @@ async def running(spec: ServiceSpec[DepsT], settings: Settings) -> AsyncIterator
             await bus.close()
     finally:
         await pool.close()
-    log.info("service.stopped")
 
 
 def _check_bindings(queue: str, handled: frozenset[str]) -> None:

@@ -13,7 +13,7 @@ from aiohttp import web
 from pydantic import SecretStr, ValidationError
 
 from services.gateway.route_table import setup_routes
-from shared import topology
+from shared import probes, topology
 from shared.config import Settings
 
 ROOT = Path(__file__).parents[2]
@@ -81,6 +81,12 @@ def gateway_paths() -> set[str]:
     return {
         resource.canonical for resource in app.router.resources() if hasattr(resource, "canonical")
     }
+
+
+def health_paths() -> set[str]:
+    """Every path the back ends' health listener serves (shared/probes.py)."""
+    app = probes.create_app(probes.Health())
+    return {resource.canonical for resource in app.router.resources()}
 
 
 def pyproject() -> dict[str, Any]:

@@ -22,6 +22,7 @@ from services.sandbox.server import parse_args as sandbox_args
 from shared import topology
 from shared.cli import parser as cli_parser
 from shared.config import DEV_OPEN_CAMPUS_API_KEY, is_loopback_host
+from shared.probes import CHECK_TIMEOUT_S, READINESS_PATH
 from tests.deploy.support import (
     DOCKERFILE,
     DUMMY_SECRET,
@@ -32,6 +33,7 @@ from tests.deploy.support import (
     dockerfile_instructions,
     exec_form,
     gateway_paths,
+    health_paths,
     last_stage,
     production_required,
     pyproject,
@@ -423,10 +425,42 @@ def test_services_wait_for_healthy_infrastructure(name: str) -> None:
 
 
 @pytest.mark.parametrize("name", topology.SERVICES)
-def test_backend_healthcheck_pings_itself(name: str) -> None:
-    assert plaudit_services()[name]["healthcheck"]["test"] == ["CMD", "plaudit", "ping", name]
-    args = cli_parser().parse_args(["ping", name])  # exits on a name the CLI does not know
-    assert args.service == name
+def test_backend_healthcheck_asks_the_container_its_readiness(
+    name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its own process's /readyz (shared/probes.py), where that process listens: never a
+    request through the broker, which any replica of the service might answer."""
+    check = plaudit_services()[name]["healthcheck"]
+    test = check["test"]
+    assert test[:3] == ["CMD", "python", "-c"]
+    code = test[3]
+    compile(code, "<healthcheck>", "exec")
+    settings = settings_from(resolved_environment(name), monkeypatch)
+    assert settings.health_port is not None, f"{name} answers no probes"
+    # Asked from inside the container: the default loopback address serves, and no port of the
+    # listener is published.
+    assert is_loopback_host(settings.health_host)
+    assert f"'http://127.0.0.1:{settings.health_port}{READINESS_PATH}'" in code
+    assert READINESS_PATH in health_paths()
+    assert not published(plaudit_services()[name])
+    # The readiness check gives up after CHECK_TIMEOUT_S; urlopen waits a little longer, and
+    # Compose longer still.
+    timeout = re.search(r"timeout=(\d+(?:\.\d+)?)\)", code)
+    assert timeout, code
+    assert CHECK_TIMEOUT_S < float(timeout[1]) < float(check["timeout"].rstrip("s"))
+
+
+def test_the_gateway_has_no_health_listener(monkeypatch: pytest.MonkeyPatch) -> None:
+    """It answers /healthz and /readyz on its own port; HEALTH_PORT would only mislead."""
+    assert "HEALTH_PORT" not in environment(plaudit_services()["gateway"])
+    assert settings_from(resolved_environment("gateway"), monkeypatch).health_port is None
+
+
+def test_the_cli_still_pings_every_service() -> None:
+    """`plaudit ping` is an operator's check of a service (any replica), no longer compose's."""
+    for name in SERVICES:
+        args = cli_parser().parse_args(["ping", name])  # exits on a name the CLI does not know
+        assert args.service == name
     assert "plaudit" in pyproject()["project"]["scripts"]
 
 

@@ -22,9 +22,9 @@ def own_stack(servers: Servers, tmp_path: Path) -> Iterator[Callable[..., Stack]
     """A stack of the test's own, for tests that stop or kill processes."""
     created: list[tuple[Stack, Isolation]] = []
 
-    def make(**env: str) -> Stack:
+    def make(*, health: bool = False, **env: str) -> Stack:
         isolation = Isolation(servers).create()
-        new = Stack(isolation, tmp_path / f"stack{len(created)}", **env)
+        new = Stack(isolation, tmp_path / f"stack{len(created)}", health=health, **env)
         new.log_dir.mkdir()
         created.append((new, isolation))
         return new

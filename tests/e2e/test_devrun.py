@@ -370,6 +370,24 @@ def test_an_invalid_scale_ends_make_run_at_once(scale: str, message: str) -> Non
     assert lines[0].startswith(f"plaudit: {message}")
 
 
+def test_a_health_port_ends_make_run_at_once() -> None:
+    """Every back-end process would take it (shared/probes.py): the second could never start."""
+    env = {
+        **os.environ,
+        "HEALTH_PORT": str(free_port()),
+        "DATABASE_URL": f"postgresql://postgres@127.0.0.1:{free_port()}/nowhere",
+        "AMQP_URL": f"amqp://guest:guest@127.0.0.1:{free_port()}/",
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "services.devrun"], env=env, capture_output=True, timeout=60
+    )
+    assert done.returncode == 2
+    lines = done.stderr.decode().splitlines()
+    assert lines == [
+        "plaudit: HEALTH_PORT is for one process per container or pod; unset it for make run"
+    ]
+
+
 class OwnOpenCampus(BaseHTTPRequestHandler):
     """A user's mock of Open Campus: it knows nothing of the sandbox's admin API."""
 

@@ -11,6 +11,9 @@ Unless told `sandbox=False` (or given its own OPEN_CAMPUS_BASE_URL), a stack als
 Campus sandbox on a free port, started with the services and stopped after them: every process
 gets OPEN_CAMPUS_BASE_URL pointing at it, and it accepts the stack's OPEN_CAMPUS_API_KEY.
 `stack.sandbox` drives it (faults, recorded credentials, counters).
+
+With `health=True`, every back-end process answers its health probes (`shared.probes`) on a
+port of its own (`HEALTH_PORT` per process, kept across its restarts): `stack.health_url(name)`.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from urllib.parse import urlencode
 
 import asyncpg
 
-from shared import scale
+from shared import scale, topology
 from shared.opencampus import ISSUE_PATH
 from tests.support.infra import Isolation
 
@@ -140,18 +143,24 @@ class Sandbox:
 
 class Stack:
     def __init__(
-        self, isolation: Isolation, log_dir: Path, *, sandbox: bool = True, **env: str
+        self,
+        isolation: Isolation,
+        log_dir: Path,
+        *,
+        sandbox: bool = True,
+        health: bool = False,
+        **env: str,
     ) -> None:
         self.isolation = isolation
-        self.port = free_port()
+        self._ports: set[int] = set()
+        self.port = self._new_port()
         self.log_dir = log_dir
         # A base URL given by the test wins: then it brings its own Open Campus.
         with_sandbox = sandbox and "OPEN_CAMPUS_BASE_URL" not in env
         if with_sandbox:
-            sandbox_port = free_port()
-            while sandbox_port == self.port:  # a port just released may come round again
-                sandbox_port = free_port()
-            env = {**env, "OPEN_CAMPUS_BASE_URL": f"http://127.0.0.1:{sandbox_port}"}
+            env = {**env, "OPEN_CAMPUS_BASE_URL": f"http://127.0.0.1:{self._new_port()}"}
+        self.health = health
+        self.health_ports: dict[str, int] = {}  # back-end process name -> its HEALTH_PORT
         self.env = {
             **os.environ,
             **isolation.env(GATEWAY_PORT=str(self.port), **env),
@@ -172,9 +181,32 @@ class Stack:
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
         self._log_offsets: dict[str, int] = {}  # where each replica's log began at its start
 
+    def _new_port(self) -> int:
+        """A free port that no other process of this stack was given (a port just released may
+        come round again)."""
+        port = free_port()
+        while port in self._ports:
+            port = free_port()
+        self._ports.add(port)
+        return port
+
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    def health_url(self, name: str) -> str:
+        """Where the back-end process `name` (a replica's name) answers its health probes."""
+        return f"http://127.0.0.1:{self.health_ports[name]}"
+
+    def _process_env(self, name: str, module: str) -> dict[str, str]:
+        env = {**self.env, "PLAUDIT_REPLICA": name}
+        # Per process or not at all: one for the whole stack would have its processes clash.
+        env.pop("HEALTH_PORT", None)
+        if self.health and module in topology.SERVICES:  # the back ends
+            if name not in self.health_ports:
+                self.health_ports[name] = self._new_port()
+            env["HEALTH_PORT"] = str(self.health_ports[name])
+        return env
 
     def log_path(self, name: str) -> Path:
         return self.log_dir / f"{name}.log"
@@ -214,7 +246,7 @@ class Stack:
             with path.open("ab") as log_file:
                 self.processes[name] = subprocess.Popen(
                     [sys.executable, "-m", f"services.{module}"],
-                    env={**self.env, "PLAUDIT_REPLICA": name},
+                    env=self._process_env(name, module),
                     stdout=log_file,
                     stderr=subprocess.STDOUT,
                 )

@@ -9,7 +9,7 @@ import aio_pika
 import pytest
 
 from shared import topology
-from shared.bus import Bus, OutgoingEvent
+from shared.bus import Bus, Consumer, OutgoingEvent
 from shared.deadletters import inspect, redrive
 from tests.support.infra import Isolation
 
@@ -117,3 +117,22 @@ async def test_consumer_stop_waits_for_messages_in_flight(bus: Bus) -> None:
     await stopping
     assert finished == [b"work"]
     await channel.close()
+
+
+async def test_a_consumer_knows_whether_the_broker_delivers_to_it(bus: Bus) -> None:
+    """What a process's readiness probe asks of each of its consumers (shared/probes.py)."""
+
+    async def ignore(message: aio_pika.abc.AbstractIncomingMessage) -> None:
+        await message.ack()
+
+    channel = await bus.connection.channel()
+    queue = await channel.declare_queue(exclusive=True)
+    consumer = Consumer(queue, ignore)
+    assert not await consumer.is_consuming()
+    await consumer.start()
+    assert await consumer.is_consuming()
+    await consumer.stop(timeout_s=1)
+    assert not await consumer.is_consuming()
+    await consumer.start()
+    await channel.close()
+    assert not await consumer.is_consuming()

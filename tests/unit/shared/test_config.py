@@ -87,6 +87,18 @@ class TestEnvironment:
         assert named.plaudit_replica == "badges-2"
         assert settings_from(monkeypatch, PLAUDIT_REPLICA=" ").plaudit_replica is None
 
+    def test_no_health_listener_unless_a_port_is_given(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        unset = settings_from(monkeypatch, PLAUDIT_ENV="test")
+        assert (unset.health_host, unset.health_port) == ("127.0.0.1", None)
+        assert settings_from(monkeypatch, HEALTH_PORT="").health_port is None
+        given = settings_from(monkeypatch, HEALTH_HOST="0.0.0.0", HEALTH_PORT="8081")
+        assert (given.health_host, given.health_port) == ("0.0.0.0", 8081)
+        for wrong in ("0", "65536", "http"):
+            with pytest.raises(pydantic.ValidationError, match="health_port"):
+                settings_from(monkeypatch, HEALTH_PORT=wrong)
+
     def test_development_defaults(self, monkeypatch: pytest.MonkeyPatch) -> None:
         settings = settings_from(monkeypatch, PLAUDIT_ENV="development", GATEWAY_PORT="8181")
         assert settings.plaudit_env is Environment.DEVELOPMENT

@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 # axe-core for the browser tests, from npm; its file doubles as the stamp of `npm ci`.
 AXE := tests/browser/node_modules/axe-core/axe.min.js
 
-.PHONY: help venv browser-deps run test lint fmt typecheck unit integration e2e browser chaos bench clean
+.PHONY: help venv image-venv browser-deps run test lint fmt typecheck unit integration e2e browser chaos bench clean
 
 help:
 	@echo "make run          start the four services (and the Open Campus sandbox) locally"
@@ -25,6 +25,12 @@ $(STAMP): pyproject.toml
 	@touch $@
 
 venv: $(STAMP)
+
+# The packages the image installs (no test extra), the code editable from here: for measuring
+# the services' memory as deployed (`python -m bench ... --services-python .venv-image/bin/python`).
+image-venv:
+	@test -x .venv-image/bin/python || $(PYTHON) -m venv .venv-image
+	@.venv-image/bin/python -m pip install --quiet --disable-pip-version-check -e .
 
 $(AXE): tests/browser/package.json tests/browser/package-lock.json
 	@command -v npm >/dev/null || { echo "npm is missing (the browser tests take axe-core from npm)"; exit 1; }

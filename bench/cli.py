@@ -153,6 +153,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--keep-logs", action="store_true", help="with --spawn: keep the services' log files"
     )
     parser.add_argument(
+        "--services-python",
+        metavar="PATH",
+        help="with --spawn: run the services with this interpreter, e.g. .venv-image/bin/python "
+        "(`make image-venv`: the packages the image installs, without the test extra), so "
+        "their memory is the image's",
+    )
+    parser.add_argument(
         "--scale",
         type=_scale,
         metavar="SERVICE=N,...",
@@ -199,6 +206,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         parser.error("--stop needs --spawn")
     if args.scale and not args.spawn:
         parser.error("--scale needs --spawn")
+    if args.services_python and not args.spawn:
+        parser.error("--services-python needs --spawn")
     if args.requests and args.rate:
         parser.error("--requests is for a closed loop: an open loop sends --rate x --duration")
     if args.warmup is None:
@@ -657,7 +666,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.spawn:
             with spawned_stack(
-                master_secret=args.secret, keep_logs=args.keep_logs, scale=args.scale
+                master_secret=args.secret,
+                keep_logs=args.keep_logs,
+                scale=args.scale,
+                python=args.services_python,
             ) as stack:
                 services = {name: process.pid for name, process in stack.processes.items()}
                 secret = stack.settings.master_secret_value

@@ -7,6 +7,7 @@ Reuses the end-to-end tests' harness (tests.support): the services run as proces
 from __future__ import annotations
 
 import shutil
+import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,9 +24,14 @@ UNTHROTTLED = {"RATE_LIMIT_PER_S": "1000000", "RATE_LIMIT_BURST": "1000000"}
 
 @contextmanager
 def spawned_stack(
-    *, master_secret: str | None, keep_logs: bool, scale: str | None = None
+    *,
+    master_secret: str | None,
+    keep_logs: bool,
+    scale: str | None = None,
+    python: str | None = None,
 ) -> Iterator[Stack]:
-    """The stack for one run; `scale` as PLAUDIT_SCALE (which the environment may give too)."""
+    """The stack for one run; `scale` as PLAUDIT_SCALE (which the environment may give too);
+    `python` the interpreter of the services (this one's by default)."""
     env = dict(UNTHROTTLED)
     if master_secret is not None:
         env["MASTER_SECRET"] = master_secret
@@ -39,7 +45,7 @@ def spawned_stack(
     try:
         say(f"spawn: database and vhost {isolation.name}")
         isolation.create()
-        stack = Stack(isolation, log_dir, **env)
+        stack = Stack(isolation, log_dir, python=python or sys.executable, **env)
         say(
             f"spawn: starting the four services ({describe(stack.scale)}; gateway on "
             f"{stack.base_url})"

@@ -149,9 +149,11 @@ class Stack:
         *,
         sandbox: bool = True,
         health: bool = False,
+        python: str = sys.executable,
         **env: str,
     ) -> None:
         self.isolation = isolation
+        self.python = python  # the interpreter the processes run with (a virtualenv's)
         self._ports: set[int] = set()
         self.port = self._new_port()
         self.log_dir = log_dir
@@ -245,7 +247,7 @@ class Stack:
             self._log_offsets[name] = path.stat().st_size if path.exists() else 0
             with path.open("ab") as log_file:
                 self.processes[name] = subprocess.Popen(
-                    [sys.executable, "-m", f"services.{module}"],
+                    [self.python, "-m", f"services.{module}"],
                     env=self._process_env(name, module),
                     stdout=log_file,
                     stderr=subprocess.STDOUT,

@@ -11,10 +11,10 @@ import orjson
 import pytest
 
 from services.gateway.idempotency import KeyedRequest
-from tests.support.client import Answer, Client
-from tests.support.events import eventually
+from tests.support.client import Client
 from tests.support.factories import make_badge, make_system, organization_body, unique
-from tests.support.stack import Stack, query
+from tests.support.keyed_awards import KeyedAwards, each_awarded_once, each_issued_once
+from tests.support.stack import Stack
 
 pytestmark = pytest.mark.e2e
 
@@ -177,72 +177,19 @@ class TestThroughCrashes:
             client, system, credential={"kind": "OCA", "achievementType": "Badge"}
         )
         recipients = [f"{unique('r')}@example.org" for _ in range(self.AWARDS)]
-        finals: dict[str, Answer] = {}
-        tries: dict[str, int] = {}
-        limit = asyncio.Semaphore(self.CONCURRENCY)
-        answered = asyncio.Condition()
-
-        async def award(email: str) -> None:
-            body = {"email": email, "holderOcId": "ada.edu", "name": "Ada Reader"}
-            headers = key()
-            deadline = asyncio.get_running_loop().time() + 90
-            async with limit:
-                while True:
-                    tries[email] = tries.get(email, 0) + 1
-                    try:
-                        answer = await client.post(f"{badge}/instances", json=body, headers=headers)
-                    except aiohttp.ClientError:
-                        answer = None  # the gateway died under it, or is starting again
-                    if answer is not None and answer.status < 500 and answer.status != 409:
-                        break
-                    assert asyncio.get_running_loop().time() < deadline, (email, answer)
-                    await asyncio.sleep(0.05)  # a client's back-off before its retry
-            finals[email] = answer
-            async with answered:
-                answered.notify_all()
+        awards = KeyedAwards(client, badge, concurrency=self.CONCURRENCY, deadline_s=90)
 
         async def kill_in_turn() -> None:
             for share, name in enumerate(("badges", "gateway", "issuer", "webhooks"), start=1):
-                enough = share * self.AWARDS // 6
-                async with answered:
-                    await answered.wait_for(lambda enough=enough: len(finals) >= enough)
+                await awards.reached(share * self.AWARDS // 6)
                 stack.kill(name)
                 stack.start(name, wait=False)
 
         killer = asyncio.create_task(kill_in_turn())
-        await asyncio.gather(*(award(email) for email in recipients))
+        await awards.make(recipients)
         await killer
         stack.wait_ready()
 
-        assert {email: a.status for email, a in finals.items() if a.status != 201} == {}
-        assert sum(tries.values()) > self.AWARDS, "no request was retried: nothing was tested"
-        rows = await query(
-            stack,
-            "SELECT i.email, i.slug, i.uid FROM badges.instances i"
-            " JOIN badges.badges b ON b.id = i.badge_id WHERE b.slug = $1",
-            badge.rsplit("/", 1)[1],
-        )
-        by_email: dict[str, list[str]] = {}
-        for row in rows:
-            by_email.setdefault(row["email"], []).append(row["slug"])
-        doubled = {email: slugs for email, slugs in by_email.items() if len(slugs) > 1}
-        assert doubled == {}, f"{len(doubled)} awards made twice"
-        assert set(by_email) == set(recipients)
-        # Every client was answered the award that exists, replays included.
-        assert {e: a.body["instance"]["slug"] for e, a in finals.items()} == {
-            e: slugs[0] for e, slugs in by_email.items()
-        }
-        references = {f"plaudit:{row['uid']}" for row in rows}
-
-        async def all_issued() -> bool:
-            [row] = await query(
-                stack,
-                "SELECT count(*) FILTER (WHERE status = 'issued') AS issued, count(*) AS total"
-                " FROM issuer.credentials",
-            )
-            assert row["total"] <= self.AWARDS
-            return bool(row["issued"] == self.AWARDS)
-
-        await eventually(all_issued, "every award's credential to be issued", timeout_s=60)
-        issued = [c["issuerReferenceId"] for c in stack.sandbox.credentials()]
-        assert sorted(issued) == sorted(references), "a credential issued twice or never"
+        assert awards.retried > 0, "no request was retried: nothing was tested"
+        rows = await each_awarded_once(stack, awards, recipients)
+        await each_issued_once(stack, rows, timeout_s=60)

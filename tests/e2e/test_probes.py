@@ -9,7 +9,6 @@ import asyncio
 import contextlib
 import shutil
 import signal
-import subprocess
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -99,13 +98,7 @@ async def test_readiness_follows_the_process_broker_connection(
 
     watchers = asyncio.gather(*(watch(name) for name in names))
     try:
-        await asyncio.to_thread(
-            subprocess.run,
-            ["rabbitmqctl", "-q", "close_all_connections", "-p", stack.isolation.name, "test"],
-            check=True,
-            capture_output=True,
-            timeout=60,
-        )
+        await stack.drop_broker_connections()
         with contextlib.suppress(TimeoutError):  # then the assertions below say what was seen
             await asyncio.wait_for(asyncio.shield(watchers), DEADLINE_S)
     finally:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import shutil
 import signal
-import subprocess
 from collections.abc import Callable
 
 import aiohttp
@@ -155,13 +154,7 @@ async def test_every_process_reconnects_when_the_broker_drops_its_connections(
     stack.start()
     client = client_for(stack, http)
     assert (await client.post("/systems", json=system_body(new_slug()))).status == 201
-    await asyncio.to_thread(
-        subprocess.run,
-        ["rabbitmqctl", "-q", "close_all_connections", "-p", stack.isolation.name, "test"],
-        check=True,
-        capture_output=True,
-        timeout=60,
-    )
+    await stack.drop_broker_connections()
     # Robust connections come back with their channels, queues and consumers.
 
     async def created() -> str | None:

@@ -18,6 +18,7 @@ port of its own (`HEALTH_PORT` per process, kept across its restarts): `stack.he
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -350,6 +351,17 @@ class Stack:
                 self.stop(name)
             except subprocess.TimeoutExpired:
                 self.kill(name)
+
+    async def drop_broker_connections(self, reason: str = "test") -> None:
+        """The broker closes every connection of the stack's vhost (as a network blip or a
+        broker node leaving would); the processes reconnect by themselves."""
+        await asyncio.to_thread(
+            subprocess.run,
+            ["rabbitmqctl", "-q", "close_all_connections", "-p", self.isolation.name, reason],
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
 
     def log_text(self, name: str) -> str:
         path = self.log_path(name)

@@ -243,7 +243,10 @@ class Repository:
             " claimed AS ("
             "  UPDATE deliveries d SET attempts = d.attempts + 1, updated_at = now(),"
             "    next_attempt_at = now() + $4 * interval '1 second'"
-            "  FROM (SELECT id FROM deliveries WHERE id IN (SELECT id FROM due)"
+            # Due again in the lock's own condition: a row another claim committed after this
+            # statement's snapshot is locked anyway (its lock was released), and only a
+            # condition of the locking query is checked again on the row as it is now.
+            f"  FROM (SELECT id FROM deliveries WHERE id IN (SELECT id FROM due) AND {_DUE}"
             "        FOR UPDATE SKIP LOCKED) locked"
             "  WHERE d.id = locked.id RETURNING d.*)"
             " SELECT c.*, e.url, e.format, e.enabled, e.secret_ciphertext,"

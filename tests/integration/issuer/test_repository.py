@@ -5,6 +5,7 @@ scheduler's, tested in test_scheduler.py.)"""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -223,3 +224,23 @@ async def test_two_schedulers_claiming_at_once_never_take_one_credential(
     assert len(mine) == 6
     assert {row["id"] for row in mine}.isdisjoint({row["id"] for row in theirs})
     assert {row["id"] for row in mine} | {row["id"] for row in theirs} == added
+
+
+async def test_claims_racing_commits_never_take_one_credential_twice(
+    issuer_pool: asyncpg.Pool,
+) -> None:
+    """Schedulers that claim and commit at once, as those of several processes do."""
+    for n in range(400):
+        await insert(issuer_pool, reference=f"ref-{n}")
+    claimed: list[uuid.UUID] = []
+
+    async def claimer() -> None:
+        while True:
+            async with issuer_pool.acquire() as conn:
+                rows = await Credentials(conn).claim_due(8, 30.0, None)
+            if not rows:
+                return
+            claimed.extend(row["id"] for row in rows)
+
+    await asyncio.gather(*(claimer() for _ in range(8)))
+    assert len(claimed) == len(set(claimed)) == 400

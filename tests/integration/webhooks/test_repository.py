@@ -238,6 +238,37 @@ class TestClaim:
         assert sum(map(len, claims)) == len(set().union(*claims)), "a delivery claimed twice"
         assert set().union(*claims) == added
 
+    async def test_claims_racing_commits_never_take_one_delivery_twice(
+        self, webhooks_pool: asyncpg.Pool
+    ) -> None:
+        """Claimers that commit at once, as the dispatchers of several processes do: a claim whose
+        snapshot saw a delivery due must not take it once another claim committed it (the
+        lock's recheck sees it no longer due)."""
+        endpoints = [await add_endpoint(webhooks_pool) for _ in range(4)]
+        async with webhooks_pool.acquire() as conn:
+            for endpoint in endpoints:
+                await conn.execute(
+                    "INSERT INTO deliveries (id, endpoint_id, system_id, event_id, event_type,"
+                    " payload, next_attempt_at) SELECT gen_random_uuid(), $1, $2,"
+                    " gen_random_uuid(), 'badge.awarded', '{}', now()"
+                    " FROM generate_series(1, 500)",
+                    endpoint,
+                    SYSTEM_ID,
+                )
+        claimed: list[uuid.UUID] = []
+
+        async def claimer() -> None:
+            while True:
+                async with webhooks_pool.acquire() as conn:
+                    rows = await Repository(conn).claim_due(8, {}, 8, 20.0)
+                if not rows:
+                    return
+                claimed.extend(row["id"] for row in rows)
+
+        await asyncio.gather(*(claimer() for _ in range(8)))
+        assert len(claimed) == len(set(claimed)), "a delivery claimed twice"
+        assert len(claimed) == 2000
+
 
 class TestRequeue:
     @pytest.mark.parametrize("status", ["failed", "succeeded"])

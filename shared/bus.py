@@ -37,6 +37,7 @@ MessageCallback = Callable[[AbstractIncomingMessage], Awaitable[None]]
 # A broker that has not confirmed a publish within this time is treated as failed; the outbox
 # keeps the rows and the relay tries again.
 CONFIRM_TIMEOUT_S = 10.0
+PERSISTENT = 2  # AMQP delivery mode: written to disk (quorum queues keep every message so)
 
 
 @dataclass(frozen=True)
@@ -99,12 +100,10 @@ class Bus:
         connection: AbstractRobustConnection,
         events_channel: AbstractChannel,
         direct_channel: AbstractChannel,
-        events_exchange: AbstractExchange,
     ) -> None:
         self.connection = connection
         self._events_channel = events_channel
         self.direct_channel = direct_channel
-        self._events_exchange = events_exchange
 
     @classmethod
     async def connect(cls, url: str, *, client_name: str) -> Bus:
@@ -116,11 +115,11 @@ class Bus:
                 publisher_confirms=True, on_return_raises=True
             )
             direct_channel = await connection.channel(publisher_confirms=False)
-            events_exchange = await declare_topology(events_channel)
+            await declare_topology(events_channel)
         except BaseException:
             await connection.close()
             raise
-        return cls(connection, events_channel, direct_channel, events_exchange)
+        return cls(connection, events_channel, direct_channel)
 
     @property
     def is_connected(self) -> bool:
@@ -130,20 +129,28 @@ class Bus:
         await self.connection.close()
 
     async def publish_events(self, events: Sequence[OutgoingEvent]) -> None:
-        """Publish persistent, mandatory events and wait until the broker confirmed all of them."""
+        """Publish persistent, mandatory events and wait until the broker confirmed all of them.
+        Straight on the channel, without aio-pika's message objects: each publish's frames are
+        queued for the socket at once (in order), and only its confirm is waited for; a nack
+        raises `DeliveryError`, a return `PublishError` (aiormq's, which aio-pika's are)."""
+        if self._events_channel.is_closed:
+            raise aiormq.exceptions.ChannelInvalidStateError("the events channel is closed")
+        channel = cast(aiormq.Channel, await self._events_channel.get_underlay_channel())
         await asyncio.gather(
             *(
-                self._events_exchange.publish(
-                    aio_pika.Message(
-                        event.body,
-                        message_id=event.message_id,
-                        type=event.routing_key,
-                        content_type="application/json",
-                        delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-                    ),
+                channel.basic_publish(
+                    event.body,
+                    exchange=topology.EVENTS_EXCHANGE,
                     routing_key=event.routing_key,
+                    properties=Properties(
+                        message_id=event.message_id,
+                        message_type=event.routing_key,
+                        content_type="application/json",
+                        delivery_mode=PERSISTENT,
+                    ),
                     mandatory=True,
                     timeout=CONFIRM_TIMEOUT_S,
+                    wait=False,
                 )
                 for event in events
             )

@@ -15,6 +15,7 @@ help:
 	@echo "make fmt          format the code"
 	@echo "make chaos        the long chaos test: 10,000 awards, replicas killed, the broker restarted"
 	@echo "make bench        benchmark the running gateway (see docs/benchmarks.md)"
+	@echo "make image-venv   .venv-image: the image's packages only, for memory as deployed (bench --services-python)"
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || { echo "creating virtualenv $(VENV)"; $(PYTHON) -m venv $(VENV); }

@@ -26,6 +26,8 @@ from typing import Protocol
 import structlog
 from aiohttp import web
 
+from shared.listening import listen
+
 log = structlog.get_logger()
 
 LIVENESS_PATH = "/healthz"
@@ -162,14 +164,14 @@ async def serving(host: str, port: int | None) -> AsyncIterator[Health]:
     runner = web.AppRunner(create_app(health), access_log=None, shutdown_timeout=SHUTDOWN_TIMEOUT_S)
     await runner.setup()
     try:
-        try:
-            await web.TCPSite(runner, host, port).start()
-        except OSError as error:
-            raise SystemExit(
-                f"plaudit: cannot answer health probes on {host}:{port} ({error.strerror}); "
-                "every process needs a HEALTH_PORT of its own (leave it unset where several "
-                "run on one machine)"
-            ) from None
+        await listen(
+            runner,
+            host,
+            port,
+            what="the health probes",
+            advice="every process needs a HEALTH_PORT of its own (leave it unset where several "
+            "run on one machine)",
+        )
         log.info("health.listening", host=host, port=port)
         yield health
     finally:

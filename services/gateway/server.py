@@ -30,6 +30,7 @@ from services.gateway.config import (
 )
 from services.gateway.middleware import REQUEST_ID_HEADER, error_response
 from shared.errors import AppError, InternalError
+from shared.listening import listen
 
 log = structlog.get_logger()
 
@@ -159,7 +160,14 @@ async def serve(app: web.Application, *, host: str, port: int) -> None:
     try:
         # SO_REUSEPORT: the replicas of one machine (PLAUDIT_SCALE=gateway=2) share the port,
         # and the kernel spreads the connections among them.
-        await web.TCPSite(serving, host, port, reuse_port=True).start()
+        await listen(
+            serving,
+            host,
+            port,
+            what="the gateway",
+            advice="stop what holds the port, or set GATEWAY_PORT",
+            reuse_port=True,
+        )
         await stopping.wait()
         log.info("gateway.stopping")
     finally:

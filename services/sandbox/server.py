@@ -15,6 +15,7 @@ from services.sandbox.app import create_app
 from services.sandbox.config import SERVICE, SHUTDOWN_TIMEOUT_S
 from shared.config import Settings, is_loopback_host
 from shared.entrypoint import main
+from shared.listening import listen
 
 log = structlog.get_logger()
 
@@ -72,12 +73,14 @@ async def serve(settings: Settings, args: argparse.Namespace) -> None:
     )
     await runner.setup()
     try:
-        try:
-            await web.TCPSite(runner, host, port).start()
-        except OSError as error:
-            raise SystemExit(
-                f"plaudit: the sandbox cannot listen on {host}:{port} ({error})"
-            ) from None
+        await listen(
+            runner,
+            host,
+            port,
+            what="the sandbox",
+            advice="stop what holds the port, or give the sandbox another (--port, or the port "
+            "of OPEN_CAMPUS_BASE_URL)",
+        )
         if not is_loopback_host(host):
             log.warning(
                 "sandbox.listening_beyond_loopback",

@@ -308,17 +308,55 @@ async def award_in_bulk(
         plan(ctx, badge, shown_badge, email, comment=comment, issued_on=issued_on, expires=expires)
         for email in _once_each(emails)
     ]
-    if AwardRules.of(badge).commits_at_once(claim_code=False, credential=False):
-        inserted = await insert_at_once(ctx, badge, shown_badge, planned)
-        return [new.shown for new, done in zip(planned, inserted, strict=True) if done]
-    if AwardRules.of(badge).limit is not None:
+    written = await award_many(ctx, badge, shown_badge, planned)
+    return [new for new in written if isinstance(new, dict)]  # no AppError: not `separately`
+
+
+async def award_many(
+    ctx: Ctx,
+    badge: dict[str, Any],
+    shown_badge: dict[str, Any],
+    planned: Sequence[Planned],
+    *,
+    notify: bool = True,
+    separately: bool = False,
+) -> list[dict[str, Any] | AppError | None]:
+    """Awards of one badge planned together (a bulk award, a batch of an import), written in the
+    caller's transaction the one way: plain ones in one statement (`insert_at_once`), the others
+    in turn as a single award is written, the locks they take taken first, in order
+    (`lock_in_order`). For each: the award as shown, or None where its email holds the (unique)
+    badge. A refusal (a limit reached) raises; with `separately`, each award is written in a
+    savepoint of its own and its refusal is its result instead, the others kept."""
+    rules = AwardRules.of(badge)
+    if all(
+        rules.commits_at_once(claim_code=False, credential=new.award.credential is not None)
+        for new in planned
+    ):
+        inserted = await insert_at_once(ctx, badge, shown_badge, planned, notify=notify)
+        return [new.shown if done else None for new, done in zip(planned, inserted, strict=True)]
+    if rules.limit is not None:
         await lock_in_order(ctx, [(badge, new.award) for new in planned])
-    created = []
+    written: list[dict[str, Any] | AppError | None] = []
     for new in planned:
-        awarded = await write(ctx, badge, shown_badge, new, skip_held=True, locked=True)
-        if awarded is not None:
-            created.append(awarded)
-    return created
+        if not separately:
+            written.append(
+                await write(
+                    ctx, badge, shown_badge, new, skip_held=True, locked=True, notify=notify
+                )
+            )
+            continue
+        emitted = len(ctx.events)
+        try:
+            async with repository(ctx).savepoint():
+                written.append(
+                    await write(
+                        ctx, badge, shown_badge, new, skip_held=True, locked=True, notify=notify
+                    )
+                )
+        except AppError as error:
+            del ctx.events[emitted:]  # its events go with its writes
+            written.append(error)
+    return written
 
 
 async def insert_at_once(

@@ -25,7 +25,6 @@ from services.badges import awarding
 from services.badges.deps import Ctx, Deps
 from services.badges.domain import badges as present_badges
 from services.badges.domain import imports as domain
-from services.badges.domain.awarding import AwardRules
 from services.badges.repository import Repository
 from services.badges.repository.imports import Outcome
 from shared.context import Context
@@ -193,7 +192,6 @@ async def run_rows(ctx: Ctx, job: Any, badge: dict[str, Any], rows: list[Any]) -
     )
     outcomes: list[Outcome] = []
     planned: list[_Planned] = []
-    at_once = True
     for i, row in enumerate(rows, start=1):
         if i % YIELD_EVERY == 0:
             await asyncio.sleep(0)  # single awards arriving meanwhile are not held up
@@ -214,66 +212,13 @@ async def run_rows(ctx: Ctx, job: Any, badge: dict[str, Any], rows: list[Any]) -
             outcomes.append(Outcome(number, "failed", error=error.message))
             continue
         planned.append(_Planned(number, plan))
-        at_once = at_once and AwardRules.of(badge).commits_at_once(
-            claim_code=False, credential=plan.award.credential is not None
-        )
-    if at_once:
-        outcomes += await _insert_at_once(ctx, badge, shown_badge, planned, duplicates, notify)
-    else:
-        outcomes += await _write_each(ctx, badge, shown_badge, planned, duplicates, notify)
-    return outcomes
-
-
-async def _insert_at_once(
-    ctx: Ctx,
-    badge: dict[str, Any],
-    shown_badge: dict[str, Any],
-    planned: list[_Planned],
-    duplicates: str,
-    notify: bool,
-) -> list[Outcome]:
-    """Plain awards: one statement for the batch (`awarding.insert_at_once`); a row it did not
-    insert holds the (unique) badge."""
-    inserted = await awarding.insert_at_once(
-        ctx, badge, shown_badge, [each.planned for each in planned], notify=notify
+    written = await awarding.award_many(
+        ctx, badge, shown_badge, [each.planned for each in planned], notify=notify, separately=True
     )
-    outcomes = []
-    for each, done in zip(planned, inserted, strict=True):
-        if done:
+    for each, result in zip(planned, written, strict=True):
+        if isinstance(result, dict):
             outcomes.append(Outcome(each.row, "awarded", slug=each.planned.award.slug))
         else:
-            outcome, why = domain.refused_outcome(duplicates, None)
+            outcome, why = domain.refused_outcome(duplicates, result)
             outcomes.append(Outcome(each.row, outcome, error=why))
-    return outcomes
-
-
-async def _write_each(
-    ctx: Ctx,
-    badge: dict[str, Any],
-    shown_badge: dict[str, Any],
-    planned: list[_Planned],
-    duplicates: str,
-    notify: bool,
-) -> list[Outcome]:
-    """Awards that need more than their insert (a credential, a limit, milestones): each as a
-    single award is written, in a savepoint of its own, so one refused leaves the others."""
-    repo = Repository(ctx.conn)
-    outcomes = []
-    for each in planned:
-        emitted = len(ctx.events)
-        try:
-            async with repo.savepoint():
-                written = await awarding.write(
-                    ctx, badge, shown_badge, each.planned, skip_held=True, notify=notify
-                )
-        except AppError as error:
-            del ctx.events[emitted:]
-            outcome, why = domain.refused_outcome(duplicates, error)
-            outcomes.append(Outcome(each.row, outcome, error=why))
-            continue
-        if written is None:
-            outcome, why = domain.refused_outcome(duplicates, None)
-            outcomes.append(Outcome(each.row, outcome, error=why))
-        else:
-            outcomes.append(Outcome(each.row, "awarded", slug=each.planned.award.slug))
     return outcomes

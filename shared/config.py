@@ -59,8 +59,29 @@ def is_loopback_host(host: str) -> bool:
         return False
 
 
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def parse_networks(text: str | list[Any] | tuple[Any, ...]) -> tuple[Network, ...]:
+    """`"10.0.0.0/8, 192.168.1.7, fd00::/8"`: networks and single addresses; empty is none."""
+    items = text.split(",") if isinstance(text, str) else list(text)
+    networks = []
+    for item in items:
+        if isinstance(item, ipaddress.IPv4Network | ipaddress.IPv6Network):
+            networks.append(item)
+        elif str(item).strip():
+            try:
+                networks.append(ipaddress.ip_network(str(item).strip(), strict=False))
+            except ValueError:
+                raise ValueError(
+                    f"not an address or network: {str(item).strip()!r} (use e.g. 10.0.0.0/8)"
+                ) from None
+    return tuple(networks)
+
+
 Schedule = Annotated[tuple[timedelta, ...], NoDecode]
 Duration = Annotated[timedelta, NoDecode]
+Networks = Annotated[tuple[Network, ...], NoDecode]
 
 
 class Settings(BaseSettings):
@@ -78,6 +99,10 @@ class Settings(BaseSettings):
     # issuer CPU and perhaps outbound requests. A person checking badges by hand stays far below.
     verify_rate_per_s: float = Field(default=1.0, gt=0)
     verify_rate_burst: int = Field(default=20, gt=0)
+    # The proxies in front of the gateway (an Ingress, a load balancer) whose X-Forwarded-For
+    # is believed: behind them, the client address is the nearest one they forwarded for.
+    # Nobody's by default, so a client never chooses its own address.
+    trusted_proxies: Networks = ()
     gateway_host: str = "127.0.0.1"
     gateway_port: int = Field(default=8080, ge=0, le=65535)
     public_url: str | None = None
@@ -105,6 +130,11 @@ class Settings(BaseSettings):
     @classmethod
     def _schedule(cls, value: Any) -> tuple[timedelta, ...]:
         return parse_schedule(value)
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _networks(cls, value: Any) -> tuple[Network, ...]:
+        return parse_networks(value)
 
     @field_validator("webhook_secret_overlap", "webhook_disable_after", mode="before")
     @classmethod

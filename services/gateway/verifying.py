@@ -1,6 +1,7 @@
 """Verifying what anyone submits, for `POST /public/verify` and the verification page alike:
-the gateway only bounds the request (a rate limit per client address, a body size) and hands it
-to the issuer, which does the work; the body goes as it came, or, for a URL, the URL alone."""
+the gateway only bounds the request (a rate limit per client address, as `client_address`
+finds it, and a body size) and hands it to the issuer, which does the work; the body goes as it
+came, or, for a URL, the URL alone."""
 
 from __future__ import annotations
 
@@ -11,8 +12,9 @@ import orjson
 from aiohttp import web
 
 from services.gateway.body import Body, parse_body
+from services.gateway.client_address import client_address
 from services.gateway.config import VERIFY_MAX_BYTES, VERIFY_TIMEOUT_S
-from services.gateway.keys import correlation_key, rpc_key, verify_limiter_key
+from services.gateway.keys import correlation_key, rpc_key, settings_key, verify_limiter_key
 from shared.errors import InvalidContent, PayloadTooLarge, TooManyRequests
 from shared.messages.verification import VerifyCredential
 
@@ -23,7 +25,8 @@ _FORMS = ("multipart/form-data", "application/x-www-form-urlencoded")
 
 async def verification_report(request: web.Request) -> dict[str, Any]:
     """The issuer's report (`VerificationReport`) of the request's submission."""
-    retry_after = request.app[verify_limiter_key].take(request.remote or "unknown")
+    address = client_address(request, request.app[settings_key].trusted_proxies)
+    retry_after = request.app[verify_limiter_key].take(address)
     if retry_after is not None:
         raise TooManyRequests(
             "Too many verifications from this address; slow down",

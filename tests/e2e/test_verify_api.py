@@ -1,7 +1,7 @@
 """`POST /public/verify` against the running stack: JSON-LD, a VC-JWT, a baked PNG and a URL of
 credentials whose issuer is a did:web host started here (an aiohttp server on 127.0.0.1 serving
 its DID document, its signed status list and a credential), what is no credential (400), and
-the rate limit per client address (429)."""
+the rate limit per client address (429), behind a trusted proxy too."""
 
 from __future__ import annotations
 
@@ -198,10 +198,33 @@ async def test_the_rate_limit_per_address(
     # leave every later verification in the session a 429.
     stack = own_stack()
     stack.start()
-    for _ in range(60):
-        async with http.post(f"{stack.base_url}/public/verify", data=b"x") as response:
+    for attempt in range(60):
+        # No proxy is trusted (the default): an address the client writes itself changes nothing.
+        forged = {"X-Forwarded-For": f"198.51.100.{attempt}"}
+        async with http.post(
+            f"{stack.base_url}/public/verify", data=b"x", headers=forged
+        ) as response:
             if response.status == 429:
                 assert int(response.headers["Retry-After"]) >= 1
                 assert (await response.json())["code"] == "TooManyRequests"
                 return
     pytest.fail("no 429 after 60 verifications from one address")
+
+
+async def test_behind_a_trusted_proxy_each_forwarded_client_has_its_own_limit(
+    own_stack: Callable[..., Stack], http: aiohttp.ClientSession
+) -> None:
+    stack = own_stack(TRUSTED_PROXIES="127.0.0.1", VERIFY_RATE_BURST="3", VERIFY_RATE_PER_S="0.01")
+    stack.start()
+
+    async def status(forwarded_for: str) -> int:
+        # An empty body: refused (400) once the limit let it through, without the issuer.
+        headers = {"X-Forwarded-For": forwarded_for}
+        async with http.post(
+            f"{stack.base_url}/public/verify", data=b"", headers=headers
+        ) as response:
+            return response.status
+
+    assert [await status("203.0.113.5") for _ in range(4)] == [400, 400, 400, 429]
+    # Another client behind the same proxy, even one claiming the first's address on the left.
+    assert await status("203.0.113.5, 203.0.113.6") == 400

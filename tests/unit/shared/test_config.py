@@ -99,6 +99,19 @@ class TestEnvironment:
             with pytest.raises(pydantic.ValidationError, match="health_port"):
                 settings_from(monkeypatch, HEALTH_PORT=wrong)
 
+    def test_trusted_proxies_are_a_comma_list_of_networks(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        assert settings_from(monkeypatch, PLAUDIT_ENV="test").trusted_proxies == ()
+        settings = settings_from(monkeypatch, TRUSTED_PROXIES="10.0.0.0/8, 192.168.1.7,fd00::/8,")
+        assert [str(network) for network in settings.trusted_proxies] == [
+            "10.0.0.0/8",
+            "192.168.1.7/32",
+            "fd00::/8",
+        ]
+        with pytest.raises(pydantic.ValidationError, match=r"not an address or network: '10\.0"):
+            settings_from(monkeypatch, TRUSTED_PROXIES="10.0.0.0/8,10.0.x")
+
     def test_development_defaults(self, monkeypatch: pytest.MonkeyPatch) -> None:
         settings = settings_from(monkeypatch, PLAUDIT_ENV="development", GATEWAY_PORT="8181")
         assert settings.plaudit_env is Environment.DEVELOPMENT

@@ -114,6 +114,8 @@ class Settings(BaseSettings):
     webhook_timeout_s: float = Field(default=15, gt=0)
     webhook_secret_overlap: Duration = timedelta(hours=24)
     webhook_disable_after: Duration = timedelta(days=5)
+    # How long the delivery log keeps a settled delivery and its attempts (pending ones stay).
+    webhook_log_retention: Duration = timedelta(days=30)
     webhook_allow_private: bool | None = None
     # The process's name among the replicas of its service (`badges-2`, shared/scale.py), set by
     # the dev runner: every log line carries it, so interleaved replicas can be told apart.
@@ -136,7 +138,9 @@ class Settings(BaseSettings):
     def _networks(cls, value: Any) -> tuple[Network, ...]:
         return parse_networks(value)
 
-    @field_validator("webhook_secret_overlap", "webhook_disable_after", mode="before")
+    @field_validator(
+        "webhook_secret_overlap", "webhook_disable_after", "webhook_log_retention", mode="before"
+    )
     @classmethod
     def _duration(cls, value: Any) -> Any:
         return parse_duration(value) if isinstance(value, str) else value

@@ -60,8 +60,9 @@ class ServiceSpec(Generic[DepsT]):
     request_handlers: Mapping[type[Message], MessageHandler[DepsT]]
     event_handlers: Mapping[type[Message], Sequence[MessageHandler[DepsT]]]
     event_queue: str | None
-    # SQL run every hour to drop what has outlived its use (the inbox is always pruned).
-    housekeeping: tuple[str, ...] = ()
+    # SQL run every hour to drop what has outlived its use (the inbox is always pruned), given
+    # the settings (a retention may be configured).
+    housekeeping: Callable[[Settings], tuple[str, ...]] = lambda settings: ()
     # Its background work, given its dependencies and its pool.
     workers: Callable[[DepsT, asyncpg.Pool], Sequence[Worker]] = lambda deps, pool: ()
 
@@ -123,7 +124,7 @@ async def _running(
             workers = spec.workers(deps, pool)
             for worker in workers:
                 await worker.start(relay)
-            janitor = asyncio.create_task(_housekeeping(pool, spec.housekeeping))
+            janitor = asyncio.create_task(_housekeeping(pool, spec.housekeeping(settings)))
             health.running(bus, pool, [server] if consumer is None else [server, consumer])
             log.info("service.started", queue=spec.event_queue)
             try:

@@ -17,6 +17,6 @@ SPEC = ServiceSpec(
     request_handlers=handlers.REQUEST_HANDLERS,
     event_handlers=handlers.EVENT_HANDLERS,
     event_queue=topology.BADGES_EVENTS.name,
-    housekeeping=(ABANDONED_UPLOADS,),
+    housekeeping=lambda settings: (ABANDONED_UPLOADS,),
     workers=lambda deps, pool: [OpenBadgeBackfill(pool, deps.base_url), ImportRunner(pool, deps)],
 )

@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from shared import inbox
@@ -72,6 +72,16 @@ FAN_OUT_WANTED = f"EXISTS (SELECT FROM endpoints WHERE {_takes(inbox.EVENT)})"
 
 # A delivery to attempt now.
 _DUE = "status = 'pending' AND next_attempt_at <= now()"
+
+
+def expired_deliveries(retention: timedelta) -> str:
+    """The hourly pruning of the delivery log: deliveries settled (succeeded or failed) and
+    untouched for `retention` go, their attempts with them (by cascade). A pending delivery
+    stays whatever its age; a replayed one counts from its replay."""
+    return (
+        "DELETE FROM deliveries WHERE status <> 'pending'"
+        f" AND updated_at < now() - make_interval(secs => {retention.total_seconds()!r})"
+    )
 
 
 class Repository:

@@ -13,8 +13,9 @@ import asyncpg
 import pytest
 
 from services.webhooks import domain, handlers
+from services.webhooks.app import SPEC
 from services.webhooks.deps import Deps, make_deps
-from services.webhooks.repository import Repository
+from services.webhooks.repository import Attempt, Repository
 from shared.config import Settings
 from shared.envelope import Envelope
 from shared.event_dispatch import EventDispatcher
@@ -364,3 +365,56 @@ class TestPurgeSystem:
         kept = await webhooks_pool.fetch("SELECT message_id FROM inbox")
         assert [row["message_id"] for row in kept] == [deletion.message_id]
         assert not await events.handle(deletion)
+
+
+class TestHousekeeping:
+    async def test_settled_deliveries_past_the_retention_go_with_their_attempts(
+        self, webhooks_pool: asyncpg.Pool, settings: Settings
+    ) -> None:
+        endpoint = await add_endpoint(webhooks_pool)
+        old = {
+            status: await add_delivery(webhooks_pool, endpoint, status)
+            for status in ("succeeded", "failed", "pending")
+        }
+        recent = await add_delivery(webhooks_pool, endpoint, "failed")
+        everyone = [*old.values(), recent]
+        async with webhooks_pool.acquire() as conn:
+            await Repository(conn).record_attempts(
+                [Attempt(delivery, 500, 12, "no", None) for delivery in everyone]
+            )
+        await webhooks_pool.execute(
+            "UPDATE deliveries SET updated_at = now() - $2::interval WHERE id = ANY($1::uuid[])",
+            list(old.values()),
+            settings.webhook_log_retention + timedelta(minutes=1),
+        )
+        # Just inside the retention: kept.
+        await webhooks_pool.execute(
+            "UPDATE deliveries SET updated_at = now() - $2::interval WHERE id = $1",
+            recent,
+            settings.webhook_log_retention - timedelta(minutes=1),
+        )
+
+        for statement in SPEC.housekeeping(settings):
+            await webhooks_pool.execute(statement)
+
+        kept = {row["id"] for row in await webhooks_pool.fetch("SELECT id FROM deliveries")}
+        assert kept == {old["pending"], recent}
+        attempted = await webhooks_pool.fetch("SELECT delivery_id FROM delivery_attempts")
+        assert {row["delivery_id"] for row in attempted} == {old["pending"], recent}
+
+    async def test_the_retention_is_configured(
+        self, webhooks_pool: asyncpg.Pool, settings: Settings
+    ) -> None:
+        endpoint = await add_endpoint(webhooks_pool)
+        delivery = await add_delivery(webhooks_pool, endpoint, "succeeded")
+        await webhooks_pool.execute(
+            "UPDATE deliveries SET updated_at = now() - interval '2 hours' WHERE id = $1", delivery
+        )
+        hour = settings.model_copy(update={"webhook_log_retention": timedelta(hours=1)})
+
+        for statement in SPEC.housekeeping(settings):
+            await webhooks_pool.execute(statement)
+        assert await webhooks_pool.fetchval("SELECT count(*) FROM deliveries") == 1
+        for statement in SPEC.housekeeping(hour):
+            await webhooks_pool.execute(statement)
+        assert await webhooks_pool.fetchval("SELECT count(*) FROM deliveries") == 0

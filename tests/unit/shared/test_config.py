@@ -154,6 +154,7 @@ class TestSchedules:
         assert len(settings.open_campus_retry_schedule) == 7
         assert settings.webhook_secret_overlap == timedelta(hours=24)
         assert settings.webhook_disable_after == timedelta(days=5)
+        assert settings.webhook_log_retention == timedelta(days=30)
 
     def test_schedule_from_environment(self, monkeypatch: pytest.MonkeyPatch) -> None:
         settings = settings_from(
@@ -161,6 +162,7 @@ class TestSchedules:
             PLAUDIT_ENV="test",
             WEBHOOK_RETRY_SCHEDULE="100ms,1s,2m",
             WEBHOOK_DISABLE_AFTER="2d",
+            WEBHOOK_LOG_RETENTION="90d",
         )
         assert settings.webhook_retry_schedule == (
             timedelta(milliseconds=100),
@@ -168,6 +170,7 @@ class TestSchedules:
             timedelta(minutes=2),
         )
         assert settings.webhook_disable_after == timedelta(days=2)
+        assert settings.webhook_log_retention == timedelta(days=90)
 
     @pytest.mark.parametrize("text", ["", "5x", "soon", "-1s"])
     def test_bad_durations(self, text: str) -> None:

@@ -7,10 +7,11 @@ transaction under an advisory lock, so several processes starting together migra
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import asyncpg
 import orjson
@@ -18,6 +19,8 @@ import structlog
 from asyncpg.pool import PoolConnectionProxy
 
 log = structlog.get_logger()
+
+T = TypeVar("T")
 
 if TYPE_CHECKING:
     # What handlers and repositories take: a pooled connection or a plain one.
@@ -32,6 +35,46 @@ POOL_SIZE = 8
 # asyncpg recycles a connection after max_queries (50,000 by default), which shows up as latency
 # spikes under load; a connection is cheap to keep.
 MAX_QUERIES = 10_000_000
+
+# What work on a connection meets when Postgres drops it (a failover, a restart, an operator's
+# pg_terminate_backend) or cannot take a new one yet: asyncpg's connection errors, the server's
+# shutdown notices, a refused or reset socket, and asyncpg's protocol left mid-operation by the
+# drop (InternalClientError, MagicStack/asyncpg#1069). None of them says anything of the work.
+_LOST = (
+    asyncpg.PostgresConnectionError,
+    asyncpg.exceptions.AdminShutdownError,
+    asyncpg.exceptions.CrashShutdownError,
+    asyncpg.exceptions.CannotConnectNowError,
+    asyncpg.InternalClientError,
+    ConnectionError,
+)
+# Pauses before work whose connection was lost runs again on another; after the last, it fails.
+RECONNECT_DELAYS_S = (0.05, 0.25, 1.0)
+
+
+def connection_lost(error: BaseException | None) -> bool:
+    """Whether `error` is Postgres going away under the work, not the work failing: one of
+    those, or asyncpg refusing to use the dropped connection while that one was handled (the
+    rollback on leaving a transaction block, say)."""
+    while isinstance(error, asyncpg.InterfaceError):
+        error = error.__context__
+    return isinstance(error, _LOST)
+
+
+async def reconnecting(run: Callable[[], Awaitable[T]], *, again: Callable[[], None]) -> T:
+    """`run()`; run again when Postgres drops its connection (`again()` first: the work may
+    have committed before the drop, so it runs as a redelivery would), after each of
+    `RECONNECT_DELAYS_S`, then raise what the last attempt met."""
+    for delay in RECONNECT_DELAYS_S:
+        try:
+            return await run()
+        except Exception as error:
+            if not connection_lost(error):
+                raise
+            log.warning("db.reconnecting", error=type(error).__name__, delay_s=delay)
+        again()
+        await asyncio.sleep(delay)
+    return await run()
 
 
 async def _init_connection(conn: asyncpg.Connection) -> None:

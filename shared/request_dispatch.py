@@ -34,7 +34,7 @@ import structlog
 from aio_pika.abc import AbstractIncomingMessage
 from asyncpg.transaction import Transaction
 
-from shared import inbox
+from shared import db, inbox
 from shared.batching import Batches, spawn
 from shared.context import (
     NO_CONNECTION,
@@ -51,7 +51,7 @@ from shared.context import (
 )
 from shared.db import Connection
 from shared.envelope import Envelope
-from shared.errors import AppError, InternalError, KeyInUse, KeyMismatch
+from shared.errors import AppError, InternalError, KeyInUse, KeyMismatch, ServiceUnavailable
 from shared.messages import MESSAGE_TYPES
 from shared.messages.base import Command, Message
 from shared.messages.common import Ping
@@ -134,15 +134,22 @@ class RequestDispatcher(Generic[DepsT]):
                     pool=self._pool,
                 )
                 return ok_reply(await handler(request, context))
-            async with self._pool.acquire() as conn:
-                context = Context(conn, self._deps, envelope, system_id=envelope.system_id)
-                return ok_reply(await handler(request, context))
+
+            async def query() -> bytes:
+                async with self._pool.acquire() as conn:
+                    context = Context(conn, self._deps, envelope, system_id=envelope.system_id)
+                    return ok_reply(await handler(request, context))
+
+            return await db.reconnecting(query, again=lambda: None)
         except AppError as error:
             return error_reply(error)
         except pydantic.ValidationError:
             log.exception("request.invalid_message")
             return error_reply(InternalError("The request message did not match its contract"))
-        except Exception:
+        except Exception as error:
+            if db.connection_lost(error):
+                log.warning("request.database_unavailable", error=type(error).__name__)
+                return error_reply(ServiceUnavailable("The database is unavailable; retry shortly"))
             # Never send exception text (SQL, driver messages) back towards a client.
             log.exception("request.failed")
             return error_reply(InternalError())
@@ -173,7 +180,17 @@ class RequestDispatcher(Generic[DepsT]):
 
     async def _commands(self, batch: list[_Pending]) -> list[bytes]:
         """Run commands of one type (a keyed one always alone) and commit them together; their
-        replies. Raises what fails them all (an `AppError` only for a batch of one)."""
+        replies. Raises what fails them all (an `AppError` only for a batch of one). Should
+        Postgres drop the connection, they run again on another, as redeliveries: a commit that
+        landed before the drop is found in the inbox and its replies are sent again."""
+
+        def again() -> None:
+            for pending in batch:
+                pending.redelivered = True
+
+        return await db.reconnecting(lambda: self._commit(batch), again=again)
+
+    async def _commit(self, batch: list[_Pending]) -> list[bytes]:
         keyed = batch[0].envelope.request_hash is not None
         replies: dict[int, bytes] = {}
         async with self._pool.acquire() as conn:

@@ -27,6 +27,7 @@ import structlog
 from services.webhooks import domain
 from services.webhooks.config import MAX_SETTLE_BATCH
 from services.webhooks.repository import Attempt, Repository
+from shared import db
 from shared.batching import Batches
 from shared.config import Settings
 
@@ -122,9 +123,15 @@ class Settler:
         return await recorded
 
     async def _write(self, _key: None, batch: list[tuple[Outcome, asyncio.Future[bool]]]) -> None:
-        try:
+
+        async def write() -> set[uuid.UUID]:
             async with self._pool.acquire() as conn, conn.transaction():
-                kept = await self._record(Repository(conn), [outcome for outcome, _ in batch])
+                return await self._record(Repository(conn), [outcome for outcome, _ in batch])
+
+        try:
+            # Should Postgres drop the connection, on another: an attempt left unrecorded would
+            # be sent again once its lease is over.
+            kept = await db.reconnecting(write, again=lambda: None)
         except Exception:
             if len(batch) > 1:
                 for item in batch:

@@ -61,11 +61,16 @@ def connection_lost(error: BaseException | None) -> bool:
     return isinstance(error, _LOST)
 
 
-async def reconnecting(run: Callable[[], Awaitable[T]], *, again: Callable[[], None]) -> T:
+async def reconnecting(
+    run: Callable[[], Awaitable[T]],
+    *,
+    again: Callable[[], None],
+    delays: Sequence[float] | None = None,
+) -> T:
     """`run()`; run again when Postgres drops its connection (`again()` first: the work may
-    have committed before the drop, so it runs as a redelivery would), after each of
-    `RECONNECT_DELAYS_S`, then raise what the last attempt met."""
-    for delay in RECONNECT_DELAYS_S:
+    have committed before the drop, so it runs as a redelivery would), after each of `delays`
+    (`RECONNECT_DELAYS_S` by default), then raise what the last attempt met."""
+    for delay in RECONNECT_DELAYS_S if delays is None else delays:
         try:
             return await run()
         except Exception as error:

@@ -5,7 +5,9 @@ redelivery finds it there and is skipped; the message is acked after the commit.
 A service's queue is bound to exactly the event types it has handlers for (`shared.topology`),
 so every delivery has one. A transient failure requeues the message after a pause; one that can
 never succeed (a `PermanentError`, a message breaking its contract, or the queue's delivery
-limit) is dead-lettered.
+limit) is dead-lettered. Postgres dropping the connection is no failure of the event: it is
+handled again on a new connection, for up to about five minutes (`DATABASE_WAITS_S`), before
+it is requeued.
 
 A handler marked `@handles_batches` (its event's only handler) takes the deliveries of its event
 type that arrive together: those of one event-loop tick, and those that arrive while
@@ -38,7 +40,7 @@ import pydantic
 import structlog
 from aio_pika.abc import AbstractIncomingMessage
 
-from shared import inbox
+from shared import db, inbox
 from shared.batching import Batches, spawn
 from shared.context import (
     BatchContext,
@@ -63,6 +65,10 @@ log = structlog.get_logger()
 # database outage does not turn into a hot redelivery loop.
 MAX_REQUEUE_DELAY_S = 5.0
 
+# How long a delivery waits for Postgres to come back, handled again on a new connection after
+# each pause, before it goes back to its queue: each return counts against the queue's delivery
+# limit (then the dead-letter queue), so a failover or a restart is ridden out without it.
+DATABASE_WAITS_S = (0.05, 0.25, 1.0, 2.0, 5.0, 10.0, 15.0, 30.0, 30.0, 60.0, 60.0, 60.0)
 # A batch's size bound: its statements' arrays and its transaction stay small (tens of ms).
 MAX_BATCH = 64
 # Batches of one event type handled at once, each on a connection of its own: while one waits
@@ -161,6 +167,11 @@ class EventDispatcher(Generic[DepsT]):
         if envelope.type in self._batched:
             (fresh,) = await self.handle_batch([envelope])
             return fresh
+        return await db.reconnecting(
+            lambda: self._handle(envelope), again=_nothing, delays=DATABASE_WAITS_S
+        )
+
+    async def _handle(self, envelope: Envelope) -> bool:
         model = self._models.get(envelope.type)
         if model is None:
             # Not bound here: only a stale binding of an earlier version can bring it.
@@ -187,7 +198,14 @@ class EventDispatcher(Generic[DepsT]):
 
     async def handle_batch(self, envelopes: Sequence[Envelope]) -> list[bool]:
         """Run the batch handler of events of one type in one transaction; for each event,
-        whether it was fresh (False: handled before, or earlier in the batch)."""
+        whether it was fresh (False: handled before, or earlier in the batch). Should Postgres
+        drop the connection, the batch runs again on another (the inbox knows whether the drop
+        came after the commit)."""
+        return await db.reconnecting(
+            lambda: self._handle_batch(envelopes), again=_nothing, delays=DATABASE_WAITS_S
+        )
+
+    async def _handle_batch(self, envelopes: Sequence[Envelope]) -> list[bool]:
         (event_type,) = {envelope.type for envelope in envelopes}
         handler = self._batched[event_type]
         model = self._models[event_type]
@@ -319,6 +337,10 @@ async def _at_once(
     if batch.handled is None:
         raise RuntimeError(f"{envelopes[0].type}: its handler did not commit")
     return batch, [handled.state != "duplicate" for handled in batch.handled]
+
+
+def _nothing() -> None:
+    """An event handled again needs no marking: its inbox row says whether it ran."""
 
 
 def _bound(envelope: Envelope) -> AbstractContextManager[None]:

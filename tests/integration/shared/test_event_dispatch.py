@@ -17,8 +17,9 @@ from shared.context import (
     chooses_commit,
     handles_batches,
 )
+from shared.db import Connection
 from shared.envelope import Envelope
-from shared.errors import PermanentError
+from shared.errors import PermanentError, RetryableError
 from shared.event_dispatch import EventDispatcher
 from shared.messages.events import BadgeCreated, SystemDeleted
 from tests.integration.shared.dispatching import Delivery, Deps, ack_frames, created, delivery_of
@@ -29,10 +30,17 @@ pytestmark = pytest.mark.integration
 async def remember(event: BadgeCreated, ctx: Context[Deps]) -> None:
     ctx.deps.calls.append(event.system)
     if event.system == "flaky" and ctx.deps.calls.count("flaky") == 1:
-        raise ConnectionError("database went away")
+        raise RetryableError("not yet")
     if event.system == "poison":
         raise PermanentError("cannot ever work")
     await ctx.conn.execute("INSERT INTO notes (text) VALUES ($1)", event.system)
+    if event.system == "dropped" and ctx.deps.calls.count("dropped") == 1:
+        await drop_connection(ctx.conn)
+
+
+async def drop_connection(conn: Connection) -> None:
+    """Postgres ends the connection mid-transaction, as a failover or a restart would."""
+    await conn.execute("SELECT pg_terminate_backend(pg_backend_pid())")
 
 
 async def forget(event: SystemDeleted, ctx: Context[Deps]) -> None:
@@ -61,7 +69,7 @@ async def note_at_once(events: list[BadgeCreated], ctx: BatchContext[Deps]) -> N
     if "poison" in names:
         raise PermanentError("cannot ever work")
     if "flaky" in names and ctx.deps.calls.count("flaky") == 1:
-        raise ConnectionError("database went away")
+        raise RetryableError("not yet")
     ids = [each.envelope.message_id for each in ctx.each]
     handled = await ctx.handle_at_once(
         NOTE_AT_ONCE,
@@ -83,11 +91,13 @@ async def remember_all(events: list[BadgeCreated], ctx: BatchContext[Deps]) -> N
     if any(event.system == "poison" for event in events):
         raise PermanentError("cannot ever work")
     if any(event.system == "flaky" for event in events) and len(events) == 1:
-        raise ConnectionError("database went away")
+        raise RetryableError("not yet")
     # notes.text is unique: a duplicate handed to the handler would fail the batch.
     await ctx.conn.executemany(
         "INSERT INTO notes (text) VALUES ($1)", [(event.system,) for event in events]
     )
+    if "dropped" in ctx.deps.calls[0].split() and len(ctx.deps.calls) == 1:
+        await drop_connection(ctx.conn)
     for event, each in zip(events, ctx.each, strict=True):
         each.emit(SystemDeleted(system=event.system), system_id=each.system_id or 0)
     ctx.after_commit.append(lambda: ctx.deps.calls.append("committed"))
@@ -120,6 +130,15 @@ class TestEvents:
         await events(message)  # type: ignore[arg-type]
         assert message.outcome == "ack"
         assert await pool.fetchval("SELECT count(*) FROM notes") == 1
+
+    async def test_a_dropped_connection_is_ridden_out_not_requeued(
+        self, events: EventDispatcher[Deps], pool: asyncpg.Pool
+    ) -> None:
+        _, message = delivery_of(created("dropped"))
+        await events(message)  # type: ignore[arg-type]
+        assert message.outcome == "ack"
+        assert await pool.fetchval("SELECT text FROM notes") == "dropped"
+        assert await pool.fetchval("SELECT count(*) FROM inbox") == 1
 
     async def test_a_permanent_failure_is_dead_lettered(
         self, events: EventDispatcher[Deps]
@@ -328,6 +347,16 @@ class TestEventsInBatches:
     ) -> None:
         await fail_a_batch(events, pool, deps, committing=["committed", "committed"])
         assert await pool.fetchval("SELECT count(*) FROM outbox") == 2
+
+    async def test_a_batch_whose_connection_drops_runs_again_whole(
+        self, events: EventDispatcher[Deps], pool: asyncpg.Pool, deps: Deps
+    ) -> None:
+        messages = [delivery_of(created(name))[1] for name in ("a", "dropped", "c")]
+        await deliver(events, *messages)
+        assert [message.outcome for message in messages] == ["ack"] * 3
+        # Once as the batch that lost its connection, once whole on another.
+        assert deps.calls == ["a dropped c", "a dropped c", "committed"]
+        assert await pool.fetchval("SELECT count(*) FROM notes") == 3
 
     async def test_a_malformed_event_is_dead_lettered_alone(
         self, events: EventDispatcher[Deps], pool: asyncpg.Pool

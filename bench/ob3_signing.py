@@ -133,32 +133,33 @@ def main(argv: list[str] | None = None) -> int:
     issuer = did.did_web(PUBLIC_URL, "demo")
     ed = keys.generate(keys.KeyType.ED25519)
     rsa = keys.generate(keys.KeyType.RSA)
-    assert isinstance(ed.private, Ed25519PrivateKey)
-    assert isinstance(ed.public, Ed25519PublicKey)
-    assert isinstance(rsa.private, RSAPrivateKey)
-    assert isinstance(rsa.public, RSAPublicKey)
+    ed_private, ed_public, rsa_private, rsa_public = ed.private, ed.public, rsa.private, rsa.public
+    assert isinstance(ed_private, Ed25519PrivateKey)
+    assert isinstance(ed_public, Ed25519PublicKey)
+    assert isinstance(rsa_private, RSAPrivateKey)
+    assert isinstance(rsa_public, RSAPublicKey)
     ed_method, rsa_method = (did.verification_method_id(issuer, k.id) for k in (ed, rsa))
     credentials = [sample(issuer) for _ in range(calls + 1)]
-    signed = [data_integrity.add_proof(c, ed.private, ed_method, CREATED) for c in credentials]
-    tokens = [vc_jwt.encode(s, rsa.private, rsa_method) for s in signed]
+    signed = [data_integrity.add_proof(c, ed_private, ed_method, CREATED) for c in credentials]
+    tokens = [vc_jwt.encode(s, rsa_private, rsa_method) for s in signed]
     options = data_integrity.proof_options(ed_method, CREATED)
     configuration = {**options, "@context": credentials[0]["@context"]}
     hash_data = data_integrity.hash_data(credentials[0], options)
-    signature = ed.private.sign(hash_data)
+    signature = ed_private.sign(hash_data)
     quads = data_integrity.canonicalize(credentials[0]).count("\n")
     shapes = data_integrity.SHAPES
 
     print(f"One core, {calls} calls each; a credential of {quads} quads.")
     print("Data Integrity, eddsa-rdfc-2022, shape cache warm:")
     shapes.clear()
-    data_integrity.add_proof(credentials[0], ed.private, ed_method, CREATED)  # learn the shapes
+    data_integrity.add_proof(credentials[0], ed_private, ed_method, CREATED)  # learn the shapes
     sign = timed(
         "sign (add_proof)",
         calls,
-        lambda i: data_integrity.add_proof(credentials[i], ed.private, ed_method, CREATED),
+        lambda i: data_integrity.add_proof(credentials[i], ed_private, ed_method, CREATED),
     )
     timed(
-        "verify (verify_proof)", calls, lambda i: data_integrity.verify_proof(signed[i], ed.public)
+        "verify (verify_proof)", calls, lambda i: data_integrity.verify_proof(signed[i], ed_public)
     )
     stats = shapes.stats
     print(
@@ -175,8 +176,8 @@ def main(argv: list[str] | None = None) -> int:
         calls,
         lambda i: data_integrity.canonicalize(configuration),
     )
-    timed("  Ed25519 sign of the hash data", calls, lambda i: ed.private.sign(hash_data))
-    timed("  Ed25519 verify", calls, lambda i: ed.public.verify(signature, hash_data))
+    timed("  Ed25519 sign of the hash data", calls, lambda i: ed_private.sign(hash_data))
+    timed("  Ed25519 verify", calls, lambda i: ed_public.verify(signature, hash_data))
     texts = [
         data_integrity.canonicalize(configuration),
         data_integrity.canonicalize(credentials[0]),
@@ -222,8 +223,8 @@ def main(argv: list[str] | None = None) -> int:
     )
 
     print("VC-JWT, RS256 (RSA-2048):")
-    jwt_sign = timed("encode", calls, lambda i: vc_jwt.encode(signed[i], rsa.private, rsa_method))
-    timed("verify", calls, lambda i: vc_jwt.verify(tokens[i], rsa.public))
+    jwt_sign = timed("encode", calls, lambda i: vc_jwt.encode(signed[i], rsa_private, rsa_method))
+    timed("verify", calls, lambda i: vc_jwt.verify(tokens[i], rsa_public))
     both = sign + jwt_sign
     print(f"Both forms of one award: {both * 1e3:.2f} ms cpu, {1 / both:.0f} awards/s")
 

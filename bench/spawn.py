@@ -12,6 +12,7 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from bench.runner import say
 from shared.scale import describe
@@ -32,7 +33,7 @@ def spawned_stack(
 ) -> Iterator[Stack]:
     """The stack for one run; `scale` as PLAUDIT_SCALE (which the environment may give too);
     `python` the interpreter of the services (this one's by default)."""
-    env = dict(UNTHROTTLED)
+    env: dict[str, Any] = dict(UNTHROTTLED)
     if master_secret is not None:
         env["MASTER_SECRET"] = master_secret
     if scale is not None:

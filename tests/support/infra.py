@@ -15,7 +15,7 @@ import shutil
 import subprocess
 import urllib.request
 import uuid
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -72,7 +72,7 @@ class VhostAdmin:
     def _rabbitmqctl(args: list[str]) -> None:
         subprocess.run(["rabbitmqctl", "-q", *args], check=True, capture_output=True, timeout=60)
 
-    def _api(self, method: str, path: str, body: dict[str, object] | None = None) -> None:
+    def _api(self, method: str, path: str, body: Mapping[str, object] | None = None) -> None:
         request = urllib.request.Request(
             f"http://{self._host}:15672/api/{path}",
             method=method,

@@ -311,7 +311,9 @@ class Stack:
             if not all(self.started_since_spawn(name, STARTED["gateway"]) for name in gateways):
                 return False
             body = self.readiness()
-            return bool(body) and all(
+            if not body:
+                return False
+            return all(
                 body["services"].get(s) == "ok"
                 and body["replicas"].get(s) == self.running_replicas(s)
                 for s in services

@@ -1,9 +1,10 @@
 """Chaos (issue 14, item 3): two of every service under a steady load of awards, each starting an
-Open Campus credential, an Open Badges 3.0 credential and webhooks to a verifying receiver, while
-one replica of each service is SIGKILLed in turn (and started again, as a supervisor would) and
-the broker drops every connection. Then every award answered 201 exists exactly once, every
-credential was issued exactly once, every event reached the receiver at least once under one
-`webhook-id`, and nothing is left pending anywhere: outboxes, credentials, deliveries, queues.
+Open Campus credential, an Open Badges 3.0 credential and webhooks to a verifying receiver,
+while one replica of each service is SIGKILLed in turn (and started again, as a supervisor
+would), the broker drops every connection, and so does Postgres. Then every award answered 201
+exists exactly once, every credential was issued exactly once, every event reached the receiver
+at least once under one `webhook-id`, and nothing is left pending anywhere: outboxes,
+credentials, deliveries, queues.
 
 The suite runs a short version. `make chaos` runs the long one (PLAUDIT_CHAOS=long): 10,000
 awards, and the broker itself restarted mid-way (every vhost of the machine's RabbitMQ: run it
@@ -60,16 +61,17 @@ def rabbitmqctl(*args: str) -> None:
 
 async def chaos(stack: Stack, awards: KeyedAwards) -> list[str]:
     """SIGKILL one replica of each service in turn, each at its share of the awards answered,
-    start it again, then drop the broker's connections (restart the broker, in the long run);
-    what was done, in order."""
+    start it again, then drop the broker's connections (restart the broker, in the long run),
+    then every Postgres connection; what was done, in order."""
     done = []
-    steps = len(VICTIMS) + 1
+    # Each fault at its share of the awards: the kills, the broker, then Postgres.
+    faults = len(VICTIMS) + 2
     for share, name in enumerate(VICTIMS, start=1):
-        await awards.reached(share * AWARDS // (steps + 1))
+        await awards.reached(share * AWARDS // (faults + 1))
         stack.kill(name)
         stack.start(name, wait=False)
         done.append(f"killed {name}")
-    await awards.reached(steps * AWARDS // (steps + 1))
+    await awards.reached((faults - 1) * AWARDS // (faults + 1))
     if LONG:
         await asyncio.to_thread(rabbitmqctl, "stop_app")
         await asyncio.to_thread(rabbitmqctl, "start_app")
@@ -77,6 +79,9 @@ async def chaos(stack: Stack, awards: KeyedAwards) -> list[str]:
     else:
         await stack.drop_broker_connections("chaos")
         done.append("dropped the broker's connections")
+    await awards.reached(faults * AWARDS // (faults + 1))
+    await stack.drop_database_connections()
+    done.append("dropped every Postgres connection")
     return done
 
 

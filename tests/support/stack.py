@@ -365,6 +365,16 @@ class Stack:
             timeout=60,
         )
 
+    async def drop_database_connections(self) -> int:
+        """Postgres ends every connection to the stack's database, some mid-transaction (as a
+        failover or a restart would); the pools open new ones by themselves. How many."""
+        dropped = await query(
+            self,
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()",
+        )
+        return len(dropped)
+
     def log_text(self, name: str) -> str:
         path = self.log_path(name)
         return path.read_text(errors="replace") if path.exists() else ""

@@ -11,6 +11,7 @@ import asyncpg
 import orjson
 import pytest
 
+from shared import db
 from shared.context import (
     BatchContext,
     Context,
@@ -453,3 +454,66 @@ class TestHandlersBorrowingConnections:
         outside.set()
         answers = await asyncio.gather(*waiting)
         assert answers == [{"ok": True, "data": {"count": 0}}] * 8
+
+
+async def drop_connection(conn: Any) -> None:
+    """Postgres ends the connection, mid-transaction, as a failover or a restart would."""
+    await conn.execute("SELECT pg_terminate_backend(pg_backend_pid())")
+
+
+async def note_then_drop(command: CreateConsumer, ctx: Context[Deps]) -> Any:
+    """A note, whose connection Postgres drops before the commit the first `drops` times."""
+    ctx.deps.calls.append(command.system)
+    await ctx.conn.execute("INSERT INTO notes (text) VALUES ($1)", command.system)
+    if ctx.deps.calls.count(command.system) <= int(command.system.split("-")[1]):
+        await drop_connection(ctx.conn)
+    return {"note": command.system}
+
+
+async def count_then_drop(query: ListSystems, ctx: Context[Deps]) -> Any:
+    ctx.deps.calls.append("count")
+    if len(ctx.deps.calls) == 1:
+        await drop_connection(ctx.conn)
+    return {"count": await ctx.conn.fetchval("SELECT count(*) FROM notes")}
+
+
+class TestPostgresDroppingTheConnection:
+    @pytest.fixture(autouse=True)
+    def short_pauses(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setattr(db, "RECONNECT_DELAYS_S", (0.0, 0.0, 0.0))
+
+    @pytest.fixture
+    def dropping(self, pool: asyncpg.Pool) -> RequestDispatcher[Deps]:
+        return RequestDispatcher(
+            pool, Deps(), {CreateConsumer: note_then_drop, ListSystems: count_then_drop}
+        )
+
+    async def test_a_command_runs_again_on_a_new_connection_once(
+        self, dropping: RequestDispatcher[Deps], pool: asyncpg.Pool
+    ) -> None:
+        assert await answer(dropping, request(note("drops-1"))) == {
+            "ok": True,
+            "data": {"note": "drops-1"},
+        }
+        # The first run's transaction died with its connection: one note, one reply stored.
+        assert await pool.fetchval("SELECT count(*) FROM notes") == 1
+        assert await pool.fetchval("SELECT count(*) FROM inbox") == 1
+
+    async def test_a_query_is_answered_after_a_drop(
+        self, dropping: RequestDispatcher[Deps]
+    ) -> None:
+        assert await answer(dropping, request(ListSystems())) == {
+            "ok": True,
+            "data": {"count": 0},
+        }
+
+    async def test_a_database_that_stays_away_is_a_503_to_retry(
+        self, dropping: RequestDispatcher[Deps], pool: asyncpg.Pool
+    ) -> None:
+        answered = await answer(dropping, request(note("drops-9")))
+        assert answered["ok"] is False
+        assert (answered["error"]["status"], answered["error"]["headers"]) == (
+            503,
+            {"Retry-After": "1"},
+        )
+        assert await pool.fetchval("SELECT count(*) FROM notes") == 0

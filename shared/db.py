@@ -36,29 +36,33 @@ POOL_SIZE = 8
 # spikes under load; a connection is cheap to keep.
 MAX_QUERIES = 10_000_000
 
-# What work on a connection meets when Postgres drops it (a failover, a restart, an operator's
-# pg_terminate_backend) or cannot take a new one yet: asyncpg's connection errors, the server's
-# shutdown notices, a refused or reset socket, and asyncpg's protocol left mid-operation by the
-# drop (InternalClientError, MagicStack/asyncpg#1069). None of them says anything of the work.
-_LOST = (
+# What work meets when Postgres drops its connection (a failover, a restart, an operator's
+# pg_terminate_backend), cannot take a new one yet, or cannot take any work for now: asyncpg's
+# connection errors, the server's shutdown notices, a refused or reset socket, asyncpg's
+# protocol left mid-operation by a drop (InternalClientError, MagicStack/asyncpg#1069), too many
+# connections, a full disk, no memory. None of them says anything of the work itself.
+_UNAVAILABLE = (
     asyncpg.PostgresConnectionError,
     asyncpg.exceptions.AdminShutdownError,
     asyncpg.exceptions.CrashShutdownError,
     asyncpg.exceptions.CannotConnectNowError,
+    asyncpg.exceptions.TooManyConnectionsError,
+    asyncpg.exceptions.DiskFullError,
+    asyncpg.exceptions.OutOfMemoryError,
     asyncpg.InternalClientError,
     ConnectionError,
 )
-# Pauses before work whose connection was lost runs again on another; after the last, it fails.
+# Pauses before such work runs again (on a new connection); after the last, it fails.
 RECONNECT_DELAYS_S = (0.05, 0.25, 1.0)
 
 
-def connection_lost(error: BaseException | None) -> bool:
-    """Whether `error` is Postgres going away under the work, not the work failing: one of
-    those, or asyncpg refusing to use the dropped connection while that one was handled (the
+def unavailable(error: BaseException | None) -> bool:
+    """Whether `error` is Postgres unable to do the work for now, not the work failing: one of
+    those, or asyncpg refusing to use a dropped connection while that one was handled (the
     rollback on leaving a transaction block, say)."""
     while isinstance(error, asyncpg.InterfaceError):
         error = error.__context__
-    return isinstance(error, _LOST)
+    return isinstance(error, _UNAVAILABLE)
 
 
 async def reconnecting(
@@ -67,14 +71,14 @@ async def reconnecting(
     again: Callable[[], None],
     delays: Sequence[float] | None = None,
 ) -> T:
-    """`run()`; run again when Postgres drops its connection (`again()` first: the work may
-    have committed before the drop, so it runs as a redelivery would), after each of `delays`
+    """`run()`; run again while Postgres is `unavailable` (`again()` first: the work may have
+    committed before a drop, so it runs as a redelivery would), after each of `delays`
     (`RECONNECT_DELAYS_S` by default), then raise what the last attempt met."""
     for delay in RECONNECT_DELAYS_S if delays is None else delays:
         try:
             return await run()
         except Exception as error:
-            if not connection_lost(error):
+            if not unavailable(error):
                 raise
             log.warning("db.reconnecting", error=type(error).__name__, delay_s=delay)
         again()

@@ -147,7 +147,7 @@ class RequestDispatcher(Generic[DepsT]):
             log.exception("request.invalid_message")
             return error_reply(InternalError("The request message did not match its contract"))
         except Exception as error:
-            if db.connection_lost(error):
+            if db.unavailable(error):
                 log.warning("request.database_unavailable", error=type(error).__name__)
                 return error_reply(ServiceUnavailable("The database is unavailable; retry shortly"))
             # Never send exception text (SQL, driver messages) back towards a client.

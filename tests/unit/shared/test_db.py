@@ -1,5 +1,6 @@
-"""What counts as Postgres dropping a connection (shared/db.py), and work run again on another
-connection when it does: never when the work itself failed."""
+"""What counts as Postgres unavailable (shared/db.py): a dropped connection, a server shutting
+down or starting, too many connections, a full disk; and work run again on a new connection
+when it is: never when the work itself failed."""
 
 from __future__ import annotations
 
@@ -34,11 +35,13 @@ DROPPED = asyncpg.ConnectionDoesNotExistError("connection was closed in the midd
         asyncpg.exceptions.CannotConnectNowError("the database system is starting up"),
         asyncpg.InternalClientError("cannot switch to state 15; another operation is in progress"),
         ConnectionRefusedError(111, "Connection refused"),
+        asyncpg.exceptions.TooManyConnectionsError("sorry, too many clients already"),
+        asyncpg.exceptions.DiskFullError("could not extend file: No space left on device"),
         closed_while_handling(DROPPED),
     ],
 )
-def test_postgres_going_away_is_a_lost_connection(error: BaseException) -> None:
-    assert db.connection_lost(error)
+def test_postgres_going_away_or_full_is_unavailable(error: BaseException) -> None:
+    assert db.unavailable(error)
 
 
 @pytest.mark.parametrize(
@@ -46,13 +49,14 @@ def test_postgres_going_away_is_a_lost_connection(error: BaseException) -> None:
     [
         asyncpg.UniqueViolationError("duplicate key"),
         asyncpg.exceptions.QueryCanceledError("canceling statement due to statement timeout"),
+        asyncpg.exceptions.ConfigurationLimitExceededError("too many locks for one transaction"),
         asyncpg.InterfaceError("cannot perform operation: another operation is in progress"),
         closed_while_handling(ValueError("the handler's own")),
         RuntimeError("a bug"),
     ],
 )
 def test_the_work_failing_is_not(error: BaseException) -> None:
-    assert not db.connection_lost(error)
+    assert not db.unavailable(error)
 
 
 @pytest.fixture(autouse=True)

@@ -1,5 +1,5 @@
 """What the dispatcher tests share: the service's dependencies, a fake AMQP delivery (what the
-dispatchers read of one), and envelopes."""
+dispatchers read of one), envelopes, and Postgres ending a handler's connection."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import Any
 
 import orjson
 
+from shared.db import Connection
 from shared.envelope import Envelope
 from shared.messages.events import BadgeCreated
 
@@ -72,3 +73,8 @@ def created(system: str) -> BadgeCreated:
 def delivery_of(event: Any, **kwargs: Any) -> tuple[Envelope, Delivery]:
     envelope = Envelope.wrap(event, correlation_id="c", system_id=5)
     return envelope, Delivery(body=envelope.to_bytes(), routing_key=envelope.type, **kwargs)
+
+
+async def drop_connection(conn: Connection) -> None:
+    """Postgres ends the connection, mid-transaction, as a failover or a restart would."""
+    await conn.execute("SELECT pg_terminate_backend(pg_backend_pid())")

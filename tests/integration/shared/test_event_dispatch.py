@@ -17,12 +17,18 @@ from shared.context import (
     chooses_commit,
     handles_batches,
 )
-from shared.db import Connection
 from shared.envelope import Envelope
 from shared.errors import PermanentError, RetryableError
 from shared.event_dispatch import EventDispatcher
 from shared.messages.events import BadgeCreated, SystemDeleted
-from tests.integration.shared.dispatching import Delivery, Deps, ack_frames, created, delivery_of
+from tests.integration.shared.dispatching import (
+    Delivery,
+    Deps,
+    ack_frames,
+    created,
+    delivery_of,
+    drop_connection,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -36,11 +42,6 @@ async def remember(event: BadgeCreated, ctx: Context[Deps]) -> None:
     await ctx.conn.execute("INSERT INTO notes (text) VALUES ($1)", event.system)
     if event.system == "dropped" and ctx.deps.calls.count("dropped") == 1:
         await drop_connection(ctx.conn)
-
-
-async def drop_connection(conn: Connection) -> None:
-    """Postgres ends the connection mid-transaction, as a failover or a restart would."""
-    await conn.execute("SELECT pg_terminate_backend(pg_backend_pid())")
 
 
 async def forget(event: SystemDeleted, ctx: Context[Deps]) -> None:

@@ -25,7 +25,7 @@ from shared.errors import Conflict
 from shared.messages.common import Ping
 from shared.messages.systems import CreateConsumer, ListSystems
 from shared.request_dispatch import RequestDispatcher
-from tests.integration.shared.dispatching import Delivery, Deps, created, reply
+from tests.integration.shared.dispatching import Delivery, Deps, created, drop_connection, reply
 
 pytestmark = pytest.mark.integration
 
@@ -454,11 +454,6 @@ class TestHandlersBorrowingConnections:
         outside.set()
         answers = await asyncio.gather(*waiting)
         assert answers == [{"ok": True, "data": {"count": 0}}] * 8
-
-
-async def drop_connection(conn: Any) -> None:
-    """Postgres ends the connection, mid-transaction, as a failover or a restart would."""
-    await conn.execute("SELECT pg_terminate_backend(pg_backend_pid())")
 
 
 async def note_then_drop(command: CreateConsumer, ctx: Context[Deps]) -> Any:

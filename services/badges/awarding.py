@@ -336,23 +336,19 @@ async def award_many(
         return [new.shown if done else None for new, done in zip(planned, inserted, strict=True)]
     if rules.limit is not None:
         await lock_in_order(ctx, [(badge, new.award) for new in planned])
+
+    async def one(new: Planned) -> dict[str, Any] | None:
+        return await write(ctx, badge, shown_badge, new, skip_held=True, locked=True, notify=notify)
+
     written: list[dict[str, Any] | AppError | None] = []
     for new in planned:
         if not separately:
-            written.append(
-                await write(
-                    ctx, badge, shown_badge, new, skip_held=True, locked=True, notify=notify
-                )
-            )
+            written.append(await one(new))
             continue
         emitted = len(ctx.events)
         try:
             async with repository(ctx).savepoint():
-                written.append(
-                    await write(
-                        ctx, badge, shown_badge, new, skip_held=True, locked=True, notify=notify
-                    )
-                )
+                written.append(await one(new))
         except AppError as error:
             del ctx.events[emitted:]  # its events go with its writes
             written.append(error)

@@ -120,6 +120,22 @@ class DevRun:
         """The pid each process has now."""
         return {name: pids[-1] for name, pids in self.every_pid().items()}
 
+    def kill(self, name: str, *, delay_s: int = 1, restart: int = 1) -> tuple[int, int]:
+        """SIGKILL the process `name`; once the runner has said it restarts it after `delay_s`
+        (its `restart`th restart in a row) and named the new one: (the killed pid, the new)."""
+        killed = self.pids()[name]
+        os.kill(killed, signal.SIGKILL)
+        self.wait_for_line(
+            f"plaudit: {name} exited with code -9 (killed by SIGKILL); restarting it in "
+            f"{delay_s} s (restart {restart})"
+        )
+        restarted: int = wait_for(
+            lambda: self.pids()[name] if self.pids()[name] != killed else None,
+            timeout_s=30,
+            what=f"{name} to be restarted",
+        )
+        return killed, restarted
+
     def children(self) -> set[int]:
         found: set[int] = set()
         for task in Path(f"/proc/{self.process.pid}/task").glob("*"):
@@ -249,14 +265,8 @@ def test_make_run_starts_the_replicas_of_plaudit_scale_and_restarts_a_killed_one
         what="both gateways to answer on the one port",
     )
 
-    killed = pids["badges-2"]
-    os.kill(killed, signal.SIGKILL)
-    run.wait_for_line(
-        "plaudit: badges-2 exited with code -9 (killed by SIGKILL); restarting it in 1 s "
-        "(restart 1)"
-    )
+    killed, restarted = run.kill("badges-2")
     run.wait_for_line("plaudit: restarted badges-2 (pid ")
-    restarted = run.pids()["badges-2"]
     assert restarted != killed
     assert parent_of(restarted) == run.process.pid
     wait_for(
@@ -293,41 +303,20 @@ def test_make_run_restarts_the_gateway_and_the_sandbox_with_growing_delays(
         for line in run.says()
     ), run.text()
 
-    first = pids["gateway"]
-    os.kill(first, signal.SIGKILL)
-    run.wait_for_line(
-        "plaudit: gateway exited with code -9 (killed by SIGKILL); restarting it in 1 s (restart 1)"
-    )
-    second = wait_for(
-        lambda: run.pids()["gateway"] if run.pids()["gateway"] != first else None,
-        timeout_s=30,
-        what="the gateway to be restarted",
-    )
+    run.kill("gateway")
     # Killed again at once: a second restart in a row waits twice as long.
-    os.kill(second, signal.SIGKILL)
-    run.wait_for_line(
-        "plaudit: gateway exited with code -9 (killed by SIGKILL); restarting it in 2 s (restart 2)"
-    )
-    third = wait_for(
-        lambda: run.pids()["gateway"] if run.pids()["gateway"] != second else None,
-        timeout_s=30,
-        what="the gateway to be restarted again",
-    )
+    _, third = run.kill("gateway", delay_s=2, restart=2)
     assert parent_of(third) == run.process.pid
     wait_for(lambda: systems_answer(run), timeout_s=60, what="the system to answer again")
 
-    sandbox = pids["sandbox"]
-    os.kill(sandbox, signal.SIGKILL)
-    run.wait_for_line(
-        "plaudit: sandbox exited with code -9 (killed by SIGKILL); restarting it in 1 s (restart 1)"
-    )
+    sandbox, restarted = run.kill("sandbox")
     sandbox_url = run.env["OPEN_CAMPUS_BASE_URL"]
     wait_for(
         lambda: get(f"{sandbox_url}/_sandbox/health") == 200,
         timeout_s=30,
         what="the sandbox to answer again",
     )
-    assert run.pids()["sandbox"] != sandbox
+    assert restarted != sandbox
 
     assert run.stop(signal.SIGTERM) == 0, run.text()
     assert_all_gone(run)

@@ -53,6 +53,14 @@ class FakeDatabase:
         return 1
 
 
+def hanging_database(monkeypatch: pytest.MonkeyPatch) -> FakeDatabase:
+    """A pool that never answers, given up on after 0.2 s."""
+    monkeypatch.setattr(probes, "CHECK_TIMEOUT_S", 0.2)
+    database = FakeDatabase()
+    database.hangs = True
+    return database
+
+
 @dataclass
 class Probed:
     health: Health
@@ -150,10 +158,7 @@ class TestReadiness:
     async def test_a_pool_that_hangs_is_given_up_on(
         self, probed: Probed, monkeypatch: pytest.MonkeyPatch
     ) -> None:
-        monkeypatch.setattr(probes, "CHECK_TIMEOUT_S", 0.2)
-        database = FakeDatabase()
-        database.hangs = True
-        run(probed.health, FakeBroker(), database)
+        run(probed.health, FakeBroker(), hanging_database(monkeypatch))
         started = time.monotonic()
         status, body = await probed.get(READINESS_PATH)
         assert (status, body["database"]) == (503, "unavailable")
@@ -178,9 +183,7 @@ class TestReadiness:
     async def test_a_stop_during_the_checks_wins(
         self, probed: Probed, monkeypatch: pytest.MonkeyPatch
     ) -> None:
-        monkeypatch.setattr(probes, "CHECK_TIMEOUT_S", 0.2)
-        database = FakeDatabase()
-        database.hangs = True
+        database = hanging_database(monkeypatch)
         run(probed.health, FakeBroker(), database)
         asked = asyncio.create_task(probed.get(READINESS_PATH))
         await database.asked.wait()

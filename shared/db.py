@@ -68,12 +68,13 @@ def unavailable(error: BaseException | None) -> bool:
 async def reconnecting(
     run: Callable[[], Awaitable[T]],
     *,
-    again: Callable[[], None],
+    again: Callable[[], None] | None = None,
     delays: Sequence[float] | None = None,
 ) -> T:
-    """`run()`; run again while Postgres is `unavailable` (`again()` first: the work may have
-    committed before a drop, so it runs as a redelivery would), after each of `delays`
-    (`RECONNECT_DELAYS_S` by default), then raise what the last attempt met."""
+    """`run()`; run again while Postgres is `unavailable`, after each of `delays`
+    (`RECONNECT_DELAYS_S` by default), then raise what the last attempt met. `again()` first,
+    where the work must know it may have committed before a drop (a request then runs as a
+    redelivery would; an event's inbox row tells by itself)."""
     for delay in RECONNECT_DELAYS_S if delays is None else delays:
         try:
             return await run()
@@ -81,7 +82,8 @@ async def reconnecting(
             if not unavailable(error):
                 raise
             log.warning("db.reconnecting", error=type(error).__name__, delay_s=delay)
-        again()
+        if again is not None:
+            again()
         await asyncio.sleep(delay)
     return await run()
 

@@ -167,9 +167,7 @@ class EventDispatcher(Generic[DepsT]):
         if envelope.type in self._batched:
             (fresh,) = await self.handle_batch([envelope])
             return fresh
-        return await db.reconnecting(
-            lambda: self._handle(envelope), again=_nothing, delays=DATABASE_WAITS_S
-        )
+        return await db.reconnecting(lambda: self._handle(envelope), delays=DATABASE_WAITS_S)
 
     async def _handle(self, envelope: Envelope) -> bool:
         model = self._models.get(envelope.type)
@@ -201,9 +199,7 @@ class EventDispatcher(Generic[DepsT]):
         whether it was fresh (False: handled before, or earlier in the batch). Should Postgres
         drop the connection, the batch runs again on another (the inbox knows whether the drop
         came after the commit)."""
-        return await db.reconnecting(
-            lambda: self._handle_batch(envelopes), again=_nothing, delays=DATABASE_WAITS_S
-        )
+        return await db.reconnecting(lambda: self._handle_batch(envelopes), delays=DATABASE_WAITS_S)
 
     async def _handle_batch(self, envelopes: Sequence[Envelope]) -> list[bool]:
         (event_type,) = {envelope.type for envelope in envelopes}
@@ -337,10 +333,6 @@ async def _at_once(
     if batch.handled is None:
         raise RuntimeError(f"{envelopes[0].type}: its handler did not commit")
     return batch, [handled.state != "duplicate" for handled in batch.handled]
-
-
-def _nothing() -> None:
-    """An event handled again needs no marking: its inbox row says whether it ran."""
 
 
 def _bound(envelope: Envelope) -> AbstractContextManager[None]:

@@ -140,7 +140,7 @@ class RequestDispatcher(Generic[DepsT]):
                     context = Context(conn, self._deps, envelope, system_id=envelope.system_id)
                     return ok_reply(await handler(request, context))
 
-            return await db.reconnecting(query, again=lambda: None)
+            return await db.reconnecting(query)
         except AppError as error:
             return error_reply(error)
         except pydantic.ValidationError:

@@ -131,7 +131,7 @@ class Settler:
         try:
             # Should Postgres drop the connection, on another: an attempt left unrecorded would
             # be sent again once its lease is over.
-            kept = await db.reconnecting(write, again=lambda: None)
+            kept = await db.reconnecting(write)
         except Exception:
             if len(batch) > 1:
                 for item in batch:
